@@ -1,0 +1,1 @@
+"""Controllers: each watches the store, enqueues keys and reconciles through the API server."""

@@ -1,0 +1,321 @@
+"""ReplicaSet controller, after ``pkg/controller/replicaset/replica_set.go``.
+
+Keeps ``spec.replicas`` active pods: adopts matching orphans, releases pods whose labels stop
+matching, creates from the template (``<rs>-<5 chars>``) and deletes by the real ranking when
+there are too many. Only active pods count, so a pod stuck Terminating on a dead node is replaced
+at once.
+"""
+from __future__ import annotations
+
+import math
+from functools import cmp_to_key
+
+from ..apiserver import get_condition
+from ..clock import parse_rfc3339
+from ..errors import StatusError
+from ..objects import clone, is_pod_active, owner_controller, pod_ready
+from ..selectors import LabelSelector
+from ..store import DELETED, Event
+from .base import Controller
+
+BURST_REPLICAS = 500
+DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+
+
+def controller_ref(owner: dict) -> dict:
+    meta = owner["metadata"]
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"], "uid": meta["uid"],
+            "controller": True, "blockOwnerDeletion": True}
+
+
+def pod_from_template(owner: dict, template: dict, *, name: str | None = None,
+                      generate_name: str | None = None) -> dict:
+    """A pod for ``owner`` from its pod template (labels, annotations, spec), controlled by it."""
+    tmeta = template.get("metadata") or {}
+    meta: dict = {"namespace": owner["metadata"].get("namespace", "default"),
+                  "labels": dict(tmeta.get("labels") or {}),
+                  "ownerReferences": [controller_ref(owner)]}
+    if tmeta.get("annotations"):
+        meta["annotations"] = dict(tmeta["annotations"])
+    if tmeta.get("finalizers"):
+        meta["finalizers"] = list(tmeta["finalizers"])
+    if name:
+        meta["name"] = name
+    else:
+        meta["generateName"] = generate_name or f"{owner['metadata']['name']}-"
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
+
+
+def ready_since(pod: dict) -> float | None:
+    cond = get_condition(pod, "Ready")
+    if cond is None or cond.get("status") != "True":
+        return None
+    stamp = cond.get("lastTransitionTime")
+    return parse_rfc3339(stamp) if stamp else 0.0
+
+
+def pod_available(pod: dict, min_ready_seconds: int, now: float) -> bool:
+    since = ready_since(pod)
+    return since is not None and (min_ready_seconds == 0 or since + min_ready_seconds <= now)
+
+
+def _phase_rank(pod: dict) -> int:
+    return {"Pending": 0, "Unknown": 1, "Running": 2}.get((pod.get("status") or {}).get("phase", "Pending"), 0)
+
+
+def _max_restarts(pod: dict) -> int:
+    return max((c.get("restartCount", 0) for c in (pod.get("status") or {}).get("containerStatuses") or ()), default=0)
+
+
+def _log_bucket(now: float, t: float) -> int:
+    age = max(now - t, 0)
+    return int(math.floor(math.log2(age))) if age >= 1 else -1
+
+
+def pods_to_delete(pods: list[dict], related: list[dict], count: int, now: float) -> list[dict]:
+    """The ``count`` pods to remove first (``ActivePodsWithRanks.Less`` with LogarithmicScaleDown)."""
+    per_node: dict[str, int] = {}
+    for p in related:
+        node = p.get("spec", {}).get("nodeName", "")
+        if node and is_pod_active(p):
+            per_node[node] = per_node.get(node, 0) + 1
+    rank = {p["metadata"]["uid"]: per_node.get(p.get("spec", {}).get("nodeName", ""), 0) for p in pods}
+
+    def created(p: dict) -> float:
+        return parse_rfc3339(p["metadata"]["creationTimestamp"])
+
+    def cost(p: dict) -> int:
+        try:
+            return int((p["metadata"].get("annotations") or {}).get(DELETION_COST, 0))
+        except ValueError:
+            return 0
+
+    def less(a: dict, b: dict) -> int:
+        # 1. unassigned < assigned
+        an, bn = bool(a.get("spec", {}).get("nodeName")), bool(b.get("spec", {}).get("nodeName"))
+        if an != bn:
+            return -1 if not an else 1
+        # 2. Pending < Unknown < Running
+        if _phase_rank(a) != _phase_rank(b):
+            return -1 if _phase_rank(a) < _phase_rank(b) else 1
+        # 3. not ready < ready
+        ar, br = pod_ready(a), pod_ready(b)
+        if ar != br:
+            return -1 if not ar else 1
+        # 4. lower deletion cost first
+        if cost(a) != cost(b):
+            return -1 if cost(a) < cost(b) else 1
+        # 5. doubled-up pods first
+        ra, rb = rank[a["metadata"]["uid"]], rank[b["metadata"]["uid"]]
+        if ra != rb:
+            return -1 if ra > rb else 1
+        # 6. both ready: more recently ready first (log buckets)
+        if ar and br:
+            sa, sb = ready_since(a) or 0.0, ready_since(b) or 0.0
+            ba, bb = _log_bucket(now, sa), _log_bucket(now, sb)
+            if ba != bb:
+                return -1 if ba < bb else 1
+        # 7. more restarts first
+        if _max_restarts(a) != _max_restarts(b):
+            return -1 if _max_restarts(a) > _max_restarts(b) else 1
+        # 8. newer first (log buckets), then by uid
+        ca, cb = _log_bucket(now, created(a)), _log_bucket(now, created(b))
+        if ca != cb:
+            return -1 if ca < cb else 1
+        ua, ub = a["metadata"]["uid"], b["metadata"]["uid"]
+        return -1 if ua < ub else (1 if ua > ub else 0)
+
+    return sorted(pods, key=cmp_to_key(less))[:count]
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset-controller"
+    resource = "replicasets"
+    kind = "ReplicaSet"
+
+    def __init__(self, api, clock):
+        super().__init__(api, clock)
+        self.store.subscribe(self.on_event)
+
+    # ------------------------------------------------------------------ event handlers
+    def on_event(self, ev: Event) -> None:
+        if ev.resource == self.resource:
+            meta = ev.obj["metadata"]
+            self.queue.add((meta.get("namespace", ""), meta["name"]))
+        elif ev.resource == "pods":
+            self._on_pod(ev)
+
+    def _on_pod(self, ev: Event) -> None:
+        pod = ev.obj
+        ref = owner_controller(pod)
+        old_ref = owner_controller(ev.old) if ev.old is not None else None
+        ns = pod["metadata"].get("namespace", "")
+        if ref is not None and ref.get("kind") == self.kind:
+            self.queue.add((ns, ref["name"]))
+        if old_ref is not None and old_ref != ref and old_ref.get("kind") == self.kind:
+            self.queue.add((ns, old_ref["name"]))
+        if ref is None and ev.type != DELETED and not pod["metadata"].get("deletionTimestamp"):
+            labels_changed = ev.old is None or ev.old["metadata"].get("labels") != pod["metadata"].get("labels")
+            if labels_changed or old_ref is not None:
+                for owner in self.store.list(self.resource, ns):
+                    sel = (owner.get("spec") or {}).get("selector")
+                    if sel is not None and LabelSelector.from_dict(sel).matches(pod["metadata"].get("labels")):
+                        self.queue.add((ns, owner["metadata"]["name"]))
+
+    def resync(self) -> None:
+        for rs in self.store.list(self.resource):
+            self.queue.add((rs["metadata"].get("namespace", ""), rs["metadata"]["name"]))
+
+    # ------------------------------------------------------------------ sync
+    def sync(self, key) -> None:
+        ns, name = key
+        rs = self.store.find(self.resource, ns, name)
+        if rs is None:
+            return
+        pods = self.claim_pods(rs)
+        active = [p for p in pods if is_pod_active(p)]
+        error: StatusError | None = None
+        if not rs["metadata"].get("deletionTimestamp"):
+            try:
+                self.manage_replicas(rs, active)
+            except StatusError as err:
+                error = err
+            rs = self.store.find(self.resource, ns, name)
+            if rs is None:
+                return
+            pods = self.claim_pods(rs, adopt=False)
+            active = [p for p in pods if is_pod_active(p)]
+        self.update_status(rs, pods, active, error)
+        if error is not None:
+            raise error
+
+    def claim_pods(self, rs: dict, adopt: bool = True) -> list[dict]:
+        """Pods this ReplicaSet controls after adoption and release (ControllerRefManager)."""
+        meta = rs["metadata"]
+        ns, uid = meta.get("namespace", ""), meta["uid"]
+        sel = (rs.get("spec") or {}).get("selector")
+        selector = LabelSelector.from_dict(sel) if sel is not None else LabelSelector(nothing=True)
+        claimed: dict[str, dict] = {}
+        for pod in self.store.owned_by(uid, "pods"):
+            ref = owner_controller(pod)
+            if ref is None or ref.get("uid") != uid:
+                continue
+            if selector.matches(pod["metadata"].get("labels")):
+                claimed[pod["metadata"]["uid"]] = pod
+            elif not pod["metadata"].get("deletionTimestamp"):
+                self._release(pod, uid)
+        if adopt and not meta.get("deletionTimestamp") and not selector.empty:
+            for pod in self.store.list("pods", ns, selector):
+                pm = pod["metadata"]
+                if pm["uid"] in claimed or owner_controller(pod) is not None or pm.get("deletionTimestamp"):
+                    continue
+                adopted = self._adopt(rs, pod)
+                if adopted is not None:
+                    claimed[pm["uid"]] = adopted
+        return sorted(claimed.values(), key=lambda p: p["metadata"]["name"])
+
+    def _adopt(self, rs: dict, pod: dict) -> dict | None:
+        new = clone(pod)
+        new["metadata"].setdefault("ownerReferences", []).append(controller_ref(rs))
+        try:
+            return self.api.update_internal(new)
+        except StatusError:
+            return None
+
+    def _release(self, pod: dict, uid: str) -> None:
+        new = clone(pod)
+        refs = [r for r in new["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        try:
+            self.api.update_internal(new)
+        except StatusError:
+            pass
+
+    def manage_replicas(self, rs: dict, active: list[dict]) -> None:
+        want = int((rs.get("spec") or {}).get("replicas", 1))
+        diff = len(active) - want
+        name = rs["metadata"]["name"]
+        if diff < 0:
+            missing = min(-diff, BURST_REPLICAS)
+            template = rs["spec"].get("template") or {}
+            created = 0
+            batch = 1  # slow start: 1, 2, 4, ...; an error stops further batches
+            while created < missing:
+                for _ in range(min(batch, missing - created)):
+                    pod = pod_from_template(rs, template)
+                    try:
+                        made = self.api.create_internal(pod)
+                    except StatusError as err:
+                        self.api.record_event(rs, "FailedCreate", f"Error creating: {err.message}", type="Warning",
+                                              component=self.name,
+                                              explanation=f"{self.kind} {name} could not create a pod: {err.message}")
+                        raise
+                    created += 1
+                    pname = made["metadata"]["name"]
+                    self.api.record_event(
+                        rs, "SuccessfulCreate", f"Created pod: {pname}", component=self.name,
+                        explanation=f"{self.kind} {name} has {len(active) + created - 1} of {want} pods: "
+                                    f"creating {pname}")
+                batch *= 2
+        elif diff > 0:
+            count = min(diff, BURST_REPLICAS)
+            related = self._related_pods(rs)
+            for pod in pods_to_delete(active, related, count, self.clock.now):
+                pm = pod["metadata"]
+                gone = self.api.delete_internal("pods", pm.get("namespace", ""), pm["name"], uid=pm["uid"])
+                if gone is None:
+                    continue
+                self.api.record_event(
+                    rs, "SuccessfulDelete", f"Deleted pod: {pm['name']}", component=self.name,
+                    explanation=f"{self.kind} {name} has {len(active)} pods but wants {want}: deleting {pm['name']}")
+
+    def _related_pods(self, rs: dict) -> list[dict]:
+        """Active pods of sibling ReplicaSets (same owner) for the doubled-up ranking rule."""
+        owner = owner_controller(rs)
+        if owner is None:
+            return self.store.owned_by(rs["metadata"]["uid"], "pods")
+        out = []
+        for sibling in self.store.owned_by(owner["uid"], self.resource):
+            out.extend(self.store.owned_by(sibling["metadata"]["uid"], "pods"))
+        return out
+
+    def update_status(self, rs: dict, pods: list[dict], active: list[dict], error: StatusError | None) -> None:
+        spec = rs.get("spec") or {}
+        min_ready = int(spec.get("minReadySeconds", 0) or 0)
+        now = self.clock.now
+        tlabels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        ready = [p for p in active if pod_ready(p)]
+        available = [p for p in ready if pod_available(p, min_ready, now)]
+        fully = [p for p in active if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in tlabels.items())]
+        status = dict(rs.get("status") or {})
+        new_status = {
+            "replicas": len(active),
+            "fullyLabeledReplicas": len(fully),
+            "readyReplicas": len(ready),
+            "availableReplicas": len(available),
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
+        conditions = [c for c in status.get("conditions") or () if c.get("type") != "ReplicaFailure"]
+        if error is not None:
+            conditions.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                               "message": error.message, "lastTransitionTime": _iso(now)})
+        if conditions:
+            new_status["conditions"] = conditions
+        for k in ("readyReplicas", "availableReplicas", "fullyLabeledReplicas"):
+            if new_status[k] == 0:
+                new_status.pop(k)  # omitempty, as on the wire
+        if min_ready and len(ready) > len(available):
+            waits = [ready_since(p) + min_ready - now for p in ready if not pod_available(p, min_ready, now)]
+            self.queue.add_after((rs["metadata"].get("namespace", ""), rs["metadata"]["name"]), max(min(waits), 0.001))
+        if new_status != status:
+            new = clone(rs)
+            new["status"] = new_status
+            self.api.update_status(new)
+
+
+def _iso(t: float) -> str:
+    from ..clock import rfc3339
+    return rfc3339(t)

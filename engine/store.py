@@ -1,0 +1,472 @@
+"""The etcd analogue: versioned objects, watch from a revision, a bounded history window.
+
+Objects are Kubernetes-shaped dicts keyed by ``(resource, namespace, name)`` (namespace ``""`` for
+cluster-scoped kinds). Every write bumps one global revision, stamped as
+``metadata.resourceVersion``, and appends exactly one event to the history ring, so a watch is a
+cursor over revisions. The store owns the dicts it is given: callers never mutate an object after
+handing it over or after reading it (copy with ``objects.clone`` first).
+
+Indexes answer "pods on node X", "objects owned by uid U", "objects with label k=v" and
+"objects of a resource in namespace N" without scanning everything.
+"""
+from __future__ import annotations
+
+import base64
+import gc
+import json
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import AlreadyExists, BadRequest, Conflict, Expired, NotFound
+from .selectors import FieldSelector, LabelSelector
+
+Key = tuple[str, str, str]  # (resource, namespace, name)
+
+ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change: ``type`` ADDED / MODIFIED / DELETED, the object after it (before it for DELETED)."""
+
+    type: str
+    resource: str
+    obj: dict
+    rv: int
+    old: dict | None = None
+
+    @property
+    def key(self) -> Key:
+        meta = self.obj["metadata"]
+        return (self.resource, meta.get("namespace") or "", meta["name"])
+
+
+def key_of(resource: str, obj: dict) -> Key:
+    meta = obj["metadata"]
+    return (resource, meta.get("namespace") or "", meta["name"])
+
+
+class Watch:
+    """A cursor over the history ring; ``poll()`` returns the changes since the last poll, in order."""
+
+    def __init__(self, store: "Store", since: int, resource: str | None, namespace: str | None,
+                 labels: LabelSelector | None, fields: FieldSelector | None):
+        self.store = store
+        self.cursor = since
+        self.resource = resource
+        self.namespace = namespace
+        self.labels = labels
+        self.fields = fields
+
+    def _wants(self, ev: Event) -> bool:
+        if self.resource is not None and ev.resource != self.resource:
+            return False
+        meta = ev.obj["metadata"]
+        if self.namespace and (meta.get("namespace") or "") != self.namespace:
+            return False
+        if self.labels is not None and not self.labels.empty and not self.labels.matches(meta.get("labels")):
+            return False
+        if self.fields is not None and not self.fields.empty and not self.fields.matches(ev.obj):
+            return False
+        return True
+
+    def poll(self, limit: int | None = None) -> list[Event]:
+        """Every wanted change after the cursor (at most ``limit`` revisions scanned); advances it.
+
+        Raises ``Expired`` when the cursor has fallen out of the history window.
+        """
+        store = self.store
+        head = store.revision if limit is None else min(store.revision, self.cursor + limit)
+        if self.cursor >= head:
+            return []
+        store.check_window(self.cursor)
+        out = []
+        ring, size = store._ring, store.window
+        for rv in range(self.cursor + 1, head + 1):
+            ev = ring[rv % size]
+            if ev is not None and ev.rv == rv and self._wants(ev):
+                out.append(ev)
+        self.cursor = head
+        return out
+
+
+class _SortedKeys:
+    """The keys of one resource in sorted order, kept up to date lazily.
+
+    Membership changes are queued and merged on the next read: Timsort merges the sorted run with
+    the sorted tail of additions in linear time, so paging through a large list costs one merge
+    per page at worst, not one full sort (and not a scan from the start) per page.
+    """
+
+    __slots__ = ("_keys", "_added", "_removed")
+
+    def __init__(self, keys: Iterable[Key]):
+        self._keys: list[Key] = sorted(keys)
+        self._added: set[Key] = set()
+        self._removed: set[Key] = set()
+
+    def add(self, key: Key) -> None:
+        if key in self._removed:
+            self._removed.discard(key)
+        else:
+            self._added.add(key)
+
+    def remove(self, key: Key) -> None:
+        if key in self._added:
+            self._added.discard(key)
+        else:
+            self._removed.add(key)
+
+    def view(self) -> list[Key]:
+        """The sorted keys; a fresh list whenever membership changed, so held views stay valid."""
+        if self._removed:
+            removed, self._removed = self._removed, set()
+            self._keys = [k for k in self._keys if k not in removed]
+        if self._added:
+            added, self._added = self._added, set()
+            self._keys = self._keys + sorted(added)
+            self._keys.sort()
+        return self._keys
+
+
+class Store:
+    """Versioned object store with watch, selectors and secondary indexes."""
+
+    def __init__(self, window: int = 100_000):
+        if window < 1:
+            raise ValueError("window must be positive")
+        self.window = window
+        self.revision = 0
+        self._objects: dict[Key, dict] = {}
+        self._by_bucket: dict[tuple[str, str], dict[str, dict]] = {}   # (resource, ns) -> name -> obj
+        self._by_resource: dict[str, set[Key]] = {}
+        self._by_node: dict[str, set[Key]] = {}                        # pods by spec.nodeName
+        self._by_owner: dict[str, set[Key]] = {}                       # ownerReferences[].uid
+        self._by_label: dict[tuple[str, str, str], set[Key]] = {}      # (resource, label, value)
+        self._by_uid: dict[str, Key] = {}
+        self._sorted: dict[str, _SortedKeys] = {}                      # built on first list of a resource
+        self._ring: list[Event | None] = [None] * window
+        self._listeners: list[Callable[[Event], None]] = []
+        self._dirty: dict[Key, dict | None] = {}
+        self.compacted = 0  # revisions at or below this are outside the window even if the ring has room
+
+    # ------------------------------------------------------------------ reads
+    def get(self, resource: str, namespace: str, name: str) -> dict:
+        obj = self._objects.get((resource, namespace or "", name))
+        if obj is None:
+            raise NotFound.of(resource, "", name)
+        return obj
+
+    def find(self, resource: str, namespace: str, name: str) -> dict | None:
+        """Like ``get`` but None when absent."""
+        return self._objects.get((resource, namespace or "", name))
+
+    def by_uid(self, uid: str) -> dict | None:
+        key = self._by_uid.get(uid)
+        return self._objects.get(key) if key else None
+
+    def count(self, resource: str | None = None) -> int:
+        if resource is None:
+            return len(self._objects)
+        return len(self._by_resource.get(resource, ()))
+
+    def pods_on_node(self, node: str) -> list[dict]:
+        """Pods bound to ``node``, ordered by (namespace, name)."""
+        return [self._objects[k] for k in sorted(self._by_node.get(node, ()))]
+
+    def owned_by(self, uid: str, resource: str | None = None) -> list[dict]:
+        """Objects whose ownerReferences name ``uid``, ordered by key."""
+        keys = sorted(self._by_owner.get(uid, ()))
+        return [self._objects[k] for k in keys if resource is None or k[0] == resource]
+
+    def owned_keys(self, uid: str) -> list[Key]:
+        return sorted(self._by_owner.get(uid, ()))
+
+    def list(self, resource: str, namespace: str | None = None, labels: LabelSelector | None = None,
+             fields: FieldSelector | None = None) -> list[dict]:
+        """Objects of ``resource`` (in ``namespace`` if given) matching the selectors, ordered by key."""
+        keys, lo, hi = self._candidate_range(resource, namespace, labels, fields)
+        objects, match = self._objects, self._match
+        out = []
+        for i in range(lo, hi):
+            obj = objects[keys[i]]
+            if match(obj, labels, fields):
+                out.append(obj)
+        return out
+
+    def list_page(self, resource: str, namespace: str | None = None, labels: LabelSelector | None = None,
+                  fields: FieldSelector | None = None, limit: int = 0,
+                  continue_token: str | None = None) -> tuple[list[dict], int, str | None]:
+        """A page of ``list`` plus the list revision and a continue token (None on the last page)."""
+        start_after: tuple[str, str] | None = None
+        rv = self.revision
+        if continue_token:
+            rv, start_after = self._decode_continue(continue_token)
+        keys, lo, hi = self._candidate_range(resource, namespace, labels, fields)
+        if start_after is not None:
+            # Resume right after the last key served, without walking the keys before it.
+            lo = max(lo, bisect_right(keys, (resource, *start_after), lo, hi))
+        out: list[dict] = []
+        token = None
+        for i in range(lo, hi):
+            obj = self._objects[keys[i]]
+            if not self._match(obj, labels, fields):
+                continue
+            if limit and len(out) == limit:
+                last = out[-1]["metadata"]
+                token = self._encode_continue(rv, last.get("namespace", ""), last["name"])
+                break
+            out.append(obj)
+        return out, rv, token
+
+    def _encode_continue(self, rv: int, ns: str, name: str) -> str:
+        raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": f"{ns}/{name}"}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    def _decode_continue(self, token: str) -> tuple[int, tuple[str, str]]:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode() + b"==="))
+            rv = int(data["rv"])
+            ns, _, name = str(data["start"]).partition("/")
+        except (ValueError, KeyError, TypeError):
+            raise BadRequest(f"continue key is not valid: {token!r}") from None
+        if rv < self.oldest_revision() - 1:
+            raise Expired("The provided continue parameter is too old to display a consistent list result. "
+                          "You can start a new list without the continue parameter, or use the continue "
+                          "token in this response to retrieve the remainder of the results. Continuing "
+                          "with the provided token results in an inconsistent list - objects that were "
+                          "created, modified, or deleted between the time the first chunk was returned "
+                          "and now may show up in the list.")
+        return rv, (ns, name)
+
+    def _candidate_keys(self, resource: str, namespace: str | None, labels: LabelSelector | None,
+                        fields: FieldSelector | None) -> list[Key]:
+        keys, lo, hi = self._candidate_range(resource, namespace, labels, fields)
+        return keys[lo:hi]
+
+    def _candidate_range(self, resource: str, namespace: str | None, labels: LabelSelector | None,
+                         fields: FieldSelector | None) -> tuple[list[Key], int, int]:
+        """Sorted keys that may match, as ``keys[lo:hi]`` (a range, so big lists are not copied)."""
+        sets: list[set[Key]] = []
+        if fields is not None and not fields.empty:
+            if not namespace:
+                namespace = fields.exact("metadata.namespace") or namespace
+            name = fields.exact("metadata.name")
+            if name is not None:
+                if namespace:
+                    k = (resource, namespace, name)
+                    found = [k] if k in self._objects else []
+                    return found, 0, len(found)
+                # One probe per namespace bucket of the resource rather than a scan of every object.
+                sets.append({(resource, ns, name) for (res, ns), bucket in self._by_bucket.items()
+                             if res == resource and name in bucket})
+            node = fields.exact("spec.nodeName") if resource == "pods" else None
+            if node is not None:
+                sets.append(self._by_node.get(node, set()))
+        if labels is not None and not labels.empty:
+            if labels.nothing:
+                return [], 0, 0
+            for lk, lv in labels.equalities():
+                sets.append(self._by_label.get((resource, lk, lv), set()))
+        if sets:
+            best = min(sets, key=len)
+            found = sorted(k for k in best if not namespace or k[1] == namespace)
+            return found, 0, len(found)
+        keys = self._sorted_keys(resource)
+        if namespace:
+            # Keys sort by (resource, namespace, name): one namespace is a contiguous run.
+            lo = bisect_left(keys, (resource, namespace, ""))
+            return keys, lo, bisect_left(keys, (resource, namespace + "\0", ""), lo)
+        return keys, 0, len(keys)
+
+    def _sorted_keys(self, resource: str) -> list[Key]:
+        cache = self._sorted.get(resource)
+        if cache is None:
+            cache = self._sorted[resource] = _SortedKeys(self._by_resource.get(resource, ()))
+        return cache.view()
+
+    @staticmethod
+    def _match(obj: dict, labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
+        if labels is not None and not labels.empty and not labels.matches(obj["metadata"].get("labels")):
+            return False
+        if fields is not None and not fields.empty and not fields.matches(obj):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ writes
+    def create(self, resource: str, obj: dict) -> dict:
+        """Insert a new object; AlreadyExists if the key is taken. Returns the stored object."""
+        key = key_of(resource, obj)
+        if key in self._objects:
+            raise AlreadyExists.of(resource, "", key[2])
+        return self._commit(ADDED, key, obj, None)
+
+    def update(self, resource: str, obj: dict, expect_rv: str | int | None = None) -> dict:
+        """Replace an existing object; Conflict when ``expect_rv`` is given and stale."""
+        key = key_of(resource, obj)
+        old = self._objects.get(key)
+        if old is None:
+            raise NotFound.of(resource, "", key[2])
+        if expect_rv not in (None, "") and str(expect_rv) != old["metadata"]["resourceVersion"]:
+            raise Conflict.modified(resource, "", key[2])
+        return self._commit(MODIFIED, key, obj, old)
+
+    def delete(self, resource: str, namespace: str, name: str, expect_rv: str | int | None = None) -> dict:
+        """Remove an object; its last state (stamped with the deletion revision) is returned."""
+        key = (resource, namespace or "", name)
+        old = self._objects.get(key)
+        if old is None:
+            raise NotFound.of(resource, "", name)
+        if expect_rv not in (None, "") and str(expect_rv) != old["metadata"]["resourceVersion"]:
+            raise Conflict.modified(resource, "", name)
+        gone = dict(old)
+        gone["metadata"] = dict(old["metadata"])
+        return self._commit(DELETED, key, gone, old)
+
+    def _commit(self, kind: str, key: Key, obj: dict, old: dict | None) -> dict:
+        self.revision += 1
+        rv = self.revision
+        obj["metadata"]["resourceVersion"] = str(rv)
+        if old is not None:
+            self._unindex(key, old)
+        if kind == DELETED:
+            del self._objects[key]
+            self._dirty[key] = None
+        else:
+            self._objects[key] = obj
+            self._index(key, obj)
+            self._dirty[key] = obj
+        if kind != MODIFIED:
+            cache = self._sorted.get(key[0])
+            if cache is not None:
+                cache.add(key) if kind == ADDED else cache.remove(key)
+        ev = Event(kind, key[0], obj, rv, old)
+        self._ring[rv % self.window] = ev
+        for fn in self._listeners:
+            fn(ev)
+        return obj
+
+    def _index(self, key: Key, obj: dict) -> None:
+        resource, ns, name = key
+        meta = obj["metadata"]
+        self._by_bucket.setdefault((resource, ns), {})[name] = obj
+        self._by_resource.setdefault(resource, set()).add(key)
+        uid = meta.get("uid")
+        if uid:
+            self._by_uid[uid] = key
+        if resource == "pods":
+            node = (obj.get("spec") or {}).get("nodeName")
+            if node:
+                self._by_node.setdefault(node, set()).add(key)
+        for ref in meta.get("ownerReferences") or ():
+            self._by_owner.setdefault(ref.get("uid", ""), set()).add(key)
+        for lk, lv in (meta.get("labels") or {}).items():
+            self._by_label.setdefault((resource, lk, lv), set()).add(key)
+
+    def _unindex(self, key: Key, obj: dict) -> None:
+        resource, ns, name = key
+        meta = obj["metadata"]
+        bucket = self._by_bucket.get((resource, ns))
+        if bucket is not None:
+            bucket.pop(name, None)
+            if not bucket:
+                del self._by_bucket[(resource, ns)]
+        self._by_resource.get(resource, set()).discard(key)
+        uid = meta.get("uid")
+        if uid and self._by_uid.get(uid) == key:
+            del self._by_uid[uid]
+        if resource == "pods":
+            node = (obj.get("spec") or {}).get("nodeName")
+            if node:
+                _discard(self._by_node, node, key)
+        for ref in meta.get("ownerReferences") or ():
+            _discard(self._by_owner, ref.get("uid", ""), key)
+        for lk, lv in (meta.get("labels") or {}).items():
+            _discard(self._by_label, (resource, lk, lv), key)
+
+    # ------------------------------------------------------------------ watch
+    def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``fn(event)`` synchronously after every write (the in-process informer hook)."""
+        self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
+
+    def oldest_revision(self) -> int:
+        """The oldest revision whose event is still in the history window."""
+        return max(1, self.revision - self.window + 1, self.compacted + 1)
+
+    def check_window(self, since: int) -> None:
+        """Raise Expired unless every change after ``since`` is still in the window."""
+        oldest = self.oldest_revision()
+        if since < oldest - 1 and since < self.revision:
+            raise Expired(f"too old resource version: {since} ({oldest - 1})")
+
+    def watch(self, since: int | str | None = None, resource: str | None = None, namespace: str | None = None,
+              labels: LabelSelector | None = None, fields: FieldSelector | None = None) -> Watch:
+        """A watch delivering every matching change with revision > ``since`` (default: from now)."""
+        if since in (None, "", "0", 0):
+            start = self.revision
+        else:
+            try:
+                start = int(since)
+            except (TypeError, ValueError):
+                raise BadRequest(f'invalid resource version "{since}"') from None
+            if start < 0:
+                raise BadRequest(f'invalid resource version "{since}"')
+            if start > self.revision:
+                raise Expired(f"too large resource version: {start}, current: {self.revision}")
+            self.check_window(start)
+        return Watch(self, start, resource, namespace, labels, fields)
+
+    def events_since(self, since: int) -> Iterator[Event]:
+        """Every change after ``since`` (raises Expired if outside the window)."""
+        self.check_window(since)
+        for rv in range(since + 1, self.revision + 1):
+            ev = self._ring[rv % self.window]
+            if ev is not None and ev.rv == rv:
+                yield ev
+
+    # ------------------------------------------------------------------ persistence port
+    def take_dirty(self) -> dict[Key, dict | None]:
+        """Keys written since the last call, with their latest object (None = deleted)."""
+        dirty, self._dirty = self._dirty, {}
+        return dirty
+
+    def restore(self, objects: Iterable[tuple[str, dict]], revision: int) -> None:
+        """Load persisted ``(resource, obj)`` pairs without events; the window starts at ``revision``."""
+        # Index tuples and sets are acyclic; pausing the cyclic GC keeps a 100k-object restore
+        # from paying for full collections over everything already loaded.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for resource, obj in objects:
+                key = key_of(resource, obj)
+                old = self._objects.get(key)
+                if old is not None:
+                    self._unindex(key, old)
+                self._objects[key] = obj
+                self._index(key, obj)
+        finally:
+            if was_enabled:
+                gc.enable()
+        self._sorted.clear()
+        self.revision = max(revision, self.revision)
+        self.compacted = self.revision
+        self._dirty.clear()
+
+    def items(self) -> Iterator[tuple[str, dict]]:
+        """Every ``(resource, obj)``, ordered by key (snapshots)."""
+        for resource in self.resources():
+            for key in self._sorted_keys(resource):
+                yield resource, self._objects[key]
+
+    def resources(self) -> list[str]:
+        return sorted(r for r, keys in self._by_resource.items() if keys)
+
+
+def _discard(index: dict, k: Any, key: Key) -> None:
+    s = index.get(k)
+    if s is not None:
+        s.discard(key)
+        if not s:
+            del index[k]

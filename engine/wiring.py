@@ -1,0 +1,21 @@
+"""Which components run in a cluster, and in what order they are started."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .admission import PLUGINS
+from .controllers.deployment import DeploymentController
+from .controllers.garbage_collector import GarbageCollector
+from .controllers.namespace import NamespaceController
+from .controllers.replicaset import ReplicaSetController
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+
+def wire(cluster: "Cluster") -> None:
+    api, clock = cluster.api, cluster.clock
+    api.admission.extend(PLUGINS)
+    for controller in (GarbageCollector(api, clock), NamespaceController(api, clock),
+                       ReplicaSetController(api, clock), DeploymentController(api, clock)):
+        cluster.controllers[controller.name] = controller

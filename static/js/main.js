@@ -1,0 +1,125 @@
+// Controller: wires the store, the live connection and the views; renders once per frame.
+
+import { ClusterState } from "./state.js";
+import { connectLive } from "./socket.js";
+import { bindActions } from "./actions.js";
+import { ui, setUi, onUi } from "./ui/uistate.js";
+import { toast } from "./ui/toast.js";
+import { initHeader, renderHeader } from "./views/header.js";
+import { renderNodeMap } from "./views/nodemap.js";
+import { renderWorkloads } from "./views/workloads.js";
+import { renderNetworking, podsOfService } from "./views/networking.js";
+import { renderStorage } from "./views/storage.js";
+import { renderConfig } from "./views/config.js";
+import { renderEvents } from "./views/events.js";
+import { initInspector, renderInspector } from "./views/inspector.js";
+import { renderCharts, sample } from "./views/charts.js";
+import { initApply } from "./views/apply.js";
+import { ownedBy } from "./k8s/owners.js";
+
+const state = new ClusterState();
+let connection = "connecting";
+
+const $ = (sel) => document.querySelector(sel);
+const PANELS = {
+  workloads: (root) => renderWorkloads(state, root),
+  networking: (root) => renderNetworking(state, root),
+  storage: (root) => renderStorage(state, root),
+  config: (root) => renderConfig(state, root),
+  events: (root) => renderEvents(state, root, selectedObject()),
+  charts: (root) => renderCharts(root),
+};
+
+function selectedObject() {
+  return ui.selected ? state.get(ui.selected.resource, ui.selected.key) : undefined;
+}
+
+/** Pods related to the selection (a Service's endpoints, a workload's pods), highlighted on the map. */
+function selectionHighlight() {
+  const obj = selectedObject();
+  if (!obj) return new Set();
+  const r = ui.selected.resource;
+  if (r === "services") return podsOfService(state, obj);
+  if (r === "deployments") return new Set(ownedBy(state, "replicasets", obj.metadata.uid).flatMap((rs) => ownedBy(state, "pods", rs.metadata.uid)).map((p) => p.metadata.uid));
+  if (["replicasets", "statefulsets", "daemonsets"].includes(r)) return new Set(ownedBy(state, "pods", obj.metadata.uid).map((p) => p.metadata.uid));
+  return new Set();
+}
+
+let frame = 0;
+function scheduleRender() {
+  if (!frame) frame = requestAnimationFrame(render);
+}
+
+function render() {
+  frame = 0;
+  sample(state);
+  renderHeader($("#topbar"), state, connection);
+  const hoverHighlight = ui.highlight;
+  if (!hoverHighlight.size) ui.highlight = selectionHighlight();
+  renderNodeMap(state, $("#map"));
+  ui.highlight = hoverHighlight;
+  const panel = $(`#panel-${ui.tab}`);
+  if (panel && PANELS[ui.tab]) PANELS[ui.tab](panel);
+  renderInspector(state, $("#inspector"));
+  document.body.dataset.synced = state.synced ? "1" : "";
+  $("#loading").hidden = state.synced;
+}
+
+function initTabs() {
+  const tabs = [...document.querySelectorAll("#side-tabs [role=tab]")];
+  const show = (name) => {
+    for (const t of tabs) {
+      const on = t.dataset.tab === name;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(`#panel-${t.dataset.tab}`).hidden = !on;
+    }
+  };
+  for (const t of tabs) {
+    t.addEventListener("click", () => setUi({ tab: t.dataset.tab }));
+    t.addEventListener("keydown", (e) => {
+      const i = tabs.indexOf(t);
+      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+        const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+        next.focus();
+        setUi({ tab: next.dataset.tab });
+      }
+    });
+  }
+  onUi((patch) => { if ("tab" in patch) show(ui.tab); });
+  show(ui.tab);
+}
+
+function initEventsControls() {
+  const input = $("#event-filter");
+  input.addEventListener("input", () => setUi({ eventFilter: input.value }));
+  onUi((p) => { if ("eventFilter" in p && input.value !== ui.eventFilter) input.value = ui.eventFilter; });
+  const only = $("#events-selected-only");
+  only.addEventListener("change", () => setUi({ eventsOfSelection: only.checked }));
+}
+
+function main() {
+  if (document.body.dataset.projector === "1") document.body.classList.add("projector");
+  initTabs();
+  initEventsControls();
+  initHeader($("#topbar"), state);
+  initInspector($("#inspector"));
+  const live = connectLive(state, {
+    onStatus: (s) => {
+      if (s !== connection && s === "connected" && connection !== "connecting") toast("Reconnected to the simulator", { kind: "ok" });
+      connection = s;
+      scheduleRender();
+    },
+    onResync: (r) => toast(`Resynchronising: ${r.message || r.reason || "state expired"}`, { kind: "info" }),
+  });
+  bindActions(live, state);
+  initApply($("#apply-dialog"), $("#open-apply"));
+  state.subscribe(scheduleRender);
+  onUi(scheduleRender);
+  // Countdowns and the sim clock move even when no object changes.
+  setInterval(scheduleRender, 500);
+  window.kubedrill = { state, ui, live }; // for debugging from the console and browser tests
+  scheduleRender();
+}
+
+main();

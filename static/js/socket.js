@@ -1,0 +1,68 @@
+// The live connection: Socket.IO namespace "/live" over WebSocket, snapshot + deltas, actions with acks.
+
+/* global io */
+
+/**
+ * Connect to /live and keep `state` in sync. onStatus(status) receives "connected",
+ * "reconnecting" or "offline". Returns {action(type, args) -> Promise<ack>}.
+ */
+export function connectLive(state, { onStatus = () => {}, onResync = () => {} } = {}) {
+  if (typeof io !== "function") {
+    onStatus("offline");
+    return { action: async () => ({ ok: false, error: { message: "Socket.IO client failed to load" } }) };
+  }
+  const socket = io("/live", {
+    transports: ["websocket"],
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 3000,
+  });
+  let attempts = 0;
+
+  const subscribe = () => socket.emit("subscribe", { since: state.synced ? state.revision : null });
+
+  socket.on("connect", () => {
+    attempts = 0;
+    onStatus("connected");
+    subscribe();
+  });
+  socket.on("disconnect", () => onStatus("reconnecting"));
+  socket.on("connect_error", () => onStatus(attempts >= 4 ? "offline" : "reconnecting"));
+  socket.io.on("reconnect_attempt", (n) => {
+    attempts = n;
+    onStatus(n >= 5 ? "offline" : "reconnecting");
+  });
+
+  socket.on("snapshot", (snap) => state.applySnapshot(snap));
+  socket.on("delta", (d) => {
+    if (!state.applyDelta(d)) {
+      // A gap or a new cluster generation: ask again from what we have; the server answers
+      // with the missing changes or a resync + snapshot.
+      if (d.generation !== undefined && state.generation !== null && d.generation !== state.generation) state.drop();
+      subscribe();
+    }
+  });
+  socket.on("resync", (r) => {
+    state.drop();
+    onResync(r || {});
+  });
+  socket.on("clock", (c) => state.setClock(c));
+
+  window.addEventListener("offline", () => onStatus("offline"));
+
+  return {
+    socket,
+    /** Send an action; resolves with the ack {ok, result} | {ok:false, error}. */
+    action(type, args = {}) {
+      return new Promise((resolve) => {
+        if (!socket.connected) {
+          resolve({ ok: false, error: { message: "Not connected to the simulator: the action was not sent.", reason: "ServiceUnavailable", code: 503 } });
+          return;
+        }
+        socket.timeout(15000).emit("action", { type, args }, (err, ack) => {
+          if (err) resolve({ ok: false, error: { message: `No answer from the simulator for ${type}`, reason: "Timeout", code: 504 } });
+          else resolve(ack || { ok: false, error: { message: "empty acknowledgement" } });
+        });
+      });
+    },
+  };
+}

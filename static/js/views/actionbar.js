@@ -1,0 +1,33 @@
+// A row of action buttons (with an inline input for scale / set image) for one object.
+
+import { h } from "../dom.js";
+import { actionsFor } from "../actions.js";
+
+/** Build the action controls for an object; `only` limits to these action ids. */
+export function actionBar(resource, obj, { only = null, compact = false } = {}) {
+  const bar = h("div", { class: `actionbar${compact ? " compact" : ""}`, role: "group", "aria-label": `Actions for ${obj.metadata?.name}` });
+  for (const a of actionsFor(resource, obj)) {
+    if (only && !only.includes(a.id)) continue;
+    if (a.input) {
+      const input = h("input", { type: a.input.type, value: a.input.value, "aria-label": a.input.label, class: `action-input input-${a.id}`, dataset: { action: a.id } });
+      if (a.input.min !== undefined) input.min = a.input.min;
+      const btn = h("button", { type: "button", class: "btn btn-small", text: a.label, dataset: { action: a.id } });
+      const go = async () => {
+        btn.disabled = true;
+        try { await a.run(input.value); } finally { btn.disabled = false; }
+      };
+      btn.addEventListener("click", go);
+      input.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+      bar.append(h("span", { class: "action-field" }, input, btn));
+    } else {
+      const btn = h("button", { type: "button", class: `btn btn-small${a.danger ? " btn-danger" : ""}`, text: a.label, dataset: { action: a.id } });
+      btn.addEventListener("click", async (e) => {
+        e.stopPropagation();
+        btn.disabled = true;
+        try { await a.run(); } finally { btn.disabled = false; }
+      });
+      bar.append(btn);
+    }
+  }
+  return bar;
+}

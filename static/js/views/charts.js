@@ -1,0 +1,101 @@
+// Charts over simulated time (vendored uPlot, MIT): desired vs ready replicas per workload and
+// success rate per Service, with markers where something was killed. Sampled once per sim second.
+
+import uPlot from "../../vendor/uplot/uPlot.esm.js";
+import { h, reconcile, setText } from "../dom.js";
+import { EPOCH_SECONDS } from "../k8s/time.js";
+import { successRate } from "./networking.js";
+import { ui } from "../ui/uistate.js";
+
+const KEEP = 900; // samples (sim seconds) kept per series
+const series = new Map(); // key -> {title, kind, t: [], a: [], b: []}
+let lastSecond = -1;
+
+/** Record one sample per simulated second from the current state. */
+export function sample(state) {
+  if (!state.synced) return;
+  const sec = Math.floor(state.simNow() - EPOCH_SECONDS);
+  if (sec === lastSecond) return;
+  if (sec < lastSecond) series.clear(); // the cluster was reset: time went backwards
+  lastSecond = sec;
+  const push = (key, title, kind, a, b) => {
+    let s = series.get(key);
+    if (!s) { s = { key, title, kind, t: [], a: [], b: [] }; series.set(key, s); }
+    s.t.push(sec); s.a.push(a); s.b.push(b);
+    if (s.t.length > KEEP) { s.t.shift(); s.a.shift(); s.b.shift(); }
+  };
+  for (const res of ["deployments", "statefulsets"]) {
+    for (const o of state.list(res)) {
+      push(`${res}/${o.metadata.namespace}/${o.metadata.name}`, `${o.kind || res} ${o.metadata.name}`, "replicas",
+        o.spec?.replicas ?? 0, o.status?.readyReplicas ?? 0);
+    }
+  }
+  for (const svc of state.list("services")) {
+    const r = successRate(svc);
+    if (r !== undefined) push(`svc/${svc.metadata.namespace}/${svc.metadata.name}`, `Service ${svc.metadata.name}`, "rate", r * 100, null);
+  }
+}
+
+/** Draw vertical marker lines (kills) inside the plot area. */
+function markerPlugin() {
+  return {
+    hooks: {
+      draw: [(u) => {
+        const ctx = u.ctx;
+        ctx.save();
+        ctx.strokeStyle = "#e5484d";
+        ctx.fillStyle = "#e5484d";
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+        ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+        for (const m of ui.markers) {
+          const x = u.valToPos(m.t - EPOCH_SECONDS, "x", true);
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+          ctx.fillText(`✖ ${m.label}`, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+        }
+        ctx.restore();
+      }],
+    },
+  };
+}
+
+const mmss = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+
+function makePlot(s, el) {
+  const width = Math.max(260, el.clientWidth - 16);
+  const opts = {
+    width, height: 150,
+    plugins: [markerPlugin()],
+    scales: { x: { time: false }, y: s.kind === "rate" ? { range: [0, 100] } : { range: (u, min, max) => [0, Math.max(1, max + 1)] } },
+    axes: [{ values: (u, vals) => vals.map(mmss), stroke: "#8b93a7", grid: { stroke: "rgba(140,150,170,.15)" } },
+      { stroke: "#8b93a7", grid: { stroke: "rgba(140,150,170,.15)" }, size: 36 }],
+    legend: { show: true },
+    series: s.kind === "rate"
+      ? [{ label: "sim time", value: (u, v) => (v == null ? "" : mmss(v)) }, { label: "success %", stroke: "#30a46c", width: 2, fill: "rgba(48,164,108,.12)" }]
+      : [{ label: "sim time", value: (u, v) => (v == null ? "" : mmss(v)) },
+        { label: "desired", stroke: "#8e4ec6", width: 2, dash: [6, 4] },
+        { label: "ready", stroke: "#30a46c", width: 2.5, fill: "rgba(48,164,108,.12)" }],
+  };
+  return new uPlot(opts, data(s), el);
+}
+
+const data = (s) => (s.kind === "rate" ? [s.t, s.a] : [s.t, s.a, s.b]);
+
+/** Render the charts panel (only while visible: uPlot needs a measured width). */
+export function renderCharts(root) {
+  const list = root.querySelector(".chart-list");
+  const items = [...series.values()].sort((a, b) => (a.kind === b.kind ? (a.title < b.title ? -1 : 1) : a.kind === "replicas" ? -1 : 1));
+  reconcile(list, items, (s) => s.key,
+    (s) => h("figure", { class: "chart", dataset: { series: s.key } },
+      h("figcaption", {}, h("span", { class: "chart-title" }), h("span", { class: "chart-now" })), h("div", { class: "chart-canvas" })),
+    (el, s) => {
+      setText(el.querySelector(".chart-title"), s.title);
+      const last = s.t.length - 1;
+      setText(el.querySelector(".chart-now"), s.kind === "rate" ? `${(s.a[last] ?? 0).toFixed(1)} %` : `${s.b[last] ?? 0} / ${s.a[last] ?? 0} ready`);
+      const canvas = el.querySelector(".chart-canvas");
+      if (!el.__plot) el.__plot = makePlot(s, canvas);
+      else el.__plot.setData(data(s));
+    }, { animate: false });
+  root.querySelector(".chart-empty").hidden = items.length > 0;
+}

@@ -1,0 +1,217 @@
+"""Validate and dispatch dashboard actions: ``{"type": str, "args": {...}}`` -> an ack dict.
+
+Every socket ``action`` message goes through ``dispatch``. It checks the message against the
+table below *before* touching the cluster, so a malformed message changes nothing and is answered
+``{"ok": false, "error": <metav1.Status BadRequest naming the field at fault>}``. Engine errors
+(``StatusError``) become their own Status; anything else becomes an InternalError Status and is
+logged. ``dispatch`` never raises.
+
+This module translates; it decides nothing: each action is one call of a ``Cluster`` action
+method (or of the runtime for ``sim.*``) under ``runtime.lock``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from engine.errors import BadRequest, Cause, InternalError, StatusError
+
+from .runtime import MAX_SPEED, MIN_SPEED, Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_BYTES = 3 * 1024 * 1024      # an apply body larger than 3 MiB is refused
+MAX_NAME_LENGTH = 253                 # a DNS subdomain, the longest Kubernetes object name
+WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "ReplicationController")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of an action: its type, whether it is required, and extra checks."""
+
+    name: str
+    kind: str                 # "name" | "text" | "bool" | "int" | "number" | "kind"
+    required: bool = True
+    allow_null: bool = False
+
+
+def _name(n: str, required: bool = True) -> Arg:
+    return Arg(n, "name", required)
+
+
+Handler = Callable[[Runtime, dict[str, Any]], Any]
+
+
+def _cluster_call(method: str, *keys: str, **optional: str) -> Handler:
+    """A handler calling ``cluster.<method>(*args[keys], **{param: args[key]})`` under the lock."""
+    def handler(runtime: Runtime, args: dict[str, Any]) -> Any:
+        def run() -> Any:
+            fn = getattr(runtime.cluster, method)
+            kwargs = {param: args[key] for param, key in optional.items() if key in args}
+            return fn(*(args[k] for k in keys), **kwargs)
+        return runtime.call(run)
+    return handler
+
+
+def _cordon(unschedulable: bool) -> Handler:
+    def handler(runtime: Runtime, args: dict[str, Any]) -> Any:
+        return runtime.call(lambda: runtime.cluster.cordon(args["name"], unschedulable))
+    return handler
+
+
+def _apply(runtime: Runtime, args: dict[str, Any]) -> Any:
+    return runtime.call(lambda: runtime.cluster.apply(args["yaml"]))
+
+
+WORKLOAD = (Arg("kind", "kind"), _name("namespace"), _name("name"))
+
+# type -> (arguments, handler). The table *is* the protocol: README-protocol in live.py lists it.
+ACTIONS: dict[str, tuple[tuple[Arg, ...], Handler]] = {
+    "pod.delete": ((_name("namespace"), _name("name"), Arg("force", "bool", False)),
+                   _cluster_call("delete_pod", "namespace", "name", force="force")),
+    "pod.crash": ((_name("namespace"), _name("name")), _cluster_call("crash_container", "namespace", "name")),
+    "pod.readiness": ((_name("namespace"), _name("name"), Arg("failing", "bool")),
+                      _cluster_call("set_readiness_failing", "namespace", "name", "failing")),
+    "node.power_off": ((_name("name"),), _cluster_call("power_off_node", "name")),
+    "node.power_on": ((_name("name"),), _cluster_call("power_on_node", "name")),
+    "node.cordon": ((_name("name"),), _cordon(True)),
+    "node.uncordon": ((_name("name"),), _cordon(False)),
+    "node.drain": ((_name("name"),), _cluster_call("drain", "name")),
+    "workload.scale": ((*WORKLOAD, Arg("replicas", "int")),
+                       _cluster_call("scale", "kind", "namespace", "name", "replicas")),
+    "workload.set_image": ((*WORKLOAD, Arg("image", "name"), Arg("container", "name", False)),
+                           _cluster_call("set_image", "kind", "namespace", "name", "image", container="container")),
+    "workload.rollback": ((*WORKLOAD, Arg("revision", "int", False, allow_null=True)),
+                          _cluster_call("rollback", "kind", "namespace", "name", revision="revision")),
+    "object.delete": ((_name("resource"), _name("namespace"), _name("name")),
+                      _cluster_call("delete_object", "resource", "namespace", "name")),
+    "apply": ((Arg("yaml", "text"),), _apply),
+    "sim.pause": ((), lambda rt, a: rt.pause()),
+    "sim.resume": ((), lambda rt, a: rt.resume()),
+    "sim.speed": ((Arg("speed", "number"),), lambda rt, a: rt.set_speed(a["speed"])),
+    "sim.step": ((), lambda rt, a: rt.step()),
+    "sim.reset": ((), lambda rt, a: (rt.reset(), rt.clock_state())[1]),
+}
+
+# Namespace may be "" for cluster-scoped objects in object.delete; everywhere else it is required.
+_EMPTY_ALLOWED = {("object.delete", "namespace")}
+
+
+def bad_request(field: str, message: str) -> BadRequest:
+    """A BadRequest whose message and single cause name the field at fault."""
+    return BadRequest(f"{field}: {message}", causes=[Cause(field, message, "FieldValueInvalid")])
+
+
+def validate(message: Any) -> tuple[str, dict[str, Any]]:
+    """Check an action message against ``ACTIONS``; return ``(type, args)`` or raise BadRequest."""
+    if not isinstance(message, dict):
+        raise bad_request("action", f"must be an object, got {_type_name(message)}")
+    extra = sorted(set(message) - {"type", "args"})
+    if extra:
+        raise bad_request(str(extra[0]), "unknown field")
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        raise bad_request("type", f"must be a string, got {_type_name(kind)}")
+    if kind not in ACTIONS:
+        shown = kind if len(kind) <= 64 else kind[:64] + "..."
+        raise bad_request("type", f'unsupported action "{shown}": supported values: '
+                          + ", ".join(f'"{k}"' for k in ACTIONS))
+    raw = message.get("args", {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise bad_request("args", f"must be an object, got {_type_name(raw)}")
+    spec, _ = ACTIONS[kind]
+    known = {a.name for a in spec}
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        raise bad_request(f"args.{unknown[0][:64]}", "unknown field")
+    args: dict[str, Any] = {}
+    for arg in spec:
+        field = f"args.{arg.name}"
+        if arg.name not in raw or (raw[arg.name] is None and not arg.required):
+            if arg.required:
+                raise BadRequest(f"{field}: Required value",
+                                 causes=[Cause(field, "Required value", "FieldValueRequired")])
+            continue
+        value = raw[arg.name]
+        if value is None and arg.allow_null:
+            args[arg.name] = None
+            continue
+        args[arg.name] = _check(kind, arg, field, value)
+    return kind, args
+
+
+def _check(action: str, arg: Arg, field: str, value: Any) -> Any:
+    if arg.kind in ("name", "kind", "text"):
+        if not isinstance(value, str):
+            raise bad_request(field, f"must be a string, got {_type_name(value)}")
+        limit = MAX_TEXT_BYTES if arg.kind == "text" else MAX_NAME_LENGTH
+        size = len(value.encode("utf-8", "surrogatepass")) if arg.kind == "text" else len(value)
+        if size > limit:
+            unit = "bytes" if arg.kind == "text" else "characters"
+            raise bad_request(field, f"must be no more than {limit} {unit}")
+        if not value.strip() and (action, arg.name) not in _EMPTY_ALLOWED:
+            raise bad_request(field, "must not be empty")
+        if arg.kind == "kind" and value not in WORKLOAD_KINDS:
+            raise bad_request(field, f'unsupported kind "{value}": supported values: '
+                              + ", ".join(f'"{k}"' for k in WORKLOAD_KINDS))
+        return value
+    if arg.kind == "bool":
+        if not isinstance(value, bool):
+            raise bad_request(field, f"must be a boolean, got {_type_name(value)}")
+        return value
+    if arg.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad_request(field, f"must be an integer, got {_type_name(value)}")
+        if not -(2 ** 31) <= value < 2 ** 31:
+            raise bad_request(field, "must fit in a 32-bit integer")
+        return value
+    if arg.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad_request(field, f"must be a number, got {_type_name(value)}")
+        if not MIN_SPEED <= value <= MAX_SPEED:
+            raise bad_request(field, f"must be between {MIN_SPEED:g} and {MAX_SPEED:g}")
+        return float(value)
+    raise AssertionError(f"unknown argument kind {arg.kind}")  # a bug in ACTIONS, not in the message
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def dispatch(runtime: Runtime, message: Any) -> dict[str, Any]:
+    """Validate and run one action; return ``{"ok": True, "result": ...}`` or ``{"ok": False, "error": Status}``."""
+    try:
+        kind, args = validate(message)
+        _, handler = ACTIONS[kind]
+        result = handler(runtime, args)
+        return {"ok": True, "result": summarize(result)}
+    except StatusError as err:
+        return {"ok": False, "error": err.to_status()}
+    except Exception as exc:  # never let a bug take the socket handler down
+        log.exception("action %r failed", message.get("type") if isinstance(message, dict) else message)
+        return {"ok": False, "error": InternalError(f"Internal error occurred: {type(exc).__name__}: {exc}")
+                .to_status()}
+
+
+def summarize(result: Any) -> Any:
+    """Shrink an action result for the ack: objects become kind/namespace/name/resourceVersion refs."""
+    if isinstance(result, dict) and isinstance(result.get("metadata"), dict) and "kind" in result:
+        meta = result["metadata"]
+        ref = {"apiVersion": result.get("apiVersion"), "kind": result["kind"], "name": meta.get("name")}
+        if meta.get("namespace"):
+            ref["namespace"] = meta["namespace"]
+        if meta.get("resourceVersion"):
+            ref["resourceVersion"] = meta["resourceVersion"]
+        return ref
+    if isinstance(result, (list, tuple)):
+        return [summarize(r) for r in result]
+    if isinstance(result, dict):
+        return {str(k): summarize(v) for k, v in result.items()}
+    if result is None or isinstance(result, (str, int, float, bool)):
+        return result
+    return str(result)

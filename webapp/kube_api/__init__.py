@@ -1,0 +1,155 @@
+"""Serve the Kubernetes-compatible HTTP API (blueprint ``bp``) for real kubectl and client libraries.
+
+URL space owned here: ``/api``, ``/apis``, ``/version``, ``/openapi``, ``/healthz``, ``/livez``,
+``/readyz``. Modules: ``discovery`` (version, group and resource lists), ``openapi`` (v3 documents),
+``routes`` (CRUD + subresources), ``watch`` (streams), ``logs``, ``printers`` (Table columns),
+``media`` (content negotiation and body decoding), ``errors`` (Status objects), ``kubeconfig``.
+
+Protobuf decision: kubectl 1.32 sends protobuf bodies for generator commands (``kubectl create
+deployment|configmap|secret|namespace|service ...``). We do not decode protobuf; such requests get
+415 UnsupportedMediaType whose message names the alternatives (``kubectl create -f``/``apply -f``,
+``kubectl run``, or a generator piped through ``--dry-run=client -o yaml | kubectl apply -f -``).
+Protobuf is never needed for responses: every kubectl request also accepts JSON.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, request
+
+from engine.errors import InternalError, StatusError
+
+from . import discovery, media, openapi
+from .common import json_response
+from .errors import not_found_path, status_response
+
+bp = Blueprint("kube_api", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.errorhandler(StatusError)
+def _status_error(err: StatusError) -> Response:
+    return status_response(err)
+
+
+@bp.errorhandler(Exception)
+def _internal_error(err: Exception) -> Response:
+    from werkzeug.exceptions import HTTPException
+    if isinstance(err, HTTPException):
+        code = err.code or 500
+        reason = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}.get(code, "BadRequest")
+        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": err.description, "reason": reason, "code": code}, code)
+    log.exception("kube_api: internal error on %s %s", request.method, request.path)
+    return status_response(InternalError(f"Internal error occurred: {type(err).__name__}: {err}"))
+
+
+# ------------------------------------------------------------------ health and version
+
+@bp.get("/healthz")
+@bp.get("/livez")
+@bp.get("/readyz")
+def health() -> Response:
+    return Response("ok", content_type="text/plain; charset=utf-8")
+
+
+@bp.get("/version")
+def version() -> Response:
+    return json_response(discovery.VERSION)
+
+
+# ------------------------------------------------------------------ discovery
+
+@bp.get("/api")
+def core_versions() -> Response:
+    ct = media.wants_aggregated_discovery(request.headers.get("Accept"))
+    if ct:
+        return json_response(discovery.aggregated(core=True, api_version=_disc_version(ct)), content_type=ct,
+                             headers={"Vary": "Accept"})
+    return json_response(discovery.api_versions(request.host), headers={"Vary": "Accept"})
+
+
+@bp.get("/apis")
+def group_list() -> Response:
+    ct = media.wants_aggregated_discovery(request.headers.get("Accept"))
+    if ct:
+        return json_response(discovery.aggregated(core=False, api_version=_disc_version(ct)), content_type=ct,
+                             headers={"Vary": "Accept"})
+    return json_response(discovery.api_group_list(), headers={"Vary": "Accept"})
+
+
+def _disc_version(content_type: str) -> str:
+    return "apidiscovery.k8s.io/v2beta1" if "v=v2beta1" in content_type else "apidiscovery.k8s.io/v2"
+
+
+@bp.get("/api/v1")
+def core_resources() -> Response:
+    return json_response(discovery.resource_list("v1"))
+
+
+@bp.get("/apis/<group>")
+def group_versions(group: str) -> Response:
+    for g in discovery.api_group_list()["groups"]:
+        if g["name"] == group:
+            return json_response({"kind": "APIGroup", "apiVersion": "v1", **g})
+    raise not_found_path()
+
+
+@bp.get("/apis/<group>/<version>")
+def group_resources(group: str, version: str) -> Response:
+    doc = discovery.resource_list(f"{group}/{version}")
+    if doc is None:
+        raise not_found_path()
+    return json_response(doc)
+
+
+# ------------------------------------------------------------------ OpenAPI
+
+@bp.get("/openapi/v3")
+def openapi_index() -> Response:
+    return json_response(openapi.index())
+
+
+@bp.get("/openapi/v3/<path:gv>")
+def openapi_document(gv: str) -> Response:
+    ser = openapi.serialized(gv)
+    if ser is None:
+        raise not_found_path()
+    body, digest = ser
+    resp = Response(body, content_type="application/json")
+    resp.headers["Etag"] = f'"{digest}"'
+    if request.args.get("hash") == digest:
+        resp.headers["Cache-Control"] = "public, immutable"
+    else:
+        resp.headers["Cache-Control"] = "no-cache, private"
+    return resp
+
+
+@bp.route("/openapi/v2", methods=["GET"])
+@bp.route("/openapi/<path:rest>", methods=["GET"])
+@bp.route("/swagger.json", methods=["GET"])
+def openapi_missing(rest: str = "") -> Response:
+    raise not_found_path()
+
+
+# ------------------------------------------------------------------ resources
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@bp.route("/api/v1/<path:path>", methods=_METHODS)
+def core_dispatch(path: str) -> Response:
+    from .routes import dispatch
+    return dispatch("v1", path)
+
+
+@bp.route("/apis/<group>/<version>/<path:path>", methods=_METHODS)
+def group_dispatch(group: str, version: str, path: str) -> Response:
+    from .routes import dispatch
+    return dispatch(f"{group}/{version}", path)
+
+
+@bp.route("/api/<path:rest>", methods=_METHODS)
+@bp.route("/apis/<path:rest>", methods=_METHODS)
+def unknown(rest: str) -> Response:
+    raise not_found_path()

@@ -1,0 +1,154 @@
+"""``?watch=true``: a chunked stream of ``{"type": ..., "object": ...}`` lines, one per change.
+
+Semantics follow the apiserver's watch cache: ``resourceVersion`` unset or ``"0"`` starts with
+synthetic ADDED events for the current objects; ``N`` delivers every change after N (410 Expired as
+an ERROR event when N has left the history window); objects that stop matching a label/field
+selector are sent as DELETED and ones that start matching as ADDED. BOOKMARKs (when asked) go out
+about every minute of wall time and right before the stream ends at ``timeoutSeconds``.
+
+The generator takes the runtime lock only to poll and never while waiting; it blocks in
+``runtime.wait_for_revision``. Works under Werkzeug's threaded server and gunicorn's gthread
+workers (each yielded line is written and flushed as one chunk).
+"""
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, Iterator
+
+from flask import Response, request
+
+from engine.errors import Expired, StatusError
+from engine.selectors import FieldSelector, LabelSelector
+
+from . import media, printers
+from .common import dumps, q_bool, q_int, q_str, runtime
+
+BOOKMARK_EVERY = 60.0     # wall seconds (defaultBookmarkFrequency)
+WAKE_EVERY = 5.0          # wall seconds between idle checks (reset, deadline)
+
+
+def _matches(obj: dict | None, labels: LabelSelector, fields: FieldSelector) -> bool:
+    if obj is None:
+        return False
+    if not labels.empty and not labels.matches((obj.get("metadata") or {}).get("labels")):
+        return False
+    if not fields.empty and not fields.matches(obj):
+        return False
+    return True
+
+
+def translate(ev_type: str, obj: dict, old: dict | None, labels: LabelSelector,
+              fields: FieldSelector) -> str | None:
+    """The watch event type a selector-filtered client sees for a store event (None = not at all)."""
+    if labels.empty and fields.empty:
+        return ev_type
+    now_in = _matches(obj, labels, fields)
+    if ev_type == "ADDED":
+        return "ADDED" if now_in else None
+    if ev_type == "DELETED":
+        return "DELETED" if now_in else None
+    was_in = _matches(old, labels, fields)
+    if now_in and was_in:
+        return "MODIFIED"
+    if now_in:
+        return "ADDED"
+    if was_in:
+        return "DELETED"
+    return None
+
+
+def serve(target) -> Response:
+    """Start a watch for ``target`` (a routes.Target without a name) and stream it."""
+    rt = target.rt
+    rt_obj = runtime()
+    output = media.choose_output(request.headers.get("Accept"))
+    include = q_str("includeObject") or "Metadata"
+    label_text, field_text = q_str("labelSelector"), q_str("fieldSelector")
+    labels = LabelSelector.parse(label_text)
+    fields = FieldSelector.parse(field_text, rt.plural)
+    timeout = q_int("timeoutSeconds", minimum=0)
+    if not timeout:
+        timeout = 1800 * (1 + random.random())  # MinRequestTimeout x (1 + rand), like the apiserver
+    bookmarks = q_bool("allowWatchBookmarks")
+    since = q_str("resourceVersion")
+    namespace = target.namespace if rt.namespaced else None
+
+    initial: list[dict] = []
+    error: dict | None = None
+    generation = rt_obj.generation
+
+    def start(cluster):
+        nonlocal initial
+        if since in (None, "", "0"):
+            items, _, _ = cluster.api.list(rt.plural, namespace, label_selector=label_text, field_selector=field_text)
+            initial = list(items)
+            w = cluster.api.watch(rt.plural, namespace, since=str(cluster.store.revision))
+        else:
+            w = cluster.api.watch(rt.plural, namespace, since=since)
+        return w, cluster.clock.now
+
+    try:
+        w, now = rt_obj.call(lambda: start(rt_obj.cluster))
+    except Expired as e:
+        w, now, error = None, 0.0, e.to_status()
+    # Other StatusErrors (bad selector, bad resourceVersion) propagate as a plain error response.
+
+    table = output == "table"
+    first = [True]
+
+    def encode(ev_type: str, obj: dict, now: float) -> str:
+        if table:
+            payload = printers.table(rt.plural, [obj], now, include_object=include, with_columns=first[0])
+            first[0] = False
+        elif output in ("partial", "partiallist"):
+            payload = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": obj.get("metadata") or {}}
+        else:
+            payload = obj
+        return dumps({"type": ev_type, "object": payload}) + "\n"
+
+    def bookmark(rv: int) -> str:
+        return dumps({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version,
+                                                     "metadata": {"resourceVersion": str(rv)}}}) + "\n"
+
+    def generate() -> Iterator[str]:
+        if error is not None:
+            yield dumps({"type": "ERROR", "object": error}) + "\n"
+            return
+        deadline = time.monotonic() + timeout
+        last_bookmark = time.monotonic()
+        for obj in initial:
+            yield encode("ADDED", obj, now)
+        while True:
+            if rt_obj.generation != generation:
+                return  # the cluster was reset: clients re-list, as after a closed watch
+            try:
+                def poll():
+                    return w.poll(), w.cursor, rt_obj.cluster.clock.now
+                events, cursor, t = rt_obj.call(poll)
+            except StatusError as e:
+                yield dumps({"type": "ERROR", "object": e.to_status()}) + "\n"
+                return
+            for ev in events:
+                kind = translate(ev.type, ev.obj, ev.old, labels, fields)
+                if kind is not None:
+                    yield encode(kind, ev.obj, t)
+            wall = time.monotonic()
+            if wall >= deadline:
+                if bookmarks:
+                    yield bookmark(cursor)
+                return
+            if bookmarks and wall - last_bookmark >= BOOKMARK_EVERY:
+                last_bookmark = wall
+                yield bookmark(cursor)
+            wait = min(deadline - wall, WAKE_EVERY)
+            if bookmarks:
+                wait = min(wait, max(0.0, BOOKMARK_EVERY - (wall - last_bookmark)))
+            rt_obj.wait_for_revision(cursor, wait, generation)
+
+    content_type = media.TABLE_CONTENT_TYPE if table else "application/json"
+    resp = Response(generate(), status=200, content_type=content_type)
+    resp.headers["Cache-Control"] = "no-cache, private"
+    resp.headers["X-Accel-Buffering"] = "no"
+    return resp

@@ -1,0 +1,317 @@
+"""The live stream: Socket.IO namespace ``/live`` and the one broadcaster that feeds it.
+
+README-protocol (the contract the browser front end is written against)
+=======================================================================
+Transport: Socket.IO over WebSocket (polling fallback), same origin only, namespace ``/live``.
+All clients that subscribed sit in one room, ``cluster``; they all receive the same messages.
+
+Client -> server
+----------------
+``subscribe`` ``{"since": <int revision> | null, "generation": <int, optional>}``
+    Ack: ``{"ok": true, "revision": <int>, "generation": <int>}`` (or ``{"ok": false, "error": Status}``
+    for a malformed payload). Then exactly one of:
+      * ``since`` null/absent -> one ``snapshot``;
+      * ``since`` inside the store's history window (and ``generation``, if given, is current) ->
+        one ``delta`` with ``from_rv == since`` covering exactly the changes the client missed
+        (possibly none: ``changes == []``);
+      * otherwise -> ``resync`` ``{"reason": "Expired", "message": ...}`` then a ``snapshot``.
+    After that the client receives every broadcast ``delta`` (their ``from_rv`` chain without gaps).
+``action`` ``{"type": str, "args": {...}}``
+    Ack: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": <metav1.Status>}``. Types and
+    arguments (``webapp.control.ACTIONS``)::
+
+      pod.delete {namespace, name, force?: bool}     pod.crash {namespace, name}
+      pod.readiness {namespace, name, failing: bool} node.power_off {name}   node.power_on {name}
+      node.cordon {name}  node.uncordon {name}  node.drain {name}
+      workload.scale {kind, namespace, name, replicas: int}
+      workload.set_image {kind, namespace, name, image, container?}
+      workload.rollback {kind, namespace, name, revision?: int}
+      object.delete {resource (plural), namespace ("" if cluster-scoped), name}
+      apply {yaml: str <= 3 MiB}
+      sim.pause  sim.resume  sim.speed {speed: 0.25..50}  sim.step  sim.reset
+
+    ``kind`` is one of Deployment, ReplicaSet, StatefulSet, DaemonSet, ReplicationController.
+    A malformed message (not an object, unknown type or argument, wrong type, missing argument,
+    oversized string) gets a ``BadRequest`` Status whose ``details.causes[0].field`` names the
+    argument at fault (e.g. ``args.replicas``), and changes nothing. ``sim.*`` results are the clock.
+
+Server -> client
+----------------
+``snapshot`` ``{"revision", "generation", "objects": [{"resource": plural, "object": {...}}...],
+    "clock", "profile": {"name", "values"}}`` -- every object in the store (Lease objects excluded,
+    see ``LIVE_EXCLUDE``), ordered by (resource, namespace, name). Replace all local state with it.
+``delta`` ``{"from_rv", "to_rv", "generation", "changes": [{"type": ADDED|MODIFIED|DELETED,
+    "resource", "object"}], "clock"}`` -- one batch per frame (~75 ms) for all clients. Apply the
+    changes in order; for DELETED the object is its last state. Several modifications of one object
+    inside one batch are folded into one entry carrying the latest state (at the position of the
+    first). ``from_rv`` of a delta equals ``to_rv`` of the previous one; if it does not, re-subscribe.
+``clock`` ``{"now": sim seconds, "paused", "speed", "lag": wall seconds behind pace, "profile": name,
+    "generation", "error"?}`` -- inside every delta, alone ~1/s when nothing changes, and at once
+    after ``sim.*`` actions.
+``resync`` ``{"reason": "Expired"|"Reset", "message"}`` -- local state is stale; a ``snapshot``
+    follows immediately (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``).
+
+Kubernetes Event objects arrive like any other object (resource ``events``); the learner's
+explanation is in the annotation ``kubedrill.io/explanation``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import socketio
+
+from engine.errors import BadRequest, Cause, Expired, StatusError
+
+from .control import dispatch
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/live"
+ROOM = "cluster"
+LIVE_EXCLUDE = frozenset({"leases"})   # node heartbeats: thousands of writes, nothing to draw
+FRAME_SECONDS = 0.075
+CLOCK_SECONDS = 1.0
+MAX_REVISIONS_PER_BATCH = 20_000
+
+
+def _change(ev: Any) -> dict[str, Any]:
+    return {"type": ev.type, "resource": ev.resource, "object": ev.obj}
+
+
+def fold_changes(events: list[Any], exclude: frozenset[str] = LIVE_EXCLUDE) -> list[dict[str, Any]]:
+    """Turn store events into delta changes, folding repeated modifications of one object."""
+    changes: list[dict[str, Any]] = []
+    live: dict[tuple[str, str, str], dict[str, Any]] = {}   # key -> its ADDED/MODIFIED entry in changes
+    for ev in events:
+        if ev.resource in exclude:
+            continue
+        key = ev.key
+        if ev.type == "MODIFIED" and key in live:
+            live[key]["object"] = ev.obj        # keep the entry's type (ADDED stays ADDED) and position
+            continue
+        entry = _change(ev)
+        changes.append(entry)
+        if ev.type == "DELETED":
+            live.pop(key, None)
+        else:
+            live[key] = entry
+    return changes
+
+
+class Broadcaster:
+    """The one thread that reads the store's history and emits coalesced deltas to room ``cluster``."""
+
+    def __init__(self, runtime: Runtime, server: socketio.Server, *, namespace: str = NAMESPACE,
+                 frame: float = FRAME_SECONDS, clock_every: float = CLOCK_SECONDS,
+                 exclude: frozenset[str] = LIVE_EXCLUDE):
+        self.runtime = runtime
+        self.server = server
+        self.namespace = namespace
+        self.frame = frame
+        self.clock_every = clock_every
+        self.exclude = frozenset(exclude)
+        # Held while polling + emitting, and while a subscriber is caught up and joins the room,
+        # so a subscriber never misses or doubles a change.
+        self._emit_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Any = None
+        self._last_emit = 0.0
+        with runtime.lock:
+            self.generation = runtime.generation
+            self.cursor = runtime.cluster.store.revision
+
+    # ------------------------------------------------------------------ building messages (under runtime.lock)
+    def _snapshot_locked(self) -> dict[str, Any]:
+        rt = self.runtime
+        store = rt.cluster.store
+        objects = [{"resource": r, "object": o} for r, o in store.items() if r not in self.exclude]
+        return {"revision": store.revision, "generation": rt.generation, "objects": objects,
+                "clock": rt.clock_state(), "profile": rt.profile_state()}
+
+    def _pending_locked(self) -> tuple[str, dict[str, Any]] | None:
+        """Advance the cursor to the store's head; the message that tells the room about it, if any."""
+        rt = self.runtime
+        store = rt.cluster.store
+        if rt.generation != self.generation:
+            self.generation = rt.generation
+            self.cursor = store.revision
+            return ("reset", self._snapshot_locked())
+        if store.revision <= self.cursor:
+            return None
+        start = self.cursor
+        head = min(store.revision, start + MAX_REVISIONS_PER_BATCH)
+        try:
+            events = [ev for ev in store.events_since(start) if ev.rv <= head]
+        except Expired:
+            # The broadcaster fell out of the history window: everyone resyncs.
+            self.cursor = store.revision
+            return ("expired", self._snapshot_locked())
+        self.cursor = head
+        return ("delta", {"from_rv": start, "to_rv": head, "generation": self.generation,
+                          "changes": fold_changes(events, self.exclude), "clock": rt.clock_state()})
+
+    def _drain_locked(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every message needed to bring the room to the store's head (several if the backlog is large)."""
+        out = []
+        while (pending := self._pending_locked()) is not None:
+            out.append(pending)
+        return out
+
+    def _emit_pending(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None) -> None:
+        emit = self.server.emit
+        if pending is None:
+            if clock is not None:
+                emit("clock", clock, to=ROOM, namespace=self.namespace)
+        elif pending[0] == "delta":
+            emit("delta", pending[1], to=ROOM, namespace=self.namespace)
+        else:
+            reason = "Reset" if pending[0] == "reset" else "Expired"
+            message = ("the simulation was reset" if reason == "Reset"
+                       else "the live stream fell behind the store's history window")
+            emit("resync", {"reason": reason, "message": message}, to=ROOM, namespace=self.namespace)
+            emit("snapshot", pending[1], to=ROOM, namespace=self.namespace)
+        self._last_emit = time.monotonic()
+
+    # ------------------------------------------------------------------ public
+    def flush(self, *, clock: bool = False) -> bool:
+        """Emit whatever changed since the last flush (or the clock if ``clock``); True if a delta went out."""
+        with self._emit_lock:
+            with self.runtime.lock:
+                pending = self._pending_locked()
+                state = self.runtime.clock_state() if clock else None
+            self._emit_pending(pending, state)
+            return pending is not None
+
+    def subscribe(self, sid: str, since: int | None, generation: int | None) -> dict[str, Any]:
+        """Bring client ``sid`` up to date (snapshot, catch-up delta or resync) and add it to the room."""
+        emit = self.server.emit
+        with self._emit_lock:
+            with self.runtime.lock:
+                backlog = self._drain_locked()   # the room first: the cursor is now the store's head
+                store = self.runtime.cluster.store
+                head = self.cursor
+                reply: list[tuple[str, dict[str, Any]]] = []
+                if since is None:
+                    reply.append(("snapshot", self._snapshot_locked()))
+                else:
+                    reason = self._resume_problem(since, generation)
+                    if reason is None:
+                        events = list(store.events_since(since))
+                        reply.append(("delta", {"from_rv": since, "to_rv": head, "generation": self.generation,
+                                                "changes": fold_changes(events, self.exclude),
+                                                "clock": self.runtime.clock_state()}))
+                    else:
+                        reply.append(("resync", {"reason": "Expired", "message": reason}))
+                        reply.append(("snapshot", self._snapshot_locked()))
+            for pending in backlog:
+                self._emit_pending(pending, None)
+            for event, data in reply:
+                emit(event, data, to=sid, namespace=self.namespace)
+            self.server.enter_room(sid, ROOM, namespace=self.namespace)
+            return {"ok": True, "revision": head, "generation": self.generation}
+
+    def _resume_problem(self, since: int, generation: int | None) -> str | None:
+        """Why ``since`` cannot be resumed from (None if it can); call under runtime.lock."""
+        store = self.runtime.cluster.store
+        if generation is not None and generation != self.generation:
+            return f"the simulation was reset (generation {generation} is now {self.generation})"
+        if since > store.revision:
+            return f"too large resource version: {since}, current: {store.revision}"
+        try:
+            store.check_window(since)
+        except Expired as err:
+            return err.message
+        return None
+
+    def emit_clock(self) -> None:
+        """Send the clock to every subscriber now (after pause/resume/speed/step)."""
+        self.flush(clock=True)
+
+    def start(self) -> None:
+        """Start the broadcaster thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kubedrill-live", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.runtime.notify()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+
+    def _run(self) -> None:
+        rt = self.runtime
+        while not self._stop.is_set():
+            try:
+                rt.wait_for_revision(self.cursor, self.clock_every, generation=self.generation)
+                if self._stop.is_set():
+                    break
+                # Coalesce: at most one batch per frame, so a burst of writes becomes one message.
+                wait = self._last_emit + self.frame - time.monotonic()
+                if wait > 0 and self._stop.wait(wait):
+                    break
+                idle = time.monotonic() - self._last_emit >= self.clock_every
+                self.flush(clock=idle)
+            except Exception:  # keep streaming whatever one bad batch did
+                log.exception("live broadcaster failed to emit a batch")
+                self._stop.wait(self.clock_every)
+
+
+class LiveNamespace(socketio.Namespace):
+    """Socket.IO handlers for ``/live``: ``subscribe`` and ``action`` (see the protocol above)."""
+
+    def __init__(self, runtime: Runtime, broadcaster: Broadcaster, namespace: str = NAMESPACE):
+        super().__init__(namespace)
+        self.runtime = runtime
+        self.broadcaster = broadcaster
+
+    def on_connect(self, sid: str, environ: dict, auth: Any = None) -> bool:
+        return True
+
+    def on_subscribe(self, sid: str, data: Any = None) -> dict[str, Any]:
+        try:
+            since, generation = _subscribe_args(data)
+            return self.broadcaster.subscribe(sid, since, generation)
+        except StatusError as err:
+            return {"ok": False, "error": err.to_status()}
+        except Exception as exc:
+            log.exception("subscribe failed")
+            return {"ok": False, "error": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                           "message": f"Internal error occurred: {exc}", "reason": "InternalError",
+                                           "code": 500}}
+
+    def on_action(self, sid: str, data: Any = None) -> dict[str, Any]:
+        ack = dispatch(self.runtime, data)
+        if ack["ok"] and isinstance(data, dict) and str(data.get("type", "")).startswith("sim."):
+            try:
+                self.broadcaster.emit_clock()
+            except Exception:
+                log.exception("could not emit the clock after %s", data.get("type"))
+        return ack
+
+
+def _subscribe_args(data: Any) -> tuple[int | None, int | None]:
+    if data is None:
+        return None, None
+    if not isinstance(data, dict):
+        raise BadRequest("subscribe: must be an object", causes=[Cause("subscribe", "must be an object")])
+    out: list[int | None] = []
+    for field in ("since", "generation"):
+        value = data.get(field)
+        if value is None:
+            out.append(None)
+            continue
+        if isinstance(value, str) and value.isdigit() and len(value) < 20:
+            value = int(value)    # resourceVersion strings are accepted too
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise BadRequest(f"{field}: must be a non-negative integer or null",
+                             causes=[Cause(field, "must be a non-negative integer or null")])
+        out.append(value)
+    return out[0], out[1]

@@ -1,0 +1,306 @@
+"""Own the simulated cluster and pace its simulated time to wall time (SimPy's ``rt`` idea, as a layer).
+
+One ``Runtime`` per app: it holds the ``Cluster``, the ``RLock`` every request/socket thread takes
+before touching it, and ONE engine thread that, every ~50 ms of wall time, advances simulated time
+by ``speed x elapsed`` through ``cluster.run_until``. Waiters (the live broadcaster, HTTP watches)
+sleep on a condition variable that is notified whenever the store's revision or the runtime's
+``generation`` changes, so nobody polls the engine.
+
+The engine never reads the wall clock; this module is the only place that does (``time.monotonic``).
+Nothing here is module-global: tests build as many runtimes as they like and drive them by hand
+(``step`` / ``advance``) without starting the thread.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import threading
+import time
+from typing import Any, Callable
+
+from engine.errors import BadRequest
+
+log = logging.getLogger(__name__)
+
+MIN_SPEED = 0.25
+MAX_SPEED = 50.0
+PROFILES = ("demo", "kubernetes")
+
+ClusterFactory = Callable[..., Any]
+
+
+def _default_cluster_factory(**kwargs: Any) -> Any:
+    from engine.cluster import Cluster  # imported late: the web layer can start before a cluster is asked for
+
+    return Cluster(**kwargs)
+
+
+def _accepts(factory: Callable[..., Any], param: str) -> bool:
+    """Whether the cluster factory takes keyword ``param`` (the default factory is ``Cluster`` itself)."""
+    if factory is _default_cluster_factory:
+        from engine.cluster import Cluster
+
+        factory = Cluster
+    try:
+        return param in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def wipe_store(url: str) -> None:
+    """Empty the persisted cluster at ``url`` (objects, revision, change log) so the next start is fresh."""
+    from engine import persistence
+
+    db = persistence.SqlPersistence(url)
+    try:
+        clear = getattr(db, "clear", None)
+        if callable(clear):
+            clear()
+        else:
+            persistence.Base.metadata.drop_all(db.engine)
+    finally:
+        db.close()
+
+
+def check_speed(speed: Any) -> float:
+    """Return ``speed`` as a float, or raise BadRequest naming the allowed range."""
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed):
+        raise BadRequest(f"speed must be a number between {MIN_SPEED:g} and {MAX_SPEED:g}, got {speed!r}")
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise BadRequest(f"speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, got {speed:g}")
+    return float(speed)
+
+
+class Runtime:
+    """The cluster, its lock and the single engine thread that moves simulated time forward."""
+
+    def __init__(self, *, seed: int = 1, profile: str = "demo", store_url: str | None = None, nodes: int = 3,
+                 empty: bool = False, speed: float = 1.0, paused: bool = False, tick: float = 0.05,
+                 max_tick: float = 0.25, max_lag: float = 5.0,
+                 cluster_factory: ClusterFactory | None = None, cluster_options: dict[str, Any] | None = None):
+        self.seed = seed
+        self.profile_name = profile
+        self.store_url = store_url
+        self.nodes = nodes
+        self.empty = empty
+        self.speed = check_speed(speed)
+        self.paused = paused
+        self.tick = tick            # wall seconds between engine ticks
+        self.max_tick = max_tick    # at most this much wall time's worth of sim time per tick
+        self.max_lag = max_lag      # owed time beyond this many wall seconds is dropped (time slips)
+        self.lag = 0.0              # wall seconds the engine is behind its pace (0 when keeping up)
+        self.error: str | None = None
+        self.generation = 1
+        self.lock = threading.RLock()
+        self._changed = threading.Condition(threading.Lock())
+        self._factory = cluster_factory or _default_cluster_factory
+        self._options = dict(cluster_options or {})   # extra Cluster keywords (e.g. window)
+        self._owed = 0.0            # simulated seconds owed to the pace but not yet run
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.cluster = self._new_cluster()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], **kwargs: Any) -> "Runtime":
+        """Build a runtime from Flask config (DB_URL, SEED, PROFILE, SPEED, NODES, EMPTY, PAUSED, CLUSTER_FACTORY, CLUSTER_OPTIONS)."""
+        return cls(seed=int(config.get("SEED", 1)), profile=str(config.get("PROFILE", "demo")),
+                   store_url=config.get("DB_URL"), nodes=int(config.get("NODES", 3)),
+                   empty=bool(config.get("EMPTY", False)), speed=float(config.get("SPEED", 1.0)),
+                   paused=bool(config.get("PAUSED", False)),
+                   cluster_factory=config.get("CLUSTER_FACTORY"),
+                   cluster_options=config.get("CLUSTER_OPTIONS"), **kwargs)
+
+    def _new_cluster(self, *, fresh: bool = False) -> Any:
+        kwargs: dict[str, Any] = dict(seed=self.seed, profile=self.profile_name, store_url=self.store_url,
+                                      nodes=self.nodes, empty=self.empty, **self._options)
+        if fresh and self.store_url:
+            if _accepts(self._factory, "fresh"):
+                kwargs["fresh"] = True
+            else:
+                # A reset must not resume the persisted cluster: empty the database first.
+                wipe_store(self.store_url)
+        return self._factory(**kwargs)
+
+    # ------------------------------------------------------------------ access
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` under the lock, wake waiters if it wrote, return its result."""
+        changed = False
+        try:
+            with self.lock:
+                before = self.cluster.store.revision
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    changed = self.cluster.store.revision != before
+        finally:
+            if changed:  # notify after the lock is released, so woken threads can take it
+                self.notify()
+
+    def revision(self) -> int:
+        """The store's current revision (an int read; safe without the lock)."""
+        return self.cluster.store.revision
+
+    def notify(self) -> None:
+        """Wake every thread blocked in ``wait_for_revision``."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for_revision(self, rv: int, timeout: float, generation: int | None = None) -> int:
+        """Block (not holding the lock) until the revision passes ``rv`` or ``timeout``; return the revision.
+
+        With ``generation``, also return as soon as the runtime's generation differs (a reset).
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                current = self.cluster.store.revision
+                if current > rv or (generation is not None and generation != self.generation):
+                    return current
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stop.is_set():
+                    return current
+                self._changed.wait(remaining)
+
+    def clock_state(self) -> dict[str, Any]:
+        """The clock as the dashboard shows it: sim time, pause, speed, lag, profile, generation."""
+        state = {"now": round(self.cluster.clock.now, 3), "paused": self.paused, "speed": self.speed,
+                 "lag": round(self.lag, 3), "profile": self.profile_name, "generation": self.generation}
+        if self.error:
+            state["error"] = self.error
+        return state
+
+    def profile_state(self) -> dict[str, Any]:
+        """The timing profile in force: its name and values (``cluster.profile_values()``)."""
+        cluster = self.cluster
+        if hasattr(cluster, "profile_values"):
+            values = cluster.profile_values()
+        else:
+            values = cluster.profile.values()
+        return {"name": self.profile_name, "values": values}
+
+    # ------------------------------------------------------------------ control
+    def pause(self) -> dict[str, Any]:
+        """Stop simulated time (the engine thread idles); return the clock state."""
+        with self.lock:
+            self.paused = True
+            self.lag = 0.0
+            self._owed = 0.0
+            state = self.clock_state()
+        self.notify()
+        return state
+
+    def resume(self) -> dict[str, Any]:
+        """Let simulated time flow again from where it stopped; return the clock state."""
+        with self.lock:
+            self.paused = False
+            self.error = None
+            self._owed = 0.0
+            state = self.clock_state()
+        self.notify()
+        return state
+
+    def set_speed(self, speed: Any) -> dict[str, Any]:
+        """Set simulated seconds per wall second (0.25-50); BadRequest outside that range."""
+        value = check_speed(speed)
+        with self.lock:
+            self.speed = value
+            self._owed = 0.0
+            state = self.clock_state()
+        self.notify()
+        return state
+
+    def step(self) -> dict[str, Any]:
+        """Advance to the next scheduled event, or by 1 simulated second if none is due sooner."""
+        with self.lock:
+            clock = self.cluster.clock
+            limit = clock.now + 1.0
+            nxt = clock.peek()
+            self.cluster.run_until(limit if nxt is None or nxt > limit else nxt)
+            state = self.clock_state()
+        self.notify()
+        return state
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Run ``seconds`` of simulated time now, whatever the pace (tests and fast-forward)."""
+        with self.lock:
+            self.cluster.run_until(self.cluster.clock.now + seconds)
+            state = self.clock_state()
+        self.notify()
+        return state
+
+    def reset(self) -> None:
+        """Replace the cluster by a fresh one (same seed/profile/nodes) and bump ``generation``."""
+        with self.lock:
+            old = self.cluster
+            close = getattr(old, "close", None)
+            if callable(close):
+                close()
+            self.cluster = self._new_cluster(fresh=True)
+            self.generation += 1
+            self.lag = 0.0
+            self._owed = 0.0
+            self.error = None
+        self.notify()
+
+    # ------------------------------------------------------------------ engine thread
+    def start(self) -> None:
+        """Start the engine thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kubedrill-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, close: bool = True) -> None:
+        """Stop the engine thread and (by default) close the cluster so its last step is persisted."""
+        self._stop.set()
+        self.notify()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        if close:
+            with self.lock:
+                fn = getattr(self.cluster, "close", None)
+                if callable(fn):
+                    fn()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(self.tick):
+            now = time.monotonic()
+            elapsed, last = now - last, now
+            if self.paused:
+                continue
+            self.tick_once(elapsed)
+
+    def tick_once(self, elapsed: float) -> None:
+        """Advance simulated time by ``speed x elapsed`` (capped per tick); what the thread does each tick."""
+        with self.lock:
+            if self.paused:
+                return
+            speed = self.speed
+            owed = self._owed + speed * elapsed
+            # Cap the work of one tick so a slow engine cannot hold the lock for long and the UI
+            # stays responsive; the rest is owed, and beyond max_lag it is dropped (time slips).
+            advance = min(owed, speed * self.max_tick)
+            before = self.cluster.store.revision
+            try:
+                self.cluster.run_until(self.cluster.clock.now + advance)
+            except Exception as exc:  # an engine bug must not kill the thread silently: pause and say so
+                log.exception("engine failed while advancing simulated time; pausing")
+                self.error = f"engine error: {type(exc).__name__}: {exc}"
+                self.paused = True
+                self._owed = 0.0
+                self.lag = 0.0
+                changed = True
+            else:
+                self._owed = min(owed - advance, speed * self.max_lag)
+                self.lag = self._owed / speed
+                changed = self.cluster.store.revision != before
+        if changed:
+            self.notify()
