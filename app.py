@@ -89,12 +89,17 @@ def _nodes(text: str) -> int:
 
 def _db(text: str) -> str:
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        make_url(text)
+        url = make_url(text)
     except (ArgumentError, ValueError):
-        raise argparse.ArgumentTypeError(f"invalid database URL {text!r}: expected e.g. sqlite:///kubedrill.db") from None
+        raise argparse.ArgumentTypeError(
+            f"invalid database URL {text!r}: expected e.g. sqlite:///kubedrill.db") from None
+    try:
+        url.get_dialect().import_dbapi()   # the driver must be installed, not only the dialect known
+    except (NoSuchModuleError, ImportError) as err:
+        raise argparse.ArgumentTypeError(f"unusable database URL {text!r}: {err}") from None
     return text
 
 

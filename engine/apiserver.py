@@ -242,7 +242,7 @@ class APIServer:
 
     def _write_update(self, rt: ResourceType, existing: dict, new: dict, *, subresource: str | None,
                       trusted: bool, dry_run: bool = False) -> dict:
-        from .defaults import default_object
+        from .defaults import carry_over_allocations, default_object
         from .validation import validate_update
         old_meta = existing["metadata"]
         meta = new.setdefault("metadata", {})
@@ -259,6 +259,7 @@ class APIServer:
                     new["status"] = existing["status"]
                 else:
                     new.pop("status", None)
+            carry_over_allocations(rt, new, existing)
             default_object(rt, new)
             for plugin in self.admission:
                 plugin(self, rt, new, existing)

@@ -370,6 +370,33 @@ def default_service(obj: dict[str, Any]) -> None:
         status["loadBalancer"] = {}
 
 
+def carry_over_allocations(rt: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Copy server-allocated Service fields the client left out of an update (the service REST storage's
+    ``patchAllocatedValues``): clusterIP(s), node ports per (port, protocol), healthCheckNodePort.
+
+    Call it on updates before validation so ``kubectl replace`` without ``clusterIP`` keeps the address.
+    """
+    if rt.kind != "Service":
+        return
+    spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+    if spec.get("type") == "ExternalName" or old_spec.get("type") == "ExternalName":
+        return
+    if not spec.get("clusterIP") and old_spec.get("clusterIP"):
+        spec["clusterIP"] = old_spec["clusterIP"]
+        if not spec.get("clusterIPs") and old_spec.get("clusterIPs"):
+            spec["clusterIPs"] = list(old_spec["clusterIPs"])
+    if spec.get("type") in ("NodePort", "LoadBalancer"):
+        old_ports = {(p.get("port"), p.get("protocol") or "TCP"): p.get("nodePort")
+                     for p in old_spec.get("ports") or () if isinstance(p, dict)}
+        for port in spec.get("ports") or ():
+            if isinstance(port, dict) and not port.get("nodePort"):
+                node_port = old_ports.get((port.get("port"), port.get("protocol") or "TCP"))
+                if node_port:
+                    port["nodePort"] = node_port
+        if not spec.get("healthCheckNodePort") and old_spec.get("healthCheckNodePort"):
+            spec["healthCheckNodePort"] = old_spec["healthCheckNodePort"]
+
+
 def default_secret(obj: dict[str, Any]) -> None:
     """Default ``type`` to Opaque and fold write-only ``stringData`` into base64 ``data``."""
     if not obj.get("type"):

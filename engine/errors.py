@@ -97,7 +97,8 @@ class Invalid(StatusError):
     @classmethod
     def of(cls, kind: str, group: str, name: str, causes: list[Cause]) -> "Invalid":
         label = f"{kind}.{group}" if group else kind
-        summary = causes[0].message if len(causes) == 1 else "[" + ", ".join(c.message for c in causes) + "]"
+        parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
+        summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
         return cls(f'{label} "{name}" is invalid: {summary}', name=name, group=group, kind=kind, causes=causes)
 
 

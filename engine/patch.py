@@ -23,63 +23,31 @@ Error mapping (documented choice, close to ``apiserver/pkg/endpoints/handlers/pa
 """
 from __future__ import annotations
 
-import copy
-import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonpatch
 import jsonpointer
 
-from engine import resources
+from engine import resources, schema
 from engine.errors import BadRequest, Cause, Conflict, Invalid
-
-try:  # engine.objects lands later; until then a deep copy is the clone
-    from engine.objects import clone as _clone  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on build order
-    _clone = copy.deepcopy
+from engine.objects import clone as _clone
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Schema: the v1.32 OpenAPI definitions
 # --------------------------------------------------------------------------------------------------------------
 
-_DEFS_FILE = "kubernetes-json-schema/v1.32.0-local/_definitions.json"
 _REF_PREFIX = "#/$defs/"
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
-@functools.lru_cache(maxsize=1)
 def _definitions() -> dict[str, dict]:
-    """Load the v1.32 ``$defs`` once (1.3 MB; lazily, so importing the engine stays fast).
-
-    TODO(lead): use engine.schema's loader once it exists, so the file is parsed only once per process.
-    """
-    import kubernetes_validate
-
-    path = Path(kubernetes_validate.__file__).parent / _DEFS_FILE
-    return json.loads(path.read_text())["$defs"]
-
-
-@functools.lru_cache(maxsize=1)
-def _gvk_index() -> dict[tuple[str, str, str], str]:
-    """(group, version, kind) → definition name, from ``x-kubernetes-group-version-kind``."""
-    index: dict[tuple[str, str, str], str] = {}
-    for name, schema in _definitions().items():
-        for gvk in schema.get("x-kubernetes-group-version-kind", ()):
-            index.setdefault((gvk.get("group", ""), gvk["version"], gvk["kind"]), name)
-    return index
-
-
-def _split_api_version(api_version: str) -> tuple[str, str]:
-    group, _, version = api_version.rpartition("/")
-    return group, version
+    return schema.definitions()
 
 
 def _root_definition(api_version: str, kind: str) -> str | None:
-    group, version = _split_api_version(api_version or "")
-    return _gvk_index().get((group, version, kind))
+    return schema.definition_name(api_version or "", kind)
 
 
 def supports_strategic(api_version: str, kind: str) -> bool:
@@ -963,9 +931,12 @@ def _apply_merge(live: Any, config: Any, prop: dict | None) -> Any:
 
 def _prune(obj: dict, dropped: set[FieldPath], protected: set[FieldPath], root: dict) -> dict:
     """Remove the fields a manager stopped applying; keep list items another manager still has fields in."""
-    for path in sorted(dropped, key=len, reverse=True):
+    # Shortest first: a removed list item takes its fields with it, and later lookups of them find nothing.
+    for path in sorted(dropped, key=len):
         if path[-1][0] == "k" and any(p[:len(path)] == path and p != path for p in protected):
-            continue
+            continue  # the item stays for the other manager
+        if len(path) > 1 and path[-2][0] == "k" and path[-1][0] == "f" and path[-1][1] in dict(path[-2][1]):
+            continue  # never strip the key of an item that stays
         _remove_path(obj, path, protected)
     return obj
 

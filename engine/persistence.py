@@ -33,6 +33,7 @@ _decode = json.JSONDecoder().decode
 _RV = BigInteger().with_variant(Integer(), "sqlite")
 
 _REVISION_KEY = "revision"
+_SIM_NOW_KEY = "sim_now_us"  # simulated clock at the last commit, in integer microseconds
 _READ_ONLY = "kubedrill_read_only"  # execution option: open the transaction with a plain BEGIN
 
 
@@ -53,7 +54,7 @@ class ObjectRow(Base):
 
 
 class MetaRow(Base):
-    """Small key/value facts about the stored cluster; ``revision`` is the global revision."""
+    """Small integer facts about the stored cluster: the global revision, the simulated time."""
 
     __tablename__ = "meta"
 
@@ -96,10 +97,13 @@ class SqlPersistence:
             _configure_sqlite(self.engine)
         self._pending_log: list[LogRow] = []
         self._pruned_at = 0
+        self.sim_now = 0.0  # simulated time stored by the last commit; set by load()
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
-            if conn.execute(select(META.c.value).where(META.c.key == _REVISION_KEY)).first() is None:
-                conn.execute(insert(META).values(key=_REVISION_KEY, value=0))
+            present = set(conn.execute(select(META.c.key)).scalars())
+            for key in (_REVISION_KEY, _SIM_NOW_KEY):
+                if key not in present:
+                    conn.execute(insert(META).values(key=key, value=0))
         self._upsert_stmt = self._build_upsert()
         self._delete_stmt = delete(OBJECTS).where(
             OBJECTS.c.resource == bindparam("b_resource"),
@@ -109,9 +113,14 @@ class SqlPersistence:
 
     # ------------------------------------------------------------------ reads
     def load(self) -> tuple[int, list[tuple[str, dict]]]:
-        """Return the stored revision and every ``(resource, obj)`` pair, ready for ``Store.restore``."""
+        """Return the stored revision and every ``(resource, obj)`` pair, ready for ``Store.restore``.
+
+        Also sets ``sim_now`` to the simulated time of the last commit.
+        """
         with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
-            revision = conn.execute(select(META.c.value).where(META.c.key == _REVISION_KEY)).scalar() or 0
+            meta = {key: value for key, value in conn.execute(select(META.c.key, META.c.value))}
+            revision = meta.get(_REVISION_KEY) or 0
+            self.sim_now = (meta.get(_SIM_NOW_KEY) or 0) / 1_000_000
             # exec_driver_sql skips result-type processing: these are plain strings either way.
             rows = conn.exec_driver_sql("SELECT resource, body FROM objects").fetchall()
         return int(revision), _decode_rows(rows)
@@ -143,19 +152,19 @@ class SqlPersistence:
         """Subscribe to ``store`` so every commit also writes the change log."""
         store.subscribe(self.record)
 
-    def sync(self, store: "Store") -> int:
+    def sync(self, store: "Store", sim_now: float | None = None) -> int:
         """Commit everything ``store`` wrote since the last sync; returns the number of keys written."""
         changes = store.take_dirty()
         if changes or self._pending_log:
-            self.commit(store.revision, changes)
+            self.commit(store.revision, changes, sim_now=sim_now)
         return len(changes)
 
     def commit(self, revision: int, changes: Mapping["Key", dict | None],
-               log: Iterable[LogRow] | None = None) -> None:
+               log: Iterable[LogRow] | None = None, *, sim_now: float | None = None) -> None:
         """Write one batch in ONE transaction: upsert objects, delete ``None`` keys, raise the revision.
 
-        ``log`` rows (and any queued by ``record``) go to the change log in the same transaction.
-        The stored revision never decreases.
+        ``log`` rows (and any queued by ``record``) go to the change log in the same transaction;
+        ``sim_now`` (the simulated clock) is stored for the restart. The stored revision never decreases.
         """
         encode = _encode
         upserts: list[dict[str, Any]] = []
@@ -183,6 +192,9 @@ class SqlPersistence:
                         for rv, kind, res, ns, name in log_rows])
                 conn.execute(update(META).where(META.c.key == _REVISION_KEY).values(
                     value=case((META.c.value < revision, revision), else_=META.c.value)))
+                if sim_now is not None:
+                    conn.execute(update(META).where(META.c.key == _SIM_NOW_KEY).values(
+                        value=int(round(sim_now * 1_000_000))))
                 if self.log_retention and revision - self._pruned_at >= max(1, self.log_retention // 10):
                     conn.execute(delete(CHANGES).where(CHANGES.c.rv <= revision - self.log_retention))
                     self._pruned_at = revision

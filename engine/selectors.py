@@ -188,7 +188,7 @@ def _parse_label_terms(text: str) -> list[Requirement]:
             key, op, values = m.groups()
             _check_key(key, text)
             vals = tuple(v.strip() for v in values.split(",")) if values.strip() else ()
-            if op == "in" and not vals:
+            if not vals:
                 raise _bad(text, "for 'in', 'notin' operators, values set can't be empty")
             for v in vals:
                 _check_value(v, text)
@@ -225,19 +225,24 @@ def _get_path(obj: Mapping[str, Any], path: str) -> str:
     return str(cur)
 
 
-# Fields each resource supports in ``?fieldSelector`` (beyond metadata.name / metadata.namespace),
-# as registered by the real apiserver's field label conversion funcs.
+# Fields each resource supports in ``?fieldSelector``, as registered by the real apiserver's field
+# label conversion funcs (pkg/apis/*/v1/conversion.go). A resource listed here rejects other fields
+# with "field label not supported: X"; every other resource takes only metadata.name and
+# metadata.namespace (runtime.DefaultMetaV1FieldSelectorConversion, with its own wording).
+_META = ("metadata.name", "metadata.namespace")
 FIELDS: dict[str, tuple[str, ...]] = {
-    "pods": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-             "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"),
-    "events": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
-               "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
-               "reason", "reportingComponent", "source", "type"),
-    "nodes": ("spec.unschedulable",),
-    "secrets": ("type",),
-    "namespaces": ("status.phase",),
-    "replicasets": ("status.replicas",),
-    "persistentvolumeclaims": (),
+    "pods": _META + ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+                     "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
+                     "status.nominatedNodeName"),
+    "events": _META + ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                       "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+                       "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"),
+    "nodes": ("metadata.name", "spec.unschedulable"),  # cluster-scoped: no metadata.namespace
+    "secrets": _META + ("type",),
+    "namespaces": ("metadata.name", "status.phase"),
+    "replicationcontrollers": _META + ("status.replicas",),
+    "replicasets": _META + ("status.replicas",),
+    "jobs": _META + ("status.successful",),
 }
 
 
@@ -286,11 +291,20 @@ class FieldSelector:
             if not m:
                 raise BadRequest(f'invalid selector: \'{text}\'; can\'t understand \'{term}\'')
             name, op, value = m.groups()
-            allowed = ("metadata.name", "metadata.namespace") + FIELDS.get(resource, ())
-            if resource and name not in allowed:
-                raise BadRequest(f'"{name}" is not a known field selector: only "{", ".join(allowed)}"')
+            if resource:
+                _check_field(resource, name)
             terms.append(FieldTerm(name, "!=" if op == "!=" else "=", value))
         return cls(terms)
+
+
+def _check_field(resource: str, name: str) -> None:
+    """Raise BadRequest, in the apiserver's words, unless ``resource`` can select on ``name``."""
+    allowed = FIELDS.get(resource)
+    if allowed is None:
+        if name not in _META:
+            raise BadRequest(f'"{name}" is not a known field selector: only "metadata.name", "metadata.namespace"')
+    elif name not in allowed:
+        raise BadRequest(f"field label not supported: {name}")
 
 
 MatchFn = Callable[[Mapping[str, Any]], bool]

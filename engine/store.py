@@ -328,11 +328,14 @@ class Store:
         self.revision += 1
         rv = self.revision
         obj["metadata"]["resourceVersion"] = str(rv)
-        if old is not None:
-            self._unindex(key, old)
         if kind == DELETED:
+            self._unindex(key, old)
             del self._objects[key]
             self._dirty[key] = None
+        elif old is not None:
+            self._reindex(key, old, obj)
+            self._objects[key] = obj
+            self._dirty[key] = obj
         else:
             self._objects[key] = obj
             self._index(key, obj)
@@ -340,7 +343,10 @@ class Store:
         if kind != MODIFIED:
             cache = self._sorted.get(key[0])
             if cache is not None:
-                cache.add(key) if kind == ADDED else cache.remove(key)
+                if kind == ADDED:
+                    cache.add(key)
+                else:
+                    cache.remove(key)
         ev = Event(kind, key[0], obj, rv, old)
         self._ring[rv % self.window] = ev
         for fn in self._listeners:
@@ -348,21 +354,73 @@ class Store:
         return obj
 
     def _index(self, key: Key, obj: dict) -> None:
+        # get-then-insert rather than setdefault(k, set()): setdefault builds a throwaway
+        # container on every call, which was a measurable share of create and restore.
         resource, ns, name = key
         meta = obj["metadata"]
-        self._by_bucket.setdefault((resource, ns), {})[name] = obj
-        self._by_resource.setdefault(resource, set()).add(key)
+        bucket = self._by_bucket.get((resource, ns))
+        if bucket is None:
+            bucket = self._by_bucket[(resource, ns)] = {}
+        bucket[name] = obj
+        keys = self._by_resource.get(resource)
+        if keys is None:
+            keys = self._by_resource[resource] = set()
+        keys.add(key)
         uid = meta.get("uid")
         if uid:
             self._by_uid[uid] = key
         if resource == "pods":
-            node = (obj.get("spec") or {}).get("nodeName")
+            spec = obj.get("spec")
+            node = spec.get("nodeName") if spec else None
             if node:
-                self._by_node.setdefault(node, set()).add(key)
-        for ref in meta.get("ownerReferences") or ():
-            self._by_owner.setdefault(ref.get("uid", ""), set()).add(key)
-        for lk, lv in (meta.get("labels") or {}).items():
-            self._by_label.setdefault((resource, lk, lv), set()).add(key)
+                _add(self._by_node, node, key)
+        refs = meta.get("ownerReferences")
+        if refs:
+            for ref in refs:
+                _add(self._by_owner, ref.get("uid", ""), key)
+        labels = meta.get("labels")
+        if labels:
+            by_label = self._by_label
+            for lk, lv in labels.items():
+                _add(by_label, (resource, lk, lv), key)
+
+    def _reindex(self, key: Key, old: dict, new: dict) -> None:
+        """Move index entries from ``old`` to ``new`` (same key), touching only what changed."""
+        resource, ns, name = key
+        self._by_bucket[(resource, ns)][name] = new
+        om, nm = old["metadata"], new["metadata"]
+        ouid, nuid = om.get("uid"), nm.get("uid")
+        if ouid != nuid:
+            if ouid and self._by_uid.get(ouid) == key:
+                del self._by_uid[ouid]
+            if nuid:
+                self._by_uid[nuid] = key
+        if resource == "pods":
+            ospec, nspec = old.get("spec"), new.get("spec")
+            onode = ospec.get("nodeName") if ospec else None
+            nnode = nspec.get("nodeName") if nspec else None
+            if onode != nnode:
+                if onode:
+                    _discard(self._by_node, onode, key)
+                if nnode:
+                    _add(self._by_node, nnode, key)
+        orefs, nrefs = om.get("ownerReferences"), nm.get("ownerReferences")
+        if orefs != nrefs:
+            ouids = {ref.get("uid", "") for ref in orefs or ()}
+            nuids = {ref.get("uid", "") for ref in nrefs or ()}
+            for u in ouids - nuids:
+                _discard(self._by_owner, u, key)
+            for u in nuids - ouids:
+                _add(self._by_owner, u, key)
+        olabels, nlabels = om.get("labels") or {}, nm.get("labels") or {}
+        if olabels != nlabels:
+            by_label = self._by_label
+            for lk, lv in olabels.items():
+                if nlabels.get(lk, _MISSING) != lv:
+                    _discard(by_label, (resource, lk, lv), key)
+            for lk, lv in nlabels.items():
+                if olabels.get(lk, _MISSING) != lv:
+                    _add(by_label, (resource, lk, lv), key)
 
     def _unindex(self, key: Key, obj: dict) -> None:
         resource, ns, name = key
@@ -462,6 +520,17 @@ class Store:
 
     def resources(self) -> list[str]:
         return sorted(r for r, keys in self._by_resource.items() if keys)
+
+
+_MISSING = object()
+
+
+def _add(index: dict, k: Any, key: Key) -> None:
+    s = index.get(k)
+    if s is None:
+        index[k] = {key}
+    else:
+        s.add(key)
 
 
 def _discard(index: dict, k: Any, key: Key) -> None:

@@ -103,7 +103,11 @@ class Runtime:
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **kwargs: Any) -> "Runtime":
-        """Build a runtime from Flask config (DB_URL, SEED, PROFILE, SPEED, NODES, EMPTY, PAUSED, CLUSTER_FACTORY, CLUSTER_OPTIONS)."""
+        """Build a runtime from Flask config keys.
+
+        DB_URL, SEED, PROFILE, SPEED, NODES, EMPTY, PAUSED; CLUSTER_FACTORY (a callable taking the
+        Cluster keywords, for tests) and CLUSTER_OPTIONS (extra Cluster keywords, e.g. ``window``).
+        """
         return cls(seed=int(config.get("SEED", 1)), profile=str(config.get("PROFILE", "demo")),
                    store_url=config.get("DB_URL"), nodes=int(config.get("NODES", 3)),
                    empty=bool(config.get("EMPTY", False)), speed=float(config.get("SPEED", 1.0)),

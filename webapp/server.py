@@ -39,10 +39,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def serve(app_factory: Callable[[], Flask], host: str, port: int, *, on_ready: Callable[[], None] | None = None,
           threads: int = GUNICORN_THREADS, log_level: str = "warning") -> None:
-    """Run the app under gunicorn (one gthread worker) until interrupted; the app is built in the worker."""
+    """Run the app under gunicorn (one gthread worker) until interrupted; the app is built in the worker.
+
+    ``on_ready`` runs in the worker once the app is loaded. If the app cannot be built, gunicorn
+    exits with status 3 ("Worker failed to boot").
+    """
     from gunicorn.app.base import BaseApplication
 
-    def when_ready(_arbiter: Any) -> None:
+    def post_worker_init(_worker: Any) -> None:
+        # Announce only once the app (cluster, engine thread) is built and requests will be served.
         if on_ready is not None:
             on_ready()
 
@@ -68,7 +73,7 @@ def serve(app_factory: Callable[[], Flask], host: str, port: int, *, on_ready: C
         "loglevel": log_level,
         "proc_name": "kubedrill",
         "control_socket_disable": True,   # gunicorn 27 would otherwise open ~/.gunicorn/gunicorn.ctl
-        "when_ready": when_ready,
+        "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
     }
 

@@ -102,6 +102,9 @@ function main() {
   if (document.body.dataset.projector === "1") document.body.classList.add("projector");
   initTabs();
   initEventsControls();
+  // Panels and the inspector sit below the sticky header, whose height depends on wrapping.
+  const topbar = $("#topbar");
+  new ResizeObserver(() => document.documentElement.style.setProperty("--topbar-h", `${topbar.offsetHeight}px`)).observe(topbar);
   initHeader($("#topbar"), state);
   initInspector($("#inspector"));
   const live = connectLive(state, {

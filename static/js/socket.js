@@ -18,7 +18,7 @@ export function connectLive(state, { onStatus = () => {}, onResync = () => {} } 
   });
   let attempts = 0;
 
-  const subscribe = () => socket.emit("subscribe", { since: state.synced ? state.revision : null });
+  const subscribe = () => socket.emit("subscribe", state.synced ? { since: state.revision, generation: state.generation } : { since: null });
 
   socket.on("connect", () => {
     attempts = 0;

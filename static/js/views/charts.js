@@ -48,11 +48,13 @@ function markerPlugin() {
         ctx.lineWidth = 1.5 * devicePixelRatio;
         ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
         ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+        ctx.textAlign = "left";
+        ctx.textBaseline = "top";
         for (const m of ui.markers) {
           const x = u.valToPos(m.t - EPOCH_SECONDS, "x", true);
           if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
           ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
-          ctx.fillText(`✖ ${m.label}`, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+          ctx.fillText(`✖ ${m.label}`, x + 4 * devicePixelRatio, u.bbox.top + 2 * devicePixelRatio);
         }
         ctx.restore();
       }],
@@ -62,20 +64,20 @@ function markerPlugin() {
 
 const mmss = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
 
-function makePlot(s, el) {
-  const width = Math.max(260, el.clientWidth - 16);
+function makePlot(s, el, width) {
   const opts = {
     width, height: 150,
     plugins: [markerPlugin()],
     scales: { x: { time: false }, y: s.kind === "rate" ? { range: [0, 100] } : { range: (u, min, max) => [0, Math.max(1, max + 1)] } },
     axes: [{ values: (u, vals) => vals.map(mmss), stroke: "#8b93a7", grid: { stroke: "rgba(140,150,170,.15)" } },
       { stroke: "#8b93a7", grid: { stroke: "rgba(140,150,170,.15)" }, size: 36 }],
-    legend: { show: true },
+    legend: { show: true, live: false },
+    cursor: { show: true, points: { show: false } },
     series: s.kind === "rate"
-      ? [{ label: "sim time", value: (u, v) => (v == null ? "" : mmss(v)) }, { label: "success %", stroke: "#30a46c", width: 2, fill: "rgba(48,164,108,.12)" }]
+      ? [{ label: "sim time", value: (u, v) => (v == null ? "" : mmss(v)) }, { label: "success %", stroke: "#30a46c", width: 2, fill: "rgba(48,164,108,.12)", points: { show: false } }]
       : [{ label: "sim time", value: (u, v) => (v == null ? "" : mmss(v)) },
-        { label: "desired", stroke: "#8e4ec6", width: 2, dash: [6, 4] },
-        { label: "ready", stroke: "#30a46c", width: 2.5, fill: "rgba(48,164,108,.12)" }],
+        { label: "desired", stroke: "#b48cff", width: 2, dash: [6, 4], points: { show: false } },
+        { label: "ready", stroke: "#3ecf8e", width: 2.5, fill: "rgba(62,207,142,.12)", points: { show: false } }],
   };
   return new uPlot(opts, data(s), el);
 }
@@ -93,9 +95,18 @@ export function renderCharts(root) {
       setText(el.querySelector(".chart-title"), s.title);
       const last = s.t.length - 1;
       setText(el.querySelector(".chart-now"), s.kind === "rate" ? `${(s.a[last] ?? 0).toFixed(1)} %` : `${s.b[last] ?? 0} / ${s.a[last] ?? 0} ready`);
-      const canvas = el.querySelector(".chart-canvas");
-      if (!el.__plot) el.__plot = makePlot(s, canvas);
-      else el.__plot.setData(data(s));
+      el.__series = s;
     }, { animate: false });
+  // Plots are built after the figures are in the document, so they can measure their width.
+  const width = Math.max(260, list.clientWidth - 18);
+  for (const el of list.children) {
+    const s = el.__series;
+    if (!s || el.dataset.gone) continue;
+    if (!el.__plot) el.__plot = makePlot(s, el.querySelector(".chart-canvas"), width);
+    else {
+      if (Math.abs(el.__plot.width - width) > 4) el.__plot.setSize({ width, height: 150 });
+      el.__plot.setData(data(s));
+    }
+  }
   root.querySelector(".chart-empty").hidden = items.length > 0;
 }

@@ -53,7 +53,9 @@ export function renderHeader(root, state, connection) {
   const p = state.profile || {};
   const name = p.name || (typeof c.profile === "string" ? c.profile : "") || root.dataset.profile || "default";
   setText(root.querySelector("#profile-name"), name);
-  const timers = Object.entries(p).filter(([k, v]) => k !== "name" && (typeof v === "number" || typeof v === "string")).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`);
+  const values = p.values && typeof p.values === "object" ? p.values : p;
+  const timers = Object.entries(values).filter(([k, v]) => k !== "name" && (typeof v === "number" || typeof v === "string" || Array.isArray(v)))
+    .map(([k, v]) => `${k.replace(/_/g, " ")}: ${Array.isArray(v) ? v.join("–") : v}`);
   setAttr(root.querySelector("#profile-badge"), "title", `Profile ${name}${timers.length ? `\n${timers.join("\n")}` : ""}`);
   const conn = root.querySelector("#connection");
   conn.dataset.state = connection;

@@ -1,0 +1,526 @@
+"""The scheduling framework: the node cache, filtering, scoring and host selection (``schedule_one.go``).
+
+``SchedulerCache`` keeps one NodeInfo per node, updated incrementally from store events (pod bound,
+changed, deleted; node added, updated, deleted): each event costs O(1) in cluster size. It doubles
+as the snapshot plugins read (node list, pods per namespace, pods with affinity, listers via the
+store) because the simulation is single-threaded.
+
+``Framework.schedule_pod`` runs one scheduling cycle: PreFilter, Filter over an adaptive share of
+nodes starting at a rotating index (``percentageOfNodesToScore``), Score with the default weights,
+and a random pick among the best (the cluster's seeded rng). Failure raises ``FitError`` whose
+message is the real ``0/N nodes are available: ...`` text.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from .plugins import (balanced_allocation, inter_pod_affinity, node_affinity, node_name, node_ports,
+                      node_resources_fit, node_unschedulable, pod_topology_spread, taint_toleration,
+                      volume_binding)
+from .types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, NodeInfo, PodInfo, Status
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+PREFILTER_RESULT_REASON = "node is filtered out by the prefilter result"
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
+REGION_LABEL = "topology.kubernetes.io/region"
+_FUSED = "(fused resource scores)"
+
+# Score plugins and their default weights (default_plugins.go); ImageLocality is not simulated.
+SCORE_WEIGHTS = {
+    taint_toleration.NAME: taint_toleration.WEIGHT,
+    node_affinity.NAME: node_affinity.WEIGHT,
+    node_resources_fit.NAME: node_resources_fit.WEIGHT,
+    pod_topology_spread.NAME: pod_topology_spread.WEIGHT,
+    inter_pod_affinity.NAME: inter_pod_affinity.WEIGHT,
+    balanced_allocation.NAME: balanced_allocation.WEIGHT,
+}
+
+
+# =========================================================================== cache
+class SchedulerCache:
+    """NodeInfos and the pods counted on them, kept current one event at a time."""
+
+    def __init__(self, store: Any = None):
+        self.store = store
+        self.node_infos: dict[str, NodeInfo] = {}
+        self._pods: dict[tuple[str, str], PodInfo] = {}
+        self._by_ns: dict[str, dict[tuple[str, str], PodInfo]] = {}
+        self._affinity: dict[tuple[str, str], PodInfo] = {}
+        self._anti: dict[tuple[str, str], PodInfo] = {}
+        self.assumed: set[tuple[str, str]] = set()
+        self._list: list[NodeInfo] = []
+        self._list_dirty = False
+
+    # ---------------------------------------------------------------- nodes
+    @property
+    def nodes(self) -> list[NodeInfo]:
+        """Schedulable-view node list, interleaved across zones like upstream's nodeTree."""
+        if self._list_dirty:
+            self._rebuild_list()
+        return self._list
+
+    def _rebuild_list(self) -> None:
+        zones: dict[str, list[NodeInfo]] = {}
+        for ni in self.node_infos.values():
+            if ni.node is None:
+                continue
+            zone = ni.labels.get(REGION_LABEL, "") + ":\x00:" + ni.labels.get(ZONE_LABEL, "")
+            zones.setdefault(zone, []).append(ni)
+        out: list[NodeInfo] = []
+        groups = list(zones.values())
+        depth = max((len(g) for g in groups), default=0)
+        if len(groups) == 1:
+            out = list(groups[0])
+        else:
+            for i in range(depth):
+                for g in groups:
+                    if i < len(g):
+                        out.append(g[i])
+        for i, ni in enumerate(out):
+            ni.index = i
+        self._list = out
+        self._list_dirty = False
+
+    def add_node(self, node: dict) -> NodeInfo:
+        name = node["metadata"]["name"]
+        ni = self.node_infos.get(name)
+        if ni is None:
+            ni = self.node_infos[name] = NodeInfo(name)
+        old_zone = (ni.labels.get(ZONE_LABEL), ni.labels.get(REGION_LABEL)) if ni.node is not None else None
+        was_absent = ni.node is None
+        ni.set_node(node)
+        if was_absent or old_zone != (ni.labels.get(ZONE_LABEL), ni.labels.get(REGION_LABEL)):
+            self._list_dirty = True
+        return ni
+
+    update_node = add_node
+
+    def remove_node(self, name: str) -> None:
+        """Drop the node from the list; its pods stay counted until they are deleted (a ghost NodeInfo)."""
+        ni = self.node_infos.get(name)
+        if ni is None:
+            return
+        ni.set_node(None)
+        ni.node = None
+        if not ni.pods:
+            del self.node_infos[name]
+        self._list_dirty = True
+
+    # ---------------------------------------------------------------- pods
+    def add_pod(self, pi: PodInfo) -> None:
+        """Count ``pi`` on its node (replacing an older version of the same pod)."""
+        self.remove_pod(pi.key)
+        ni = self.node_infos.get(pi.node_name)
+        if ni is None:
+            ni = self.node_infos[pi.node_name] = NodeInfo(pi.node_name)   # pod seen before its node
+        ni.add_pod(pi)
+        self._pods[pi.key] = pi
+        self._by_ns.setdefault(pi.namespace, {})[pi.key] = pi
+        if pi.has_affinity:
+            self._affinity[pi.key] = pi
+        if pi.required_anti_affinity:
+            self._anti[pi.key] = pi
+
+    def remove_pod(self, key: tuple[str, str]) -> PodInfo | None:
+        pi = self._pods.pop(key, None)
+        if pi is None:
+            return None
+        self.assumed.discard(key)
+        ni = self.node_infos.get(pi.node_name)
+        if ni is not None:
+            ni.remove_pod(key)
+            if ni.node is None and not ni.pods:
+                del self.node_infos[pi.node_name]
+        bucket = self._by_ns.get(pi.namespace)
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del self._by_ns[pi.namespace]
+        self._affinity.pop(key, None)
+        self._anti.pop(key, None)
+        return pi
+
+    def assume(self, pi: PodInfo) -> None:
+        """Count a pod on its chosen node before the binding lands, so the next cycle sees it."""
+        self.add_pod(pi)
+        self.assumed.add(pi.key)
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """Undo ``assume`` after a failed binding (unless the store already confirmed the pod)."""
+        if key in self.assumed:
+            self.remove_pod(key)
+
+    def pod(self, key: tuple[str, str]) -> PodInfo | None:
+        return self._pods.get(key)
+
+    # ---------------------------------------------------------------- snapshot reads for plugins
+    def pods_in_namespace(self, namespace: str) -> Iterable[PodInfo]:
+        return (self._by_ns.get(namespace) or {}).values()
+
+    def all_pods(self) -> Iterable[PodInfo]:
+        return self._pods.values()
+
+    def affinity_pods(self) -> list[PodInfo]:
+        return list(self._affinity.values())
+
+    def anti_affinity_pods(self) -> list[PodInfo]:
+        return list(self._anti.values())
+
+    def namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
+        if self.store is None:
+            return None
+        ns = self.store.find("namespaces", "", namespace)
+        return ((ns or {}).get("metadata") or {}).get("labels") or {}
+
+
+# =========================================================================== errors
+class Diagnosis:
+    """Why a pod fits nowhere: per-node statuses, or one PreFilter message for all nodes."""
+
+    def __init__(self) -> None:
+        self.node_to_status: dict[str, Status] = {}
+        self.pre_filter_msg = ""
+        self.pre_filter_status: Status | None = None
+        self.unschedulable_plugins: set[str] = set()
+
+    def reasons_histogram(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for st in self.node_to_status.values():
+            for reason in st.reasons:
+                counts[reason] = counts.get(reason, 0) + 1
+        return counts
+
+
+def _histogram_text(counts: Mapping[str, int]) -> str:
+    """Comma-joined, lexicographically sorted ``"<count> <reason>"`` (Go's sort.Strings)."""
+    return ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items()))
+
+
+class FitError(Exception):
+    """No node fits the pod; ``str()`` is the FailedScheduling / PodScheduled message."""
+
+    def __init__(self, pi: PodInfo, num_all_nodes: int, diagnosis: Diagnosis):
+        self.pod_info = pi
+        self.num_all_nodes = num_all_nodes
+        self.diagnosis = diagnosis
+        super().__init__(self.message())
+
+    def filter_message(self) -> str:
+        """``FitError.Error()`` without the preemption clause."""
+        n = self.num_all_nodes
+        msg = f"0/{n} nodes are available:"
+        if self.diagnosis.pre_filter_msg:
+            return msg + f" {self.diagnosis.pre_filter_msg}."
+        text = _histogram_text(self.diagnosis.reasons_histogram())
+        return msg + (f" {text}." if text else "")
+
+    def preemption_message(self) -> str:
+        """What DefaultPreemption's PostFilter adds (we never find victims: preemption is not simulated).
+
+        Nodes rejected as UnschedulableAndUnresolvable (taints, affinity, PreFilter failures) get
+        "Preemption is not helpful for scheduling"; the others "No preemption victims found for
+        incoming pod", which is what a real cluster reports when no lower-priority pod can be evicted.
+        """
+        pod = self.pod_info.pod
+        if ((pod.get("spec") or {}).get("preemptionPolicy") or "PreemptLowerPriority") == "Never":
+            return "preemption: not eligible due to preemptionPolicy=Never"
+        n = self.num_all_nodes
+        counts: dict[str, int] = {}
+        helpful = 0
+        if self.diagnosis.pre_filter_status is None:
+            helpful = sum(1 for st in self.diagnosis.node_to_status.values() if st.code == UNSCHEDULABLE)
+        if helpful:
+            counts[NO_VICTIMS] = helpful
+        if n - helpful:
+            counts[NOT_HELPFUL] = n - helpful
+        return f"preemption: 0/{n} nodes are available: {_histogram_text(counts)}"
+
+    def message(self) -> str:
+        return f"{self.filter_message()} {self.preemption_message()}."
+
+
+# =========================================================================== framework
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
+    """How many feasible nodes to look for before stopping (``numFeasibleNodesToFind``)."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage <= 0:
+        percentage = 50 - num_all_nodes // 125
+        if percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND:
+            percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND
+    if percentage >= 100:
+        return num_all_nodes
+    num = num_all_nodes * percentage // 100
+    return max(num, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+class CycleState:
+    """What PreFilter computed for one pod, read by Filter (``framework.CycleState``)."""
+
+    __slots__ = ("node_names", "spread", "affinity", "volumes", "chain")
+
+    def __init__(self) -> None:
+        self.node_names: set[str] | None = None
+        self.spread = None
+        self.affinity = None
+        self.volumes = None
+        self.chain: list[tuple[Any, Any]] = []
+
+
+class ScheduleResult:
+    __slots__ = ("node", "evaluated", "feasible", "score")
+
+    def __init__(self, node: str, evaluated: int, feasible: int, score: int | None):
+        self.node = node
+        self.evaluated = evaluated
+        self.feasible = feasible
+        self.score = score
+
+
+class Framework:
+    """One scheduling profile (default-scheduler): the default plugins in upstream order."""
+
+    def __init__(self, cache: SchedulerCache, rng: Any, percentage_of_nodes_to_score: int = 0):
+        self.cache = cache
+        self.rng = rng
+        self.percentage = percentage_of_nodes_to_score
+        self.next_start_node_index = 0
+
+    # ---------------------------------------------------------------- prefilter
+    def pre_filter(self, pi: PodInfo) -> tuple[CycleState, Status | None]:
+        """Run PreFilter plugins; a returned Status rejects the pod on every node."""
+        state = CycleState()
+        cache = self.cache
+        names, st = node_affinity.pre_filter(pi)
+        if st is not None:
+            return state, st
+        state.node_names = names
+        state.volumes, st = volume_binding.pre_filter(pi, cache.store)
+        if st is not None:
+            return state, st
+        state.spread = pod_topology_spread.pre_filter(pi, cache)
+        state.affinity = inter_pod_affinity.pre_filter(pi, cache)
+        # Filter chain in upstream order; NodeUnschedulable and TaintToleration run only on nodes
+        # that are cordoned or tainted (they pass every other node), see run_filters.
+        chain: list[tuple[Any, Any]] = []
+        if pi.node_name:
+            chain.append((node_name.filter, None))
+        if node_affinity.relevant(pi):
+            chain.append((node_affinity.filter, None))
+        if pi.host_ports:
+            chain.append((node_ports.filter, None))
+        chain.append((node_resources_fit.filter, None))
+        if state.volumes is not None:
+            store = cache.store
+            chain.append((lambda p, n, s: volume_binding.filter(p, n, s, store), state.volumes))
+        if state.spread is not None:
+            chain.append((pod_topology_spread.filter, state.spread))
+        if state.affinity is not None:
+            chain.append((inter_pod_affinity.filter, state.affinity))
+        state.chain = chain
+        return state, None
+
+    @staticmethod
+    def run_filters(pi: PodInfo, ni: NodeInfo, state: CycleState) -> Status | None:
+        """Run the Filter plugins on one node, stopping at the first rejection."""
+        if ni.unschedulable or ni.hard_taints:
+            if pi.node_name:
+                st = node_name.filter(pi, ni)
+                if st is not None:
+                    return st
+            st = node_unschedulable.filter(pi, ni) or taint_toleration.filter(pi, ni)
+            if st is not None:
+                return st
+        for fn, data in state.chain:
+            st = fn(pi, ni, data)
+            if st is not None:
+                return st
+        return None
+
+    # ---------------------------------------------------------------- filter
+    def find_nodes_that_fit(self, pi: PodInfo) -> tuple[list[NodeInfo], Diagnosis, CycleState, int]:
+        """Feasible nodes (stopping once enough are found), the diagnosis, and nodes in the snapshot."""
+        nodes = self.cache.nodes
+        num_all = len(nodes)
+        diagnosis = Diagnosis()
+        state, st = self.pre_filter(pi)
+        if st is not None:
+            diagnosis.pre_filter_msg = "; ".join(st.reasons)
+            diagnosis.pre_filter_status = st
+            diagnosis.unschedulable_plugins.add(st.plugin)
+            return [], diagnosis, state, num_all
+        candidates = nodes
+        if state.node_names is not None:
+            candidates = []
+            for ni in nodes:
+                if ni.name in state.node_names:
+                    candidates.append(ni)
+                else:
+                    diagnosis.node_to_status[ni.name] = Status(UNRESOLVABLE, PREFILTER_RESULT_REASON,
+                                                               node_affinity.NAME)
+            diagnosis.unschedulable_plugins.add(node_affinity.NAME)
+        n = len(candidates)
+        if n == 0:
+            return [], diagnosis, state, num_all
+        want = num_feasible_nodes_to_find(n, self.percentage)
+        start = self.next_start_node_index % n if state.node_names is None else 0
+        feasible: list[NodeInfo] = []
+        statuses = diagnosis.node_to_status
+        run = self.run_filters
+        plugins = diagnosis.unschedulable_plugins
+        order = candidates[start:] + candidates[:start] if start else candidates
+        # Plain pods (only NodeResourcesFit in the chain) take an inlined check; any node that is
+        # cordoned, tainted or short of room goes through the full plugin chain for its reasons.
+        plain = len(state.chain) == 1 and not pi.scalars
+        cpu, mem = pi.cpu, pi.mem
+        processed = 0
+        for ni in order:
+            processed += 1
+            if (plain and not ni.unschedulable and not ni.hard_taints and len(ni.pods) < ni.alloc_pods
+                    and cpu <= ni.alloc_cpu - ni.req_cpu and mem <= ni.alloc_mem - ni.req_mem):
+                feasible.append(ni)
+                if len(feasible) >= want:
+                    break
+                continue
+            st = run(pi, ni, state)
+            if st is None:
+                feasible.append(ni)
+                if len(feasible) >= want:
+                    break
+            else:
+                statuses[ni.name] = st
+                plugins.add(st.plugin)
+        if state.node_names is None:
+            self.next_start_node_index = (start + processed) % n
+        return feasible, diagnosis, state, num_all
+
+    # ---------------------------------------------------------------- score
+    def prioritize(self, pi: PodInfo, feasible: list[NodeInfo], fused: bool = False) -> dict[str, list[int]]:
+        """Weighted, normalised score per plugin for each feasible node (same order as ``feasible``).
+
+        With ``fused`` the two resource plugins and a constant TaintToleration score come back
+        already summed under one key, which is what the hot path needs.
+        """
+        cache = self.cache
+        out: dict[str, list[int]] = {}
+        count = len(feasible)
+        # TaintToleration (reverse-normalised count of intolerable PreferNoSchedule taints).
+        taint_const = 0
+        if any(ni.prefer_taints for ni in feasible):
+            tol = taint_toleration.prefer_tolerations(pi)
+            raw = [taint_toleration.score(pi, ni, tol) for ni in feasible]
+            out[taint_toleration.NAME] = [s * taint_toleration.WEIGHT for s in taint_toleration.normalize(raw)]
+        elif fused:
+            taint_const = MAX_NODE_SCORE * taint_toleration.WEIGHT
+        else:
+            out[taint_toleration.NAME] = [MAX_NODE_SCORE * taint_toleration.WEIGHT] * count
+        # NodeAffinity (skipped without preferred terms).
+        if pi.preferred_node_affinity:
+            raw = [node_affinity.score(pi, ni) for ni in feasible]
+            out[node_affinity.NAME] = [s * node_affinity.WEIGHT for s in node_affinity.normalize(raw)]
+        # NodeResourcesFit (LeastAllocated) and BalancedAllocation: one fused pass over the nodes.
+        if fused:
+            out[_FUSED] = _resource_totals(pi, feasible, taint_const)
+        else:
+            fit, bal = _resource_scores(pi, feasible)
+            out[node_resources_fit.NAME] = fit
+            if bal is not None:
+                out[balanced_allocation.NAME] = bal
+        # PodTopologySpread.
+        spread = pod_topology_spread.pre_score(pi, cache, feasible)
+        if spread is not None:
+            raw = [pod_topology_spread.score(pi, ni, spread) for ni in feasible]
+            out[pod_topology_spread.NAME] = [s * pod_topology_spread.WEIGHT for s in
+                                             pod_topology_spread.normalize(raw, feasible, spread)]
+        # InterPodAffinity.
+        ipa = inter_pod_affinity.pre_score(pi, cache)
+        if ipa is not None:
+            raw = [inter_pod_affinity.score(pi, ni, ipa) for ni in feasible]
+            out[inter_pod_affinity.NAME] = [s * inter_pod_affinity.WEIGHT for s in inter_pod_affinity.normalize(raw)]
+        return out
+
+    def select_host(self, feasible: list[NodeInfo], totals: list[int]) -> tuple[NodeInfo, int]:
+        """Highest total wins; ties broken uniformly at random with the cluster's seeded rng."""
+        best_score = max(totals)
+        ties = [i for i, score in enumerate(totals) if score == best_score]
+        pick = ties[0] if len(ties) == 1 else ties[self.rng.randrange(len(ties))]
+        return feasible[pick], best_score
+
+    def score_totals(self, pi: PodInfo, feasible: list[NodeInfo]) -> list[int]:
+        """The weighted sum of every score plugin per node (``prioritize`` summed, computed faster)."""
+        per_plugin = self.prioritize(pi, feasible, fused=True)
+        totals = per_plugin.pop(_FUSED)
+        for scores in per_plugin.values():
+            totals = [a + b for a, b in zip(totals, scores)]
+        return totals
+
+    def schedule_pod(self, pi: PodInfo) -> ScheduleResult:
+        """One scheduling cycle's decision: the chosen node, or FitError."""
+        feasible, diagnosis, _state, num_all = self.find_nodes_that_fit(pi)
+        if not feasible:
+            raise FitError(pi, num_all, diagnosis)
+        evaluated = len(feasible) + len(diagnosis.node_to_status)
+        if len(feasible) == 1:
+            return ScheduleResult(feasible[0].name, evaluated, 1, None)
+        totals = self.score_totals(pi, feasible)
+        best, score = self.select_host(feasible, totals)
+        return ScheduleResult(best.name, evaluated, len(feasible), score)
+
+
+def _resource_scores(pi: PodInfo, feasible: list[NodeInfo]) -> tuple[list[int], list[int] | None]:
+    """LeastAllocated (weight 1) and BalancedAllocation (weight 1) in one pass.
+
+    Same arithmetic as ``node_resources_fit.score`` and ``balanced_allocation.score`` (a test checks
+    they agree), inlined because this loop runs for every feasible node of every pod.
+    """
+    fit: list[int] = []
+    bal: list[int] | None = None if pi.best_effort else []
+    nz_cpu, nz_mem, cpu, mem = pi.nz_cpu, pi.nz_mem, pi.cpu, pi.mem
+    for ni in feasible:
+        ac, am = ni.alloc_cpu, ni.alloc_mem
+        if ac and am:
+            rc = ni.nz_cpu + nz_cpu
+            rm = ni.nz_mem + nz_mem
+            sc = (ac - rc) * 100 // ac if rc <= ac else 0
+            sm = (am - rm) * 100 // am if rm <= am else 0
+            fit.append((sc + sm) // 2)
+            if bal is not None:
+                fc = (ni.req_cpu + cpu) / ac
+                fm = (ni.req_mem + mem) / am
+                if fc > 1.0:
+                    fc = 1.0
+                if fm > 1.0:
+                    fm = 1.0
+                bal.append(int((1 - abs(fc - fm) / 2) * 100))
+        else:
+            fit.append(node_resources_fit.score(pi, ni))
+            if bal is not None:
+                bal.append(balanced_allocation.score(pi, ni))
+    return fit, bal
+
+
+def _resource_totals(pi: PodInfo, feasible: list[NodeInfo], base: int) -> list[int]:
+    """``base`` + LeastAllocated + BalancedAllocation per node, summed in one pass (see _resource_scores)."""
+    out: list[int] = []
+    append = out.append
+    nz_cpu, nz_mem, cpu, mem = pi.nz_cpu, pi.nz_mem, pi.cpu, pi.mem
+    balanced = not pi.best_effort
+    for ni in feasible:
+        ac, am = ni.alloc_cpu, ni.alloc_mem
+        if not (ac and am):
+            total = base + node_resources_fit.score(pi, ni)
+            if balanced:
+                total += balanced_allocation.score(pi, ni)
+            append(total)
+            continue
+        rc = ni.nz_cpu + nz_cpu
+        rm = ni.nz_mem + nz_mem
+        total = base + (((ac - rc) * 100 // ac if rc <= ac else 0) + ((am - rm) * 100 // am if rm <= am else 0)) // 2
+        if balanced:
+            fc = (ni.req_cpu + cpu) / ac
+            fm = (ni.req_mem + mem) / am
+            total += int((1 - abs((fc if fc < 1.0 else 1.0) - (fm if fm < 1.0 else 1.0)) / 2) * 100)
+        append(total)
+    return out
