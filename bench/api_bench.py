@@ -93,7 +93,8 @@ def main() -> None:
                           stream=True, timeout=130) as r:
             started.wait()
             got = 0
-            for line in r.iter_lines(chunk_size=1):
+            for chunk in r.raw.read_chunked(decode_content=False):  # one chunk per event line
+                line = chunk.strip()
                 if not line:
                     continue
                 now = time.perf_counter()

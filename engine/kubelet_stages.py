@@ -71,8 +71,9 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     # ---------------------------------------------------------------- pod scope
     Stage("pod-mount-volumes", "pod", "Bound", "VolumesMounted", guard="volumes_ready",
-          blocked=(Emit("FailedMount", 'MountVolume.SetUp failed for volume "{volume}" : {error}', WARNING,
-                        "the pod cannot start until {error_short} exists; it stays ContainerCreating"),),
+          blocked=(Emit("FailedMount", "{error}", WARNING,
+                        "volume {volume} cannot be mounted ({error_short}): the pod stays ContainerCreating "
+                        "until it can"),),
           waiting_reason="ContainerCreating",
           description="Volumes (ConfigMap, Secret, bound PVC) are mounted before the sandbox is created."),
     Stage("pod-create-sandbox", "pod", "VolumesMounted", "SandboxReady", delay="sandbox_seconds",
@@ -105,8 +106,8 @@ STAGES: tuple[Stage, ...] = (
     # ---------------------------------------------------------------- container scope: create & start
     Stage("container-create", "container", "Pulled", "Created", guard="config_ready",
           blocked=(Emit("Failed", "Error: {error}", WARNING,
-                        "container {container} needs {error_short}, which does not exist yet: it waits with "
-                        "CreateContainerConfigError"),),
+                        "container {container} cannot be created ({error_short}): it waits with "
+                        "CreateContainerConfigError until that is fixed"),),
           events=(Emit("Created", "Created container: {container}"),),
           description="env/envFrom references must resolve, else CreateContainerConfigError."),
     Stage("container-start", "container", "Created", "Running", delay="container_start_seconds",

@@ -164,8 +164,9 @@ class Broadcaster:
     def _emit_pending(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None) -> None:
         emit = self.server.emit
         if pending is None:
-            if clock is not None:
-                emit("clock", clock, to=ROOM, namespace=self.namespace)
+            if clock is None:
+                return
+            emit("clock", clock, to=ROOM, namespace=self.namespace)
         elif pending[0] == "delta":
             emit("delta", pending[1], to=ROOM, namespace=self.namespace)
         else:

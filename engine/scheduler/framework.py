@@ -241,6 +241,13 @@ class FitError(Exception):
         return f"{self.filter_message()} {self.preemption_message()}."
 
 
+class NoNodesAvailable(FitError):
+    """The snapshot has no nodes at all (``ErrNoNodesAvailable``)."""
+
+    def message(self) -> str:
+        return "no nodes available to schedule pods"
+
+
 # =========================================================================== framework
 def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
     """How many feasible nodes to look for before stopping (``numFeasibleNodesToFind``)."""
@@ -458,6 +465,8 @@ class Framework:
 
     def schedule_pod(self, pi: PodInfo) -> ScheduleResult:
         """One scheduling cycle's decision: the chosen node, or FitError."""
+        if not self.cache.nodes:
+            raise NoNodesAvailable(pi, 0, Diagnosis())
         feasible, diagnosis, _state, num_all = self.find_nodes_that_fit(pi)
         if not feasible:
             raise FitError(pi, num_all, diagnosis)

@@ -41,7 +41,8 @@ export async function runAction(type, args, successText) {
 const ref = (o) => ({ namespace: o.metadata?.namespace || "", name: o.metadata?.name });
 
 /**
- * List the actions for an object: [{id, label, run(input?), danger, input?: {type, value, label}}].
+ * List the actions for an object: [{id, label, run(input?), danger, confirm?, input?: {type, value, label}}].
+ * `confirm` asks for a second click: deleting a whole workload by a slip would end the lesson.
  */
 export function actionsFor(resource, obj) {
   const name = obj.metadata?.name;
@@ -79,11 +80,11 @@ export function actionsFor(resource, obj) {
             run: (v) => runAction("workload.set_image", { kind, ...ref(obj), image: String(v) }, `Image of ${name} set to ${v}`) },
           { id: "rollback", label: "Roll back", run: () => runAction("workload.rollback", { kind, ...ref(obj) }, `Rolled back ${kind} ${name}`) });
       }
-      list.push({ id: "delete", label: "Delete", danger: true, run: () => runAction("object.delete", { resource, ...ref(obj) }, `Deleted ${kind} ${name}`) });
+      list.push({ id: "delete", label: "Delete", danger: true, confirm: true, run: () => runAction("object.delete", { resource, ...ref(obj) }, `Deleted ${kind} ${name}`) });
       return list;
     }
     default:
       if (resource === "events") return [];
-      return [{ id: "delete", label: "Delete", danger: true, run: () => runAction("object.delete", { resource, ...ref(obj) }, `Deleted ${kind || resource} ${name}`) }];
+      return [{ id: "delete", label: "Delete", danger: true, confirm: true, run: () => runAction("object.delete", { resource, ...ref(obj) }, `Deleted ${kind || resource} ${name}`) }];
   }
 }

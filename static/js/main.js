@@ -113,7 +113,11 @@ function main() {
       connection = s;
       scheduleRender();
     },
-    onResync: (r) => toast(`Resynchronising: ${r.message || r.reason || "state expired"}`, { kind: "info" }),
+    onResync: (r) => {
+      // A reset starts a new cluster: old selections and kill markers point at objects that are gone.
+      if (r.reason === "Reset") setUi({ selected: null, markers: [], highlight: new Set() });
+      toast(r.reason === "Reset" ? "The cluster was reset" : `Resynchronising: ${r.message || r.reason || "state expired"}`, { kind: "info" });
+    },
   });
   bindActions(live, state);
   initApply($("#apply-dialog"), $("#open-apply"));

@@ -12,6 +12,7 @@ export class ClusterState {
     this.profile = {};
     this.synced = false;
     this.listeners = new Set();
+    this.sorted = new Map(); // resource -> sorted array, dropped when that resource changes
   }
 
   /** Register fn(change) called after every applied snapshot, delta, resync or clock update. */
@@ -27,6 +28,7 @@ export class ClusterState {
   /** Replace everything with a snapshot {revision, generation, objects, clock, profile}. */
   applySnapshot(snap) {
     this.byResource.clear();
+    this.sorted.clear();
     for (const { resource, object } of snap.objects || []) this.put(resource, object);
     this.revision = snap.revision ?? null;
     this.generation = snap.generation ?? null;
@@ -61,6 +63,7 @@ export class ClusterState {
   /** Drop all objects (resync): the next snapshot refills the store. */
   drop() {
     this.byResource.clear();
+    this.sorted.clear();
     this.revision = null;
     this.synced = false;
     this.emit({ type: "resync" });
@@ -75,21 +78,27 @@ export class ClusterState {
   }
 
   put(resource, obj) {
+    this.sorted.delete(resource);
     let m = this.byResource.get(resource);
     if (!m) { m = new Map(); this.byResource.set(resource, m); }
     m.set(ClusterState.keyOf(obj), obj);
   }
 
   remove(resource, obj) {
+    this.sorted.delete(resource);
     const m = this.byResource.get(resource);
     if (m) m.delete(ClusterState.keyOf(obj));
   }
 
-  /** All objects of a resource, sorted by namespace then name. */
+  /** All objects of a resource, sorted by namespace then name (cached until it changes; do not mutate). */
   list(resource) {
-    const m = this.byResource.get(resource);
-    if (!m) return [];
-    return [...m.values()].sort(byNamespaceName);
+    let out = this.sorted.get(resource);
+    if (!out) {
+      const m = this.byResource.get(resource);
+      out = m ? [...m.values()].sort(byNamespaceName) : [];
+      this.sorted.set(resource, out);
+    }
+    return out;
   }
 
   get(resource, key) { return this.byResource.get(resource)?.get(key); }

@@ -81,7 +81,7 @@ def test_lightkube(api_server, namespace):
     from lightkube.models.meta_v1 import ObjectMeta
     from lightkube.resources.core_v1 import ConfigMap, Node
 
-    client = Client(KubeConfig.from_server(api_server.url), field_manager="lightkube")
+    client = Client(KubeConfig.from_file(str(api_server.kubeconfig)), field_manager="lightkube")  # our kubeconfig
     client.create(ConfigMap(metadata=ObjectMeta(name="lk"), data={"x": "1"}), namespace=namespace)
     cm = client.get(ConfigMap, "lk", namespace=namespace)
     assert cm.data == {"x": "1"}

@@ -199,11 +199,17 @@ def test_scale_subresource(api_server, namespace):
                        headers={"Content-Type": "application/merge-patch+json"})
     assert r.status_code == 200 and r.json()["spec"]["replicas"] == 3
     assert requests.get(u + "/sc").json()["spec"]["replicas"] == 3
-    s = requests.get(u + "/sc/scale").json()
-    s["spec"]["replicas"] = 2
-    assert requests.put(u + "/sc/scale", json=s).status_code == 200
-    s["spec"]["replicas"] = 5  # stale resourceVersion now
-    assert requests.put(u + "/sc/scale", json=s).status_code == 409
+    for _ in range(5):  # the controllers may update the Deployment between our GET and PUT (409): retry
+        s = requests.get(u + "/sc/scale").json()
+        s["spec"]["replicas"] = 2
+        if requests.put(u + "/sc/scale", json=s).status_code == 200:
+            break
+    else:
+        raise AssertionError("PUT scale never succeeded")
+    s["spec"]["replicas"] = 5
+    s["metadata"]["resourceVersion"] = "1"  # stale
+    r = requests.put(u + "/sc/scale", json=s)
+    assert r.status_code == 409 and r.json()["reason"] == "Conflict"
     assert requests.get(u + "/sc").json()["spec"]["replicas"] == 2
 
 

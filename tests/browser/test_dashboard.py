@@ -264,3 +264,52 @@ def test_projector_mode_enlarges_and_hides_secondary_panels(page: Page, server: 
     size = page.evaluate("getComputedStyle(document.body).fontSize")
     assert float(size.rstrip("px")) >= 18
     shot(page, "projector")
+
+
+POD_STATUS_CASES = [
+    # (pod, kubectl STATUS) — printPod's rules, evaluated by the dashboard's own module.
+    ({"status": {"phase": "Pending"}}, "Pending"),
+    ({"status": {"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "ContainerCreating"}}}]}},
+     "ContainerCreating"),
+    ({"spec": {"initContainers": [{"name": "a"}, {"name": "b"}]},
+      "status": {"phase": "Pending", "initContainerStatuses": [{"state": {"running": {}}}, {"state": {"waiting": {"reason": "PodInitializing"}}}]}},
+     "Init:0/2"),
+    ({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                 "containerStatuses": [{"ready": True, "state": {"running": {}}}]}}, "Running"),
+    ({"metadata": {"deletionTimestamp": "2026-01-01T00:01:00Z"},
+      "status": {"phase": "Running", "containerStatuses": [{"ready": True, "state": {"running": {}}}]}}, "Terminating"),
+    ({"metadata": {"deletionTimestamp": "2026-01-01T00:01:00Z"}, "status": {"phase": "Running", "reason": "NodeLost"}}, "Unknown"),
+    ({"status": {"phase": "Running", "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}},
+     "CrashLoopBackOff"),
+    ({"status": {"phase": "Running", "containerStatuses": [{"state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}},
+     "OOMKilled"),
+    ({"status": {"phase": "Running", "containerStatuses": [{"state": {"terminated": {"exitCode": 2}}}]}}, "ExitCode:2"),
+    ({"status": {"phase": "Succeeded", "containerStatuses": [{"state": {"terminated": {"reason": "Completed", "exitCode": 0}}}]}},
+     "Completed"),
+    ({"status": {"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "ImagePullBackOff"}}}]}},
+     "ImagePullBackOff"),
+    ({"status": {"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "CreateContainerConfigError"}}}]}},
+     "CreateContainerConfigError"),
+]
+
+
+def test_pod_status_text_follows_kubectl_print_pod(page: Page, server: Any) -> None:
+    page.goto(f"{server.url}/")
+    got = page.evaluate("""async (cases) => {
+        const m = await import('/static/js/k8s/pods.js');
+        return cases.map(([pod]) => m.podStatusText({metadata: {}, spec: {}, ...pod}));
+    }""", POD_STATUS_CASES)
+    assert got == [want for _, want in POD_STATUS_CASES]
+
+
+def test_field_error_line_is_found_in_multi_document_yaml(page: Page, server: Any) -> None:
+    page.goto(f"{server.url}/")
+    text = "kind: ConfigMap\nmetadata:\n  name: a\n---\nkind: Deployment\nmetadata:\n  name: web\nspec:\n" \
+           "  template:\n    spec:\n      containers:\n      - name: a\n        image: x\n      - name: b\n        image: ''\n"
+    lines = page.evaluate("""async (text) => {
+        const m = await import('/static/js/views/apply.js');
+        return [m.findFieldLine(text, 'spec.template.spec.containers[1].image', {kind: 'Deployment', name: 'web'}),
+                m.findFieldLine(text, 'metadata.name', {kind: 'ConfigMap', name: 'a'}),
+                m.findFieldLine(text, 'spec.nothing', {})];
+    }""", text)
+    assert lines == [14, 2, None]

@@ -134,7 +134,9 @@ def test_a_restart_resumes_the_persisted_cluster(tmp_path):
     rt.stop()
     again = Runtime(seed=1, nodes=1, store_url=url)
     try:
-        assert again.revision() == revision
+        # Resuming may write (kubelets re-post their status) but the revision never goes backwards.
+        assert again.revision() >= revision
         assert again.cluster.store.get("configmaps", "default", "note")["data"] == {"k": "v"}
+        assert again.cluster.clock.now >= 3.0
     finally:
         again.stop()

@@ -98,6 +98,7 @@ def serve(target) -> Response:
 
     def generate() -> Iterator[str]:
         sent = full
+        yield ""  # send the headers at once (see watch.generate)
         if text:
             yield text
         deadline = time.monotonic() + FOLLOW_LIMIT

@@ -113,6 +113,9 @@ def serve(target) -> Response:
                                                      "metadata": {"resourceVersion": str(rv)}}}) + "\n"
 
     def generate() -> Iterator[str]:
+        # An empty first chunk makes the server send the headers now: clients (client-go's Do, requests)
+        # wait for them before reading events, and a quiet watch must not look like a hung request.
+        yield ""
         if error is not None:
             yield dumps({"type": "ERROR", "object": error}) + "\n"
             return

@@ -6,7 +6,7 @@ affinity at hardPodAffinityWeight 1) per topology domain, then min-max normalise
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, AffinityTerm, NodeInfo, PodInfo, Status
 

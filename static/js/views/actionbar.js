@@ -21,8 +21,16 @@ export function actionBar(resource, obj, { only = null, compact = false } = {}) 
       bar.append(h("span", { class: "action-field" }, input, btn));
     } else {
       const btn = h("button", { type: "button", class: `btn btn-small${a.danger ? " btn-danger" : ""}`, text: a.label, dataset: { action: a.id } });
+      let armed = null;
       btn.addEventListener("click", async (e) => {
         e.stopPropagation();
+        if (a.confirm && !armed) {
+          btn.classList.add("armed");
+          btn.textContent = `Confirm ${a.label.toLowerCase()}?`;
+          armed = setTimeout(() => { armed = null; btn.classList.remove("armed"); btn.textContent = a.label; }, 4000);
+          return;
+        }
+        if (armed) { clearTimeout(armed); armed = null; btn.classList.remove("armed"); btn.textContent = a.label; }
         btn.disabled = true;
         try { await a.run(); } finally { btn.disabled = false; }
       });

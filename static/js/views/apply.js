@@ -95,7 +95,7 @@ async function submit(dialog) {
   btn.disabled = false;
   if (ack.ok) {
     const res = Array.isArray(ack.result) ? ack.result : ack.result?.objects || [];
-    setText(status, res.length ? `Applied ${res.map((o) => `${(o.kind || "").toLowerCase()}/${o.metadata?.name}`).join(", ")}` : "Applied.");
+    setText(status, res.length ? `Applied ${res.map((o) => `${(o.kind || "").toLowerCase()}/${o.metadata?.name ?? o.name}`).join(", ")}` : "Applied.");
     status.dataset.kind = "ok";
   } else {
     const { message, causes } = describeError(ack.error);

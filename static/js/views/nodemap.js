@@ -164,6 +164,7 @@ function updateChip(el, pod, state, now) {
     if (Number.isFinite(bo.remaining) && bo.remaining > 0) extra = ` · back-off ${Math.ceil(bo.remaining)} s`;
     else if (Number.isFinite(bo.total)) extra = ` · back-off ${Math.round(bo.total)} s`;
   }
+  if (text === "Running" && cls === "wait") extra += ` · ${podReadyText(pod)} ready`;
   const restarts = podRestarts(pod);
   if (restarts) extra += ` · ↻${restarts}`;
   setText(el.querySelector(".chip-status"), `${text}${extra}`);

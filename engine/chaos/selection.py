@@ -1,0 +1,85 @@
+"""Which objects a chaos experiment hits: selectors, then the mode, drawn from the seeded rng.
+
+Candidates are sorted by namespace and name before the draw, so a seed always picks the same
+targets. The modes and their arithmetic follow Chaos Mesh's ``pkg/selector/pod`` (``one``, ``all``,
+``fixed``, ``fixed-percent``, ``random-max-percent``: floor of count × percent / 100).
+"""
+from __future__ import annotations
+
+import math
+import random
+from typing import TYPE_CHECKING
+
+from ..selectors import LabelSelector
+from .kinds import percent
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+
+
+def pod_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
+    """Pods the selector matches that are running on a node and not already being deleted."""
+    selector = spec.get("selector") or {}
+    labels = LabelSelector.from_labels(selector.get("labelSelectors") or {})
+    store = cluster.store
+    found: dict[tuple[str, str], dict] = {}
+    for ns, names in sorted((selector.get("pods") or {}).items()):
+        for name in names:
+            pod = store.find("pods", ns, name)
+            if pod is not None and labels.matches(pod["metadata"].get("labels") or {}):
+                found[(ns, name)] = pod
+    if not selector.get("pods"):
+        for ns in sorted(set(selector.get("namespaces") or ())):
+            for pod in store.list("pods", ns, labels):
+                found[(ns, pod["metadata"]["name"])] = pod
+    out = []
+    for key in sorted(found):
+        pod = found[key]
+        if pod["metadata"].get("deletionTimestamp") or not pod.get("spec", {}).get("nodeName"):
+            continue
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        out.append(pod)
+    return out
+
+
+def node_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
+    """Nodes the selector matches; with no selector, every worker (the control plane is spared)."""
+    selector = spec.get("selector") or {}
+    labels = LabelSelector.from_labels(selector.get("labelSelectors") or {})
+    names = selector.get("nodes")
+    out = []
+    for node in cluster.store.list("nodes", None, labels):
+        name = node["metadata"]["name"]
+        if names:
+            if name not in names:
+                continue
+        elif not selector.get("labelSelectors") and CONTROL_PLANE_LABEL in (node["metadata"].get("labels") or {}):
+            continue
+        out.append(node)
+    return sorted(out, key=lambda n: n["metadata"]["name"])
+
+
+def choose(candidates: list, mode: str, value: object, rng: random.Random) -> list:
+    """Pick targets from ``candidates`` (already sorted) by ``mode``; the result keeps their order."""
+    if not candidates:
+        return []
+    count = len(candidates)
+    if mode == "all":
+        return list(candidates)
+    if mode == "one":
+        return [candidates[rng.randrange(count)]]
+    number = percent(value) or 0
+    if mode == "fixed":
+        want = min(number, count)
+    elif mode == "fixed-percent":
+        want = int(math.floor(count * number / 100))
+    elif mode == "random-max-percent":
+        # [0, max] inclusive, as Chaos Mesh draws it (rand.Intn(max + 1)).
+        want = int(math.floor(count * rng.randrange(number + 1) / 100))
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    picked = sorted(rng.sample(range(count), want))
+    return [candidates[i] for i in picked]

@@ -1,0 +1,709 @@
+"""StatefulSet controller, after ``pkg/controller/statefulset`` (stateful_set_control.go, stateful_set_utils.go).
+
+Pods have a stable identity: ``<set>-<ordinal>``, hostname = pod name, subdomain = ``spec.serviceName``, and
+one PersistentVolumeClaim per ``volumeClaimTemplates`` entry (``<template>-<set>-<ordinal>``), created before
+the pod and kept when the pod goes. OrderedReady creates 0..N-1 one at a time (each Running and Ready before
+the next), deletes from the highest ordinal and halts while any pod is unhealthy; Parallel bursts. Updates go
+through ControllerRevisions: RollingUpdate replaces pods from the highest ordinal down to ``partition``,
+OnDelete waits for the user.
+
+At most one pod of a given name ever exists: a pod stuck Terminating on an unreachable node is not replaced
+until the kubelet confirms, the Node is deleted or a user force-deletes it. While it waits the controller says
+so once with the Kubedrill-only event reason ``WaitingForPodTermination`` (not an upstream reason).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ..apiserver import get_condition
+from ..clock import parse_rfc3339
+from ..errors import AlreadyExists, NotFound, StatusError
+from ..objects import clone, owner_controller
+from ..selectors import LabelSelector
+from ..store import DELETED, Event
+from .base import Controller
+from .replicaset import controller_ref, pod_from_template
+
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+REVISION_LABEL = "controller-revision-hash"
+CR_HASH_LABEL = "controller.kubernetes.io/hash"
+WAITING_REASON = "WaitingForPodTermination"  # Kubedrill reason, not upstream: explains the at-most-once wait
+CLUSTER_DOMAIN = "cluster.local"
+_SAFE = "bcdfghjklmnpqrstvwxz2456789"
+_POD_RE = re.compile(r"^(.*)-([0-9]+)$")
+
+
+# ---------------------------------------------------------------------------------------------- pure helpers
+def parent_and_ordinal(pod_name: str) -> tuple[str, int]:
+    """``getParentNameAndOrdinal``: ("web", 1) for ``web-1``; ("", -1) when the name has no ordinal."""
+    m = _POD_RE.match(pod_name)
+    if not m:
+        return "", -1
+    return m.group(1), int(m.group(2))
+
+
+def ordinal_of(pod: dict) -> int:
+    return parent_and_ordinal(pod["metadata"]["name"])[1]
+
+
+def pod_name(set_name: str, ordinal: int) -> str:
+    return f"{set_name}-{ordinal}"
+
+
+def claim_name(template_name: str, set_name: str, ordinal: int) -> str:
+    """``getPersistentVolumeClaimName``: ``data-web-0``."""
+    return f"{template_name}-{set_name}-{ordinal}"
+
+
+def pod_dns_name(pod: dict) -> str | None:
+    """The stable DNS name ``<pod>.<service>.<ns>.svc.cluster.local`` of a pod with a subdomain, else None."""
+    spec = pod.get("spec") or {}
+    sub = spec.get("subdomain")
+    if not sub:
+        return None
+    meta = pod["metadata"]
+    host = spec.get("hostname") or meta["name"]
+    return f"{host}.{sub}.{meta.get('namespace') or 'default'}.svc.{CLUSTER_DOMAIN}"
+
+
+def fnv32(data: bytes) -> int:
+    """FNV-1 32-bit (Go's ``fnv.New32``, which ``HashControllerRevision`` uses)."""
+    h = 0x811C9DC5
+    for b in data:
+        h = (h * 0x01000193) & 0xFFFFFFFF
+        h ^= b
+    return h
+
+
+def safe_encode(text: str) -> str:
+    return "".join(_SAFE[ord(ch) % len(_SAFE)] for ch in text)
+
+
+def revision_data(sset: dict) -> dict:
+    """``getPatch``: the part of the set a revision records (the pod template, replaced wholesale)."""
+    template = clone((sset.get("spec") or {}).get("template") or {})
+    template["$patch"] = "replace"
+    return {"spec": {"template": template}}
+
+
+def revision_hash(data: dict, collision_count: int) -> str:
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    raw += str(collision_count).encode()
+    return safe_encode(str(fnv32(raw)))
+
+
+def revision_template(revision: dict) -> dict:
+    template = clone(((revision.get("data") or {}).get("spec") or {}).get("template") or {})
+    template.pop("$patch", None)
+    return template
+
+
+def is_created(pod: dict) -> bool:
+    return bool((pod.get("status") or {}).get("phase"))
+
+
+def is_terminating(pod: dict) -> bool:
+    return bool(pod["metadata"].get("deletionTimestamp"))
+
+
+def is_running_and_ready(pod: dict) -> bool:
+    if (pod.get("status") or {}).get("phase") != "Running":
+        return False
+    cond = get_condition(pod, "Ready")
+    return cond is not None and cond.get("status") == "True"
+
+
+def is_running_and_available(pod: dict, min_ready: int, now: float) -> bool:
+    if not is_running_and_ready(pod):
+        return False
+    if min_ready <= 0:
+        return True
+    stamp = (get_condition(pod, "Ready") or {}).get("lastTransitionTime")
+    return stamp is None or parse_rfc3339(stamp) + min_ready <= now
+
+
+def is_unavailable(pod: dict, min_ready: int, now: float) -> bool:
+    return not is_running_and_available(pod, min_ready, now) or is_terminating(pod)
+
+
+def pod_revision(pod: dict) -> str:
+    return (pod["metadata"].get("labels") or {}).get(REVISION_LABEL, "")
+
+
+def _spec(sset: dict) -> dict:
+    return sset.get("spec") or {}
+
+
+def start_ordinal(sset: dict) -> int:
+    return int(((_spec(sset).get("ordinals") or {}).get("start")) or 0)
+
+
+def allows_burst(sset: dict) -> bool:
+    return _spec(sset).get("podManagementPolicy") == "Parallel"
+
+
+def partition(sset: dict) -> int:
+    strategy = _spec(sset).get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0
+    return int(((strategy.get("rollingUpdate") or {}).get("partition")) or 0)
+
+
+def retention(sset: dict) -> tuple[str, str]:
+    policy = _spec(sset).get("persistentVolumeClaimRetentionPolicy") or {}
+    return policy.get("whenDeleted") or "Retain", policy.get("whenScaled") or "Retain"
+
+
+def claims_for(sset: dict, ordinal: int) -> list[dict]:
+    """``getPersistentVolumeClaims``: the claims of the pod at ``ordinal`` (labels = template + selector)."""
+    meta = sset["metadata"]
+    selector_labels = ((_spec(sset).get("selector") or {}).get("matchLabels")) or {}
+    out = []
+    for template in _spec(sset).get("volumeClaimTemplates") or ():
+        tmeta = template.get("metadata") or {}
+        labels = dict(tmeta.get("labels") or {})
+        labels.update(selector_labels)
+        cmeta: dict = {"name": claim_name(tmeta.get("name", ""), meta["name"], ordinal),
+                       "namespace": meta.get("namespace", "default")}
+        if labels:
+            cmeta["labels"] = labels
+        if tmeta.get("annotations"):
+            cmeta["annotations"] = dict(tmeta["annotations"])
+        out.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": cmeta,
+                    "spec": clone(template.get("spec") or {})})
+    return out
+
+
+def new_statefulset_pod(sset: dict, template: dict, revision_name: str, ordinal: int) -> dict:
+    """``newVersionedStatefulSetPod`` for one revision: identity, storage and the revision label."""
+    name = pod_name(sset["metadata"]["name"], ordinal)
+    pod = pod_from_template(sset, template, name=name)
+    labels = pod["metadata"]["labels"]
+    labels[POD_NAME_LABEL] = name
+    labels[POD_INDEX_LABEL] = str(ordinal)
+    labels[REVISION_LABEL] = revision_name
+    spec = pod["spec"]
+    spec["hostname"] = name
+    if _spec(sset).get("serviceName"):
+        spec["subdomain"] = _spec(sset)["serviceName"]
+    claim_volumes = []
+    names = set()
+    for template_claim in _spec(sset).get("volumeClaimTemplates") or ():
+        vname = (template_claim.get("metadata") or {}).get("name", "")
+        names.add(vname)
+        claim_volumes.append({"name": vname, "persistentVolumeClaim": {
+            "claimName": claim_name(vname, sset["metadata"]["name"], ordinal)}})
+    others = [v for v in spec.get("volumes") or () if v.get("name") not in names]
+    if claim_volumes or others:
+        spec["volumes"] = claim_volumes + others
+    return pod
+
+
+def identity_matches(sset: dict, pod: dict) -> bool:
+    parent, ordinal = parent_and_ordinal(pod["metadata"]["name"])
+    labels = pod["metadata"].get("labels") or {}
+    return (ordinal >= 0 and parent == sset["metadata"]["name"]
+            and pod["metadata"].get("namespace") == sset["metadata"].get("namespace")
+            and labels.get(POD_NAME_LABEL) == pod["metadata"]["name"]
+            and labels.get(POD_INDEX_LABEL) == str(ordinal))
+
+
+def storage_matches(sset: dict, pod: dict) -> bool:
+    ordinal = ordinal_of(pod)
+    if ordinal < 0:
+        return False
+    volumes = {v.get("name"): v for v in (pod.get("spec") or {}).get("volumes") or ()}
+    for template in _spec(sset).get("volumeClaimTemplates") or ():
+        vname = (template.get("metadata") or {}).get("name", "")
+        vol = volumes.get(vname) or {}
+        if (vol.get("persistentVolumeClaim") or {}).get("claimName") != claim_name(vname, sset["metadata"]["name"],
+                                                                                   ordinal):
+            return False
+    return True
+
+
+def compute_status(pods: list[dict], min_ready: int, now: float, current: str, update: str) -> dict:
+    """``computeReplicaStatus`` over every pod of the set (condemned included)."""
+    st = {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0, "currentReplicas": 0, "updatedReplicas": 0}
+    for pod in pods:
+        created = is_created(pod)
+        if created:
+            st["replicas"] += 1
+        if is_running_and_ready(pod):
+            st["readyReplicas"] += 1
+            if is_running_and_available(pod, min_ready, now):
+                st["availableReplicas"] += 1
+        if created and not is_terminating(pod):
+            rev = pod_revision(pod)
+            if rev == current:
+                st["currentReplicas"] += 1
+            if rev == update:
+                st["updatedReplicas"] += 1
+    return st
+
+
+def _ref_to(obj: dict, controller: bool) -> dict:
+    ref = {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj["kind"], "name": obj["metadata"]["name"],
+           "uid": obj["metadata"]["uid"]}
+    if controller:
+        ref["controller"] = True
+        ref["blockOwnerDeletion"] = True
+    return ref
+
+
+def desired_claim_refs(sset: dict, pod: dict | None, condemned: bool, refs: list[dict]) -> list[dict]:
+    """The claim's ownerReferences under the retention policy (``updateClaimOwnerRefForSetAndPod``)."""
+    when_deleted, when_scaled = retention(sset)
+    set_uid = sset["metadata"]["uid"]
+    out = [r for r in refs if r.get("uid") != set_uid and not (r.get("kind") == "Pod")]
+    if when_deleted == "Delete":
+        out.append(_ref_to(sset, controller=True))
+    if when_scaled == "Delete" and condemned and pod is not None and pod["metadata"].get("uid"):
+        out.append(_ref_to(pod, controller=False))
+    # Keep refs to unrelated owners a user may have added; drop only the ones this policy manages.
+    return out
+
+
+class _Blocked(Exception):
+    """Stop this sync round (monotonic wait or a write that must be observed first)."""
+
+
+# ---------------------------------------------------------------------------------------------- controller
+class StatefulSetController(Controller):
+    name = "statefulset-controller"
+    resource = "statefulsets"
+    kind = "StatefulSet"
+
+    def __init__(self, api, clock):
+        super().__init__(api, clock)
+        self._waiting_told: set[str] = set()  # pod uids we already explained the at-most-once wait for
+        self.store.subscribe(self.on_event)
+
+    # ------------------------------------------------------------------ event handlers
+    def on_event(self, ev: Event) -> None:
+        resource = ev.resource
+        if resource == self.resource:
+            meta = ev.obj["metadata"]
+            self.queue.add((meta.get("namespace", ""), meta["name"]))
+        elif resource == "pods":
+            self._on_pod(ev)
+        elif resource == "persistentvolumeclaims" and ev.type == DELETED:
+            # A stale claim (owned by an old pod) blocked a create: try again now that it is gone.
+            ns = ev.obj["metadata"].get("namespace", "")
+            for ref in ev.obj["metadata"].get("ownerReferences") or ():
+                if ref.get("kind") == "Pod":
+                    parent, _ = parent_and_ordinal(ref.get("name", ""))
+                    if parent:
+                        self.queue.add((ns, parent))
+
+    def _on_pod(self, ev: Event) -> None:
+        pod = ev.obj
+        ns = pod["metadata"].get("namespace", "")
+        ref = owner_controller(pod)
+        if ref is not None and ref.get("kind") == self.kind:
+            self.queue.add((ns, ref["name"]))
+            if ev.type == DELETED:
+                self._waiting_told.discard(pod["metadata"].get("uid", ""))
+            return
+        old_ref = owner_controller(ev.old) if ev.old is not None else None
+        if old_ref is not None and old_ref.get("kind") == self.kind:
+            self.queue.add((ns, old_ref["name"]))
+        if ref is None and ev.type != DELETED and not is_terminating(pod):
+            parent, ordinal = parent_and_ordinal(pod["metadata"]["name"])
+            if ordinal >= 0 and self.store.find(self.resource, ns, parent) is not None:
+                self.queue.add((ns, parent))
+
+    def resync(self) -> None:
+        for sset in self.store.list(self.resource):
+            self.queue.add((sset["metadata"].get("namespace", ""), sset["metadata"]["name"]))
+
+    # ------------------------------------------------------------------ sync
+    def sync(self, key) -> None:
+        ns, name = key
+        sset = self.store.find(self.resource, ns, name)
+        if sset is None:
+            return
+        pods = self.claim_pods(sset)
+        revisions = self.claim_revisions(sset)
+        current, update, collision = self.get_revisions(sset, revisions)
+        status, error = self.update_statefulset(sset, current, update, collision, pods)
+        self.update_status(sset, status)
+        self.truncate_history(sset, self.claim_pods(sset, adopt=False), revisions, current, update)
+        if error is not None:
+            raise error
+
+    # ------------------------------------------------------------------ adoption
+    def claim_pods(self, sset: dict, adopt: bool = True) -> list[dict]:
+        """Pods of this set: controlled by it, selected by it and named ``<set>-<n>`` (adopt/release)."""
+        meta = sset["metadata"]
+        ns, uid, name = meta.get("namespace", ""), meta["uid"], meta["name"]
+        sel = _spec(sset).get("selector")
+        selector = LabelSelector.from_dict(sel) if sel is not None else LabelSelector(nothing=True)
+        claimed: dict[str, dict] = {}
+        for pod in self.store.owned_by(uid, "pods"):
+            ref = owner_controller(pod)
+            if ref is None or ref.get("uid") != uid:
+                continue
+            if selector.matches(pod["metadata"].get("labels")) and parent_and_ordinal(pod["metadata"]["name"])[0] == name:
+                claimed[pod["metadata"]["uid"]] = pod
+            elif not is_terminating(pod):
+                self._set_refs(pod, [r for r in pod["metadata"].get("ownerReferences") or () if r.get("uid") != uid])
+        if adopt and not meta.get("deletionTimestamp") and not selector.empty:
+            for pod in self.store.list("pods", ns, selector):
+                pm = pod["metadata"]
+                if (pm["uid"] in claimed or owner_controller(pod) is not None or is_terminating(pod)
+                        or parent_and_ordinal(pm["name"])[0] != name):
+                    continue
+                adopted = self._set_refs(pod, list(pm.get("ownerReferences") or ()) + [controller_ref(sset)])
+                if adopted is not None:
+                    claimed[pm["uid"]] = adopted
+        return sorted(claimed.values(), key=lambda p: (ordinal_of(p), p["metadata"]["name"]))
+
+    def _set_refs(self, obj: dict, refs: list[dict]) -> dict | None:
+        new = clone(obj)
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        try:
+            return self.api.update_internal(new)
+        except StatusError:
+            return None
+
+    # ------------------------------------------------------------------ revisions (history)
+    def claim_revisions(self, sset: dict) -> list[dict]:
+        uid = sset["metadata"]["uid"]
+        revs = [r for r in self.store.owned_by(uid, "controllerrevisions")
+                if (owner_controller(r) or {}).get("uid") == uid]
+        return sorted(revs, key=lambda r: (int(r.get("revision", 0)), r["metadata"]["name"]))
+
+    def get_revisions(self, sset: dict, revisions: list[dict]) -> tuple[dict, dict, int]:
+        """``getStatefulSetRevisions``: reuse an equal revision (roll back by renumbering) or create one."""
+        collision = int((sset.get("status") or {}).get("collisionCount", 0) or 0)
+        data = revision_data(sset)
+        next_number = (int(revisions[-1].get("revision", 0)) + 1) if revisions else 1
+        equal = [r for r in revisions if r.get("data") == data]
+        if equal and equal[-1] is revisions[-1]:
+            update = revisions[-1]
+        elif equal:
+            new = clone(equal[-1])
+            new["revision"] = next_number
+            update = self.api.update_internal(new)
+        else:
+            update, collision = self._create_revision(sset, data, next_number, collision)
+        current = next((r for r in revisions if r["metadata"]["name"] == (sset.get("status") or {}).get(
+            "currentRevision")), None)
+        return (current or update), update, collision
+
+    def _create_revision(self, sset: dict, data: dict, number: int, collision: int) -> tuple[dict, int]:
+        meta = sset["metadata"]
+        labels = dict((((_spec(sset).get("template") or {}).get("metadata") or {}).get("labels")) or {})
+        while True:
+            digest = revision_hash(data, collision)
+            rev = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                   "metadata": {"name": f"{meta['name'][:223]}-{digest}", "namespace": meta.get("namespace", ""),
+                                "labels": dict(labels, **{CR_HASH_LABEL: digest}),
+                                "ownerReferences": [controller_ref(sset)]},
+                   "data": data, "revision": number}
+            if meta.get("annotations"):
+                rev["metadata"]["annotations"] = dict(meta["annotations"])
+            try:
+                return self.api.create_internal(rev), collision
+            except AlreadyExists:
+                existing = self.store.find("controllerrevisions", meta.get("namespace", ""), rev["metadata"]["name"])
+                if existing is not None and existing.get("data") == data:
+                    return existing, collision
+                collision += 1
+
+    def truncate_history(self, sset: dict, pods: list[dict], revisions: list[dict], current: dict,
+                         update: dict) -> None:
+        live = {current["metadata"]["name"], update["metadata"]["name"]} | {pod_revision(p) for p in pods}
+        history = [r for r in revisions if r["metadata"]["name"] not in live]
+        limit = int(_spec(sset).get("revisionHistoryLimit", 10))
+        if limit < 0 or len(history) <= limit:
+            return
+        for rev in history[:len(history) - limit]:
+            self.api.delete_internal("controllerrevisions", rev["metadata"].get("namespace", ""),
+                                     rev["metadata"]["name"], uid=rev["metadata"]["uid"])
+
+    # ------------------------------------------------------------------ the core loop
+    def update_statefulset(self, sset: dict, current: dict, update: dict, collision: int,
+                           pods: list[dict]) -> tuple[dict, StatusError | None]:
+        """``updateStatefulSet``: create, fix and delete pods; return the status to record and any error."""
+        spec = _spec(sset)
+        now = self.clock.now
+        min_ready = int(spec.get("minReadySeconds", 0) or 0)
+        cur_name, upd_name = current["metadata"]["name"], update["metadata"]["name"]
+        current_tpl, update_tpl = revision_template(current), revision_template(update)
+        base = {"observedGeneration": sset["metadata"].get("generation", 1), "currentRevision": cur_name,
+                "updateRevision": upd_name, "collisionCount": collision}
+
+        count = int(spec.get("replicas", 1))
+        start = start_ordinal(sset)
+        replicas: list[dict | None] = [None] * count
+        condemned: list[dict] = []
+        for pod in pods:
+            ordinal = ordinal_of(pod)
+            if start <= ordinal < start + count:
+                replicas[ordinal - start] = pod
+            elif ordinal >= 0:
+                condemned.append(pod)
+        part = partition(sset)
+        rolling = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+        for i in range(count):
+            if replicas[i] is None:
+                ordinal = start + i
+                use_current = rolling and ordinal < part
+                replicas[i] = new_statefulset_pod(sset, current_tpl if use_current else update_tpl,
+                                                  cur_name if use_current else upd_name, ordinal)
+        condemned.sort(key=ordinal_of, reverse=True)
+
+        def status() -> dict:
+            live = [p for p in replicas if p is not None and is_created(p)] + condemned
+            st = compute_status(live, min_ready, now, cur_name, upd_name)
+            st.update(base)
+            return st
+
+        first_unhealthy = next((p for p in list(replicas) + list(reversed(condemned))
+                                if is_unavailable(p, min_ready, now)), None)
+        if sset["metadata"].get("deletionTimestamp"):
+            return status(), None
+
+        monotonic = not allows_burst(sset)
+        self._requeue_for_min_ready(sset, replicas, min_ready, now)
+        try:
+            # 1. living replicas: replace failed pods, create missing ones, wait in order.
+            for i in range(count):
+                if self.process_replica(sset, replicas, i, monotonic, min_ready, now, count):
+                    raise _Blocked
+            # 2. claims of condemned pods follow the whenScaled policy before the pods go.
+            for pod in condemned:
+                self.fix_claims(sset, pod, condemned=True)
+            # 3. condemned pods: highest ordinal first; in order only once every replica is healthy.
+            for pod in condemned:
+                if is_terminating(pod):
+                    self._explain_wait(sset, pod)
+                    if monotonic:
+                        raise _Blocked
+                    continue
+                if monotonic and not is_running_and_available(pod, min_ready, now) and pod is not first_unhealthy:
+                    raise _Blocked
+                self.delete_pod(sset, pod, f"{self.kind} {sset['metadata']['name']} wants {count} pods: deleting "
+                                           f"{pod['metadata']['name']}, the highest ordinal, first")
+                if monotonic:
+                    raise _Blocked
+            if not rolling:
+                return status(), None
+            # 4. rolling update: newest ordinal first, down to the partition, one at a time.
+            st = status()
+            for target in range(count - 1, part - 1, -1):
+                pod = replicas[target]
+                if pod_revision(pod) != upd_name and not is_terminating(pod):
+                    self.delete_pod(sset, pod, f"rolling update of {self.kind} {sset['metadata']['name']}: "
+                                               f"{pod['metadata']['name']} runs revision {pod_revision(pod)}; it is "
+                                               f"deleted and recreated at {upd_name} (highest ordinal first, "
+                                               f"partition {part})")
+                    st["currentReplicas"] -= 1
+                    return st, None
+                if is_unavailable(pod, min_ready, now):
+                    return st, None
+            return st, None
+        except _Blocked:
+            return status(), None
+        except StatusError as err:
+            return status(), err
+
+    def _requeue_for_min_ready(self, sset: dict, replicas: list, min_ready: int, now: float) -> None:
+        if min_ready <= 0:
+            return
+        waits = []
+        for pod in replicas:
+            if pod is not None and is_running_and_ready(pod) and not is_running_and_available(pod, min_ready, now):
+                stamp = (get_condition(pod, "Ready") or {}).get("lastTransitionTime")
+                if stamp:
+                    waits.append(parse_rfc3339(stamp) + min_ready - now)
+        if waits:
+            meta = sset["metadata"]
+            self.queue.add_after((meta.get("namespace", ""), meta["name"]), max(min(waits), 0.001))
+
+    def process_replica(self, sset: dict, replicas: list, i: int, monotonic: bool, min_ready: int,
+                        now: float, count: int) -> bool:
+        """``processReplica``; True means stop this round."""
+        pod = replicas[i]
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Failed", "Succeeded"):
+            if not is_terminating(pod):
+                self.delete_pod(sset, pod, f"{pod['metadata']['name']} {phase.lower()}"
+                                           f"{' (' + pod['status'].get('reason') + ')' if pod['status'].get('reason') else ''}: "
+                                           "it is deleted and will be recreated with the same name and storage")
+            return True
+        if not is_created(pod):
+            if self.claim_is_stale(sset, pod):
+                return True
+            pod = replicas[i] = self.create_pod(sset, pod, count)
+            if monotonic:
+                return True
+            phase = "Pending"
+        if is_terminating(pod):
+            self._explain_wait(sset, pod)
+            if monotonic:
+                return True
+        if (phase == "Pending") and not is_terminating(pod):
+            self.create_missing_claims(sset, pod)
+        if monotonic and not is_running_and_ready(pod):
+            return True
+        if monotonic and not is_running_and_available(pod, min_ready, now):
+            return True
+        if not is_terminating(pod):
+            self.fix_claims(sset, pod, condemned=False)
+            if not identity_matches(sset, pod):
+                self._fix_identity(sset, pod)
+        return False
+
+    # ------------------------------------------------------------------ pod and claim writes
+    def create_pod(self, sset: dict, pod: dict, count: int) -> dict:
+        """``CreateStatefulPod``: the claims first, then the pod; events as the real controller records them."""
+        name = sset["metadata"]["name"]
+        pname = pod["metadata"]["name"]
+        self.create_missing_claims(sset, pod)
+        try:
+            made = self.api.create_internal(pod)
+        except AlreadyExists:
+            raise
+        except StatusError as err:
+            self.api.record_event(sset, "FailedCreate", f"create Pod {pname} in StatefulSet {name} failed error: "
+                                  f"{err.message}", type="Warning", component=self.name,
+                                  explanation=f"{self.kind} {name} could not create {pname}: {err.message}")
+            raise
+        self.fix_claims(sset, made, condemned=False)
+        if allows_burst(sset):
+            why = "Parallel pod management: pods are created without waiting for each other"
+        else:
+            ordinal = ordinal_of(made)
+            why = (f"OrderedReady: pods start in order, so {pname} was created only after every lower ordinal was "
+                   f"Running and Ready" if ordinal > start_ordinal(sset) else
+                   "OrderedReady: the lowest ordinal starts first")
+        dns = pod_dns_name(made)
+        self.api.record_event(sset, "SuccessfulCreate", f"create Pod {pname} in StatefulSet {name} successful",
+                              component=self.name,
+                              explanation=f"{self.kind} {name} wants {count} pods: creating {pname} ({why})"
+                                          + (f"; it will be reachable as {dns}" if dns else ""))
+        return made
+
+    def create_missing_claims(self, sset: dict, pod: dict) -> None:
+        name = sset["metadata"]["name"]
+        pname = pod["metadata"]["name"]
+        for claim in claims_for(sset, ordinal_of(pod)):
+            cname = claim["metadata"]["name"]
+            existing = self.store.find("persistentvolumeclaims", claim["metadata"]["namespace"], cname)
+            if existing is not None:
+                if existing["metadata"].get("deletionTimestamp"):
+                    msg = f"pvc {cname} is being deleted"
+                    self.api.record_event(sset, "FailedCreate", f"create Pod {pname} in StatefulSet {name} failed "
+                                          f"error: {msg}", type="Warning", component=self.name,
+                                          explanation=f"{pname} must wait: its claim {cname} is still being deleted")
+                    raise _Blocked
+                continue
+            refs = desired_claim_refs(sset, None, False, [])
+            if refs:
+                claim["metadata"]["ownerReferences"] = refs
+            try:
+                self.api.create_internal(claim)
+            except StatusError as err:
+                self.api.record_event(sset, "FailedCreate", f"create Claim {cname} for Pod {pname} in StatefulSet "
+                                      f"{name} failed error: {err.message}", type="Warning", component=self.name,
+                                      explanation=f"{self.kind} {name} could not create claim {cname}: {err.message}")
+                raise
+            self.api.record_event(sset, "SuccessfulCreate",
+                                  f"create Claim {cname} Pod {pname} in StatefulSet {name} success",
+                                  component=self.name,
+                                  explanation=f"each {self.kind} pod gets its own PersistentVolumeClaim, created "
+                                              f"before the pod: {cname} belongs to {pname} and outlives it, so a "
+                                              f"replacement {pname} gets the same volume and data")
+
+    def claim_is_stale(self, sset: dict, pod: dict) -> bool:
+        """``PodClaimIsStale``: a claim still owned by a previous incarnation of this pod must go first."""
+        ns = sset["metadata"].get("namespace", "")
+        for claim in claims_for(sset, ordinal_of(pod)):
+            existing = self.store.find("persistentvolumeclaims", ns, claim["metadata"]["name"])
+            if existing is None:
+                continue
+            for ref in existing["metadata"].get("ownerReferences") or ():
+                if ref.get("kind") == "Pod" and self.store.by_uid(ref.get("uid", "")) is None:
+                    return True
+        return False
+
+    def fix_claims(self, sset: dict, pod: dict, condemned: bool) -> None:
+        """``UpdatePodClaimForRetentionPolicy``: owner references that implement the retention policy."""
+        ns = sset["metadata"].get("namespace", "")
+        for claim in claims_for(sset, ordinal_of(pod)):
+            existing = self.store.find("persistentvolumeclaims", ns, claim["metadata"]["name"])
+            if existing is None or existing["metadata"].get("deletionTimestamp"):
+                continue
+            refs = list(existing["metadata"].get("ownerReferences") or ())
+            want = desired_claim_refs(sset, pod, condemned, refs)
+            if want != refs:
+                self._set_refs(existing, want)
+
+    def _fix_identity(self, sset: dict, pod: dict) -> None:
+        new = clone(pod)
+        labels = new["metadata"].setdefault("labels", {})
+        labels[POD_NAME_LABEL] = pod["metadata"]["name"]
+        labels[POD_INDEX_LABEL] = str(ordinal_of(pod))
+        self.api.update_internal(new)
+
+    def delete_pod(self, sset: dict, pod: dict, explanation: str) -> None:
+        pm = pod["metadata"]
+        gone = self.api.delete_internal("pods", pm.get("namespace", ""), pm["name"], uid=pm.get("uid"))
+        if gone is None:
+            return
+        name = sset["metadata"]["name"]
+        self.api.record_event(sset, "SuccessfulDelete", f"delete Pod {pm['name']} in StatefulSet {name} successful",
+                              component=self.name, explanation=explanation)
+
+    def _explain_wait(self, sset: dict, pod: dict) -> None:
+        """Say once why a terminating pod on a silent node is not replaced (at most one ``<set>-<n>``)."""
+        uid = pod["metadata"].get("uid", "")
+        if uid in self._waiting_told:
+            return
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if not node_name:
+            return
+        node = self.store.find("nodes", "", node_name)
+        ready = get_condition(node, "Ready") if node is not None else None
+        if node is not None and ready is not None and ready.get("status") == "True":
+            return
+        self._waiting_told.add(uid)
+        pname = pod["metadata"]["name"]
+        message = (f"{pname} is terminating on {node_name}, which is not responding: at most one {pname} may exist, "
+                   f"so the replacement waits until the kubelet confirms or the pod is force-deleted")
+        self.api.record_event(sset, WAITING_REASON, message, component=self.name,
+                              explanation=f"Unlike a Deployment, a {self.kind} never runs two pods with the same "
+                                          f"identity: {node_name} may still be running {pname} and writing to its "
+                                          f"volume. Bring the node back, delete the Node object, or run kubectl "
+                                          f"delete pod {pname} --grace-period=0 --force once you know it is down.")
+
+    # ------------------------------------------------------------------ status
+    def update_status(self, sset: dict, st: dict) -> None:
+        """``updateStatefulSetStatus`` with ``completeRollingUpdate``; writes only when something changed."""
+        spec = _spec(sset)
+        if ((spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+                and st["updatedReplicas"] == st["replicas"] and st["readyReplicas"] == st["replicas"]):
+            st["currentReplicas"] = st["updatedReplicas"]
+            st["currentRevision"] = st["updateRevision"]
+        fresh = self.store.find(self.resource, sset["metadata"].get("namespace", ""), sset["metadata"]["name"])
+        if fresh is None:
+            return
+        old = fresh.get("status") or {}
+        new_status = {k: v for k, v in st.items()
+                      if not (k in ("readyReplicas", "currentReplicas", "updatedReplicas") and v == 0)}
+        for k in ("conditions",):
+            if k in old:
+                new_status[k] = old[k]
+        if new_status == old:
+            return
+        new = clone(fresh)
+        new["status"] = new_status
+        self.api.update_status(new)

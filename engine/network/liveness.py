@@ -1,0 +1,90 @@
+"""What is true on the wire right now, as opposed to what the API says.
+
+The API lags reality: a powered-off node's pods stay Ready until the node lifecycle controller
+notices, a container with a failing app stays Ready until its readiness probe fails
+``failureThreshold`` times. Traffic and traces ask these functions, which read the kubelet's own
+memory (``engine/kubelet.py``: ``powered``, ``partitioned``, ``pods[(ns, name)]`` with container
+states and injected faults) and fall back to the API objects when no kubelet is known.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+REFUSED, TIMEOUT, ERROR = "refused", "timeout", "error"
+FAULTS_ANNOTATION = "kubedrill.io/faults"
+
+
+def kubelet_of(cluster: Any, node: str) -> Any | None:
+    """The simulated kubelet of ``node`` (None when the cluster has none, e.g. a bare test cluster)."""
+    kubelets = getattr(cluster, "kubelets", None) or {}
+    kubelet = kubelets.get(node)
+    if kubelet is None:
+        manager = getattr(cluster, "kubelet_manager", None)
+        if manager is not None:
+            kubelet = manager.kubelets.get(node)
+    return kubelet
+
+
+def node_problem(cluster: Any, node: str) -> str | None:
+    """Why packets to ``node`` are lost (``powered off``, ``partitioned``…), or None when it is reachable.
+
+    A stopped kubelet does not stop the containers: the node still forwards traffic.
+    """
+    kubelet = kubelet_of(cluster, node)
+    if kubelet is not None:
+        if not getattr(kubelet, "powered", True):
+            return f"node {node} is powered off"
+        if getattr(kubelet, "partitioned", False):
+            return f"node {node} is cut off from the network (partitioned)"
+        return None
+    obj = cluster.store.find("nodes", "", node)
+    if obj is None:
+        return f"node {node} does not exist"
+    for cond in (obj.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "Ready":
+            return None if cond.get("status") == "True" else f"node {node} is NotReady"
+    return None
+
+
+def pod_problem(cluster: Any, pod: dict) -> tuple[str, str] | None:
+    """Would ``pod`` answer a request now? None if so, else ``(kind, why)`` with kind refused/timeout/error."""
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    ns, name = meta.get("namespace", ""), meta["name"]
+    node = spec.get("nodeName") or ""
+    if not node:
+        return REFUSED, f"pod {ns}/{name} is not scheduled"
+    why = node_problem(cluster, node)
+    if why:
+        return TIMEOUT, why
+    kubelet = kubelet_of(cluster, node)
+    runtime = getattr(kubelet, "pods", {}).get((ns, name)) if kubelet is not None else None
+    if runtime is not None and getattr(runtime, "uid", meta.get("uid")) == meta.get("uid"):
+        if getattr(runtime, "terminating", False):
+            return REFUSED, f"pod {ns}/{name} got SIGTERM and no longer accepts connections"
+        for c in getattr(runtime, "containers", ()):
+            if getattr(c, "state", "") != "Running":
+                return REFUSED, f"container {c.name} of pod {ns}/{name} is not running"
+        if "readiness" in (getattr(runtime, "faults", None) or ()):
+            return ERROR, f"pod {ns}/{name} answers with errors (its app is failing)"
+        return None
+    if kubelet is not None:
+        return REFUSED, f"pod {ns}/{name} is not running on {node}"
+    # No kubelet (bare test clusters): believe the API.
+    status = pod.get("status") or {}
+    if meta.get("deletionTimestamp"):
+        return REFUSED, f"pod {ns}/{name} got SIGTERM and no longer accepts connections"
+    if status.get("phase") != "Running":
+        return REFUSED, f"pod {ns}/{name} is {status.get('phase') or 'Pending'}, not Running"
+    for cs in status.get("containerStatuses") or ():
+        if "running" not in (cs.get("state") or {}):
+            return REFUSED, f"container {cs.get('name')} of pod {ns}/{name} is not running"
+    faults = (meta.get("annotations") or {}).get(FAULTS_ANNOTATION) or ""
+    if "readiness" in faults.split(","):
+        return ERROR, f"pod {ns}/{name} answers with errors (its app is failing)"
+    return None
+
+
+def pod_running(cluster: Any, pod: dict) -> bool:
+    """Tell whether the pod's sandbox exists (it has an IP and is not finished): it can be a trace source."""
+    status = pod.get("status") or {}
+    return bool(status.get("podIP")) and status.get("phase") in ("Running", "Pending")
