@@ -5,8 +5,8 @@ Run: ``.venv/bin/python bench/store_bench.py [--sizes 1000,10000,100000]``
 For each size N: µs per create and per update (with expected-revision checks and index churn:
 every 10th update moves the pod to another node and changes a label), µs per delivered event
 for one watch over everything and µs per scanned revision for a label-selected watch, resident
-memory per 1,000 pods, objects persisted per second (1,000 changes per commit, as per-step group
-commits), and restart time (new SqlPersistence + load + Store.restore). The last lines compare
+memory per 1,000 pods, objects persisted per second (wall time; 1,000 changes per commit, as
+per-step group commits), and restart time (new SqlPersistence + load + Store.restore). The last lines compare
 the per-operation cost at the largest size with the smallest (target ≤ 1.5×).
 """
 from __future__ import annotations
@@ -28,6 +28,10 @@ import psutil  # noqa: E402
 from engine.persistence import SqlPersistence  # noqa: E402
 from engine.selectors import LabelSelector  # noqa: E402
 from engine.store import Store  # noqa: E402
+
+# CPU time of this process: the machine is shared, and wall time would mostly measure the
+# neighbours. Restart is also reported in wall time, the figure a user waits for.
+clock = time.process_time
 
 NODES = 500
 APPS = 200
@@ -108,11 +112,12 @@ def measure(n: int, workdir: str, rng_seed: int = 1) -> dict[str, float]:
     store = Store()
     # Collect the builder's garbage first so its full GC passes are not billed to the store.
     gc.collect()
-    t0 = time.perf_counter()
+    t0 = clock()
     for pod in pods:
         store.create("pods", pod)
-    out["create_us"] = (time.perf_counter() - t0) / n * 1e6
-    out["mem_kb_per_1k"] = (rss() - base) / 1024 / (n / 1000)
+    out["create_us"] = (clock() - t0) / n * 1e6
+    # Below ~10k pods the delta hides inside memory the allocator already holds: not reported.
+    out["mem_kb_per_1k"] = (rss() - base) / 1024 / (n / 1000) if n >= 10_000 else float("nan")
     store.take_dirty()
 
     since = store.revision
@@ -120,17 +125,17 @@ def measure(n: int, workdir: str, rng_seed: int = 1) -> dict[str, float]:
     selected = store.watch(since, "pods", labels=LabelSelector.parse("app=app-7,tier=web"))
     news = [updated(p, j) for j, p in enumerate(pods)]
     gc.collect()
-    t0 = time.perf_counter()
+    t0 = clock()
     for old, new in zip(pods, news):
         store.update("pods", new, expect_rv=old["metadata"]["resourceVersion"])
-    out["update_us"] = (time.perf_counter() - t0) / n * 1e6
+    out["update_us"] = (clock() - t0) / n * 1e6
 
-    t0 = time.perf_counter()
+    t0 = clock()
     delivered = everything.poll()
-    out["watch_us"] = (time.perf_counter() - t0) / max(1, len(delivered)) * 1e6
-    t0 = time.perf_counter()
+    out["watch_us"] = (clock() - t0) / max(1, len(delivered)) * 1e6
+    t0 = clock()
     matched = selected.poll()
-    out["sel_watch_us"] = (time.perf_counter() - t0) / n * 1e6
+    out["sel_watch_us"] = (clock() - t0) / n * 1e6
     assert len(delivered) == n and all(e.type == "MODIFIED" for e in delivered)
     assert matched and all(e.obj["metadata"]["labels"]["app"] == "app-7" for e in matched)
 
@@ -141,22 +146,23 @@ def measure(n: int, workdir: str, rng_seed: int = 1) -> dict[str, float]:
     dirty = store.take_dirty()
     keys = list(dirty)
     rv0 = since
-    t0 = time.perf_counter()
+    w0 = time.perf_counter()  # wall time: SQLite's own I/O is part of the cost
     for start in range(0, n, BATCH):
         chunk = {k: dirty[k] for k in keys[start:start + BATCH]}
         log = [(rv0 + start + j + 1, "MODIFIED", *k) for j, k in enumerate(chunk)]
         db.commit(rv0 + start + len(chunk), chunk, log)
-    out["persist_per_s"] = n / (time.perf_counter() - t0)
+    out["persist_per_s"] = n / (time.perf_counter() - w0)
     db.close()
 
     del store, pods, news, delivered, matched, everything, selected, dirty
     gc.collect()
-    t0 = time.perf_counter()
+    t0, w0 = clock(), time.perf_counter()
     db = SqlPersistence(url)
     revision, objects = db.load()
     fresh = Store()
     fresh.restore(objects, revision)
-    out["restart_s"] = time.perf_counter() - t0
+    out["restart_s"] = clock() - t0
+    out["restart_wall_s"] = time.perf_counter() - w0
     assert fresh.count("pods") == n and fresh.revision == 2 * n
     db.close()
     return out
@@ -170,7 +176,7 @@ def main() -> None:
 
     cols = [("N", "{:>8}"), ("create µs", "{:>10.2f}"), ("update µs", "{:>10.2f}"), ("watch µs", "{:>9.3f}"),
             ("sel-watch µs", "{:>13.3f}"), ("KB/1k pods", "{:>11.0f}"), ("persist obj/s", "{:>14,.0f}"),
-            ("restart s", "{:>10.2f}")]
+            ("restart s", "{:>10.2f}"), ("(wall)", "{:>7.2f}")]
     print(" ".join(f"{name:>{len(fmt.format(0))}}" for name, fmt in cols))
     results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="store-bench-") as workdir:
@@ -181,8 +187,9 @@ def main() -> None:
             r = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
             results[n] = r
             values = [n, r["create_us"], r["update_us"], r["watch_us"], r["sel_watch_us"], r["mem_kb_per_1k"],
-                      r["persist_per_s"], r["restart_s"]]
-            print(" ".join(fmt.format(v) for (_, fmt), v in zip(cols, values)), flush=True)
+                      r["persist_per_s"], r["restart_s"], r["restart_wall_s"]]
+            print(" ".join(fmt.format(v) if v == v else f"{'n/a':>{len(fmt.format(0))}}"
+                           for (_, fmt), v in zip(cols, values)), flush=True)
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
         print(f"\nper-op cost at {large:,} vs {small:,} (target ≤ 1.5×):")

@@ -30,7 +30,8 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _RESET_STATUS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "PodDisruptionBudget",
                  "PersistentVolumeClaim", "PersistentVolume", "Service", "Namespace", "Pod"}
 # Kinds whose spec changes bump metadata.generation.
-_NO_GENERATION = {"Event", "Lease", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "ControllerRevision"}
+_NO_GENERATION = {"Event", "Lease", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "ControllerRevision",
+                  "PersistentVolumeClaim", "PersistentVolume"}
 
 Admission = Callable[["APIServer", ResourceType, dict, "dict | None"], None]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .manifests import parse_manifests
+from .network.system import node_internal_ip, system_services
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -83,7 +84,40 @@ spec:
           httpGet: {{path: /ready, port: 8181}}
 """
 
+# Like kind's: a default class, dynamic provisioning, bound when the first pod is scheduled. The
+# simulated provisioner makes network-attached disks (no node affinity), so a StatefulSet pod can move
+# to another node after a failure and the Multi-Attach lesson can happen.
+STORAGE_MANIFESTS = """
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: kubedrill.io/simulated
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
+"""
+
 DEMO_MANIFESTS = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  labels: {app: web}
+data:
+  GREETING: Hello from Kubedrill
+  index.html: <h1>Served by a Kubedrill pod</h1>
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: sql-credentials
+  labels: {app: sql}
+type: Opaque
+stringData:
+  POSTGRES_USER: app
+  POSTGRES_PASSWORD: s3cr3t-demo-password
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -99,12 +133,61 @@ spec:
       - name: nginx
         image: nginx:1.27
         ports: [{containerPort: 80}]
+        env:
+        - name: GREETING
+          valueFrom: {configMapKeyRef: {name: web-config, key: GREETING}}
+        volumeMounts: [{name: html, mountPath: /usr/share/nginx/html}]
         resources:
           requests: {cpu: 100m, memory: 64Mi}
           limits: {memory: 128Mi}
         readinessProbe:
           httpGet: {path: /, port: 80}
           periodSeconds: 2
+      volumes:
+      - name: html
+        configMap: {name: web-config, items: [{key: index.html, path: index.html}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels: {app: web}
+  annotations: {kubedrill.io/traffic-rps: "20"}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sql, labels: {app: sql}}
+spec:
+  clusterIP: None
+  selector: {app: sql}
+  ports: [{name: postgres, port: 5432}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: sql, labels: {app: sql}}
+spec:
+  serviceName: sql
+  replicas: 3
+  selector: {matchLabels: {app: sql}}
+  template:
+    metadata:
+      labels: {app: sql}
+      annotations: {kubedrill.io/writes-rows-per-second: "5"}
+    spec:
+      containers:
+      - name: postgres
+        image: postgres:16
+        ports: [{containerPort: 5432, name: postgres}]
+        envFrom: [{secretRef: {name: sql-credentials}}]
+        resources: {requests: {cpu: 250m, memory: 256Mi}, limits: {memory: 512Mi}}
+        readinessProbe: {tcpSocket: {port: 5432}, periodSeconds: 2}
+        volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 """
 
 
@@ -119,7 +202,10 @@ def bootstrap_cluster(cluster: "Cluster", workers: int = 3, demo: bool = True) -
         manager.add_node(f"node-{i}", cpu="4", memory="8Gi")
     for component, image, cpu, memory in STATIC_PODS:
         cluster.api.create_internal(static_pod(cluster, component, image, cpu, memory))
-    for obj in parse_manifests(SYSTEM_MANIFESTS):
+    for obj in parse_manifests(SYSTEM_MANIFESTS) + parse_manifests(STORAGE_MANIFESTS):
+        cluster.api.create_internal(obj)
+    control_plane_ip = node_internal_ip(cluster.api.get("nodes", None, CONTROL_PLANE))
+    for obj in system_services(control_plane_ip):   # default/kubernetes and kube-system/kube-dns
         cluster.api.create_internal(obj)
     if demo:
         for obj in parse_manifests(DEMO_MANIFESTS):

@@ -30,10 +30,10 @@ class Cluster:
         if store_url:
             from .persistence import SqlPersistence
             self.persistence = SqlPersistence(store_url)
-            revision, objects, sim_now = self._load()
+            revision, objects = self.persistence.load()
             if objects:
                 self.store.restore(objects, revision)
-                self.clock.now = sim_now
+                self.clock.now = self.persistence.sim_now
                 restored = True
         self.api = APIServer(self.store, self.clock, self.profile)
         self.controllers: dict[str, Any] = {}
@@ -49,13 +49,6 @@ class Cluster:
         self.flush()
 
     # ------------------------------------------------------------------ wiring
-    def _load(self):
-        loaded = self.persistence.load()
-        if len(loaded) == 3:
-            return loaded
-        revision, objects = loaded
-        return revision, objects, float(getattr(self.persistence, "sim_now", 0.0) or 0.0)
-
     def _wire(self) -> None:
         from .wiring import wire
         wire(self)
@@ -94,10 +87,7 @@ class Cluster:
             return
         dirty = self.store.take_dirty()
         if dirty:
-            try:
-                self.persistence.commit(self.store.revision, dirty, sim_now=self.clock.now)
-            except TypeError:
-                self.persistence.commit(self.store.revision, dirty)
+            self.persistence.commit(self.store.revision, dirty, sim_now=self.clock.now)
 
     def close(self) -> None:
         self.flush()

@@ -945,6 +945,8 @@ class Kubelet:
                 self.images.add(ref)
                 self._schedule_node_status()
             fields["size"] = image_size(c.image)
+        elif name == "container-pull-error-sync":
+            c.state = "PullBackOff"
         elif name == "container-pull-backoff":
             c.state = "Waiting"
         elif name == "container-create":
@@ -1059,7 +1061,7 @@ class Kubelet:
                     "successThreshold": 1, "initialDelaySeconds": 0, "implied": True}
         return None
 
-    def _arm_probes(self, rt: PodRuntime, c: ContainerRuntime) -> None:
+    def _arm_probes(self, rt: PodRuntime, c: ContainerRuntime, ticked: str = "") -> None:
         """Schedule probe ticks only while a probe can change something (cost: pods with probes)."""
         if c.state != "Running" or c.init or rt.terminating or not self.connected:
             return
@@ -1083,8 +1085,10 @@ class Kubelet:
             probe = self._probe(rt, c, kind)
             period = float(probe.get("periodSeconds") or 10)
             base = (c.started_at or self.clock.now) + float(probe.get("initialDelaySeconds") or 0)
-            if self.clock.now <= base:
+            if self.clock.now <= base and kind != ticked:
                 when = base
+            elif kind == ticked:
+                when = self.clock.now + period   # the probe just ran: next period
             else:
                 when = base + math.ceil((self.clock.now - base) / period - 1e-9) * period
             timers[kind] = self.clock.schedule_at(when, lambda k=kind: self._probe_tick(rt, c, k))
@@ -1133,7 +1137,7 @@ class Kubelet:
                     self._log(c, "received SIGTERM (liveness probe failed), shutting down")
                     self._container_exit(rt, c, 137, "Error")
                     return
-        self._arm_probes(rt, c)
+        self._arm_probes(rt, c, ticked=kind)
 
     def _unhealthy(self, rt: PodRuntime, c: ContainerRuntime, label: str, probe: dict, code: int) -> None:
         if probe.get("httpGet") is not None:

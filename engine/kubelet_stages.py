@@ -13,7 +13,7 @@ Faults are data too: a fault kind (``crash-loop``, ``oom``, ``image-pull``, ``re
 
 Pod states:       Bound → VolumesMounted → SandboxReady → (Terminating)
 Container states: Waiting → Pulled → Created → Running → Exited → (restart: BackOff → Waiting)
-                  Waiting → PullFailed → PullBackOff → Waiting           (image cannot be pulled)
+                  Waiting → PullFailed → PullBackOff → Waiting          (image cannot be pulled)
                   Pulled ⟲ while a ConfigMap/Secret it needs is missing (CreateContainerConfigError)
 """
 from __future__ import annotations
@@ -96,7 +96,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("container-image-present", "container", "Waiting", "Pulled",
           events=(Emit("Pulled", 'Container image "{image}" already present on machine'),),
           description="imagePullPolicy IfNotPresent and the node already has the image: no pull."),
-    Stage("container-pull-backoff", "container", "PullFailed", "Waiting", delay="image_pull_backoff",
+    Stage("container-pull-error-sync", "container", "PullFailed", "PullBackOff", delay="pod_resync_seconds",
+          waiting_reason="ErrImagePull",
+          description="ErrImagePull stays visible until the kubelet's next sync of the pod puts it in back-off."),
+    Stage("container-pull-backoff", "container", "PullBackOff", "Waiting", delay="image_pull_backoff",
           waiting_reason="ImagePullBackOff",
           events_before=(Emit("BackOff", 'Back-off pulling image "{image}"', NORMAL,
                               "the kubelet waits {backoff}s before pulling {image} again (back-off doubles up to "
@@ -143,6 +146,7 @@ RESTART_POLICY = {
 PROFILE_FALLBACKS = {
     "crash_run_seconds": (0.5, 2.0),   # how long a crashing process runs before exiting
     "init_run_seconds": (1.0, 3.0),    # how long an init container takes to finish its work
+    "pod_resync_seconds": (1.0, 2.0),  # until the pod worker syncs the pod again after an error
 }
 
 

@@ -206,7 +206,7 @@ class Store:
         keys, lo, hi = self._candidate_range(resource, namespace, labels, fields)
         if start_after is not None:
             # Resume right after the last key served, without walking the keys before it.
-            lo = max(lo, bisect_right(keys, (resource, *start_after), lo, hi) - 1)
+            lo = max(lo, bisect_right(keys, (resource, *start_after), lo, hi))
         out: list[dict] = []
         token = None
         for i in range(lo, hi):

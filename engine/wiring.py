@@ -10,8 +10,12 @@ from .controllers.garbage_collector import GarbageCollector
 from .controllers.namespace import NamespaceController
 from .controllers.node_lifecycle import NodeLifecycleController
 from .controllers.replicaset import ReplicaSetController
+from .controllers.statefulset import StatefulSetController
+from .controllers.volume_binding import AttachDetachController, PersistentVolumeController
 from .kubelet import KubeletManager
+from .network import install as install_network
 from .scheduler.scheduler import Scheduler
+from .storage_data import StorageDataWriter
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -22,8 +26,17 @@ def wire(cluster: "Cluster") -> None:
     api.admission.extend(PLUGINS)
     for controller in (GarbageCollector(api, clock), NamespaceController(api, clock),
                        ReplicaSetController(api, clock), DeploymentController(api, clock),
-                       DaemonSetController(api, clock), NodeLifecycleController(api, clock, cluster.profile)):
+                       DaemonSetController(api, clock), NodeLifecycleController(api, clock, cluster.profile),
+                       StatefulSetController(api, clock), PersistentVolumeController(api, clock),
+                       AttachDetachController(api, clock), StorageDataWriter(api, clock)):
         cluster.controllers[controller.name] = controller
     cluster.scheduler = Scheduler(api, clock, cluster.profile.values())
     cluster.kubelet_manager = KubeletManager(api, clock, cluster.profile)
     cluster.kubelets = cluster.kubelet_manager.kubelets
+    # Services: ClusterIP/NodePort admission, EndpointSlice + Endpoints + service-LB controllers,
+    # kube-proxy's view and live traffic (sets cluster.network).
+    install_network(cluster)
+    # Faults as API objects (chaos.kubedrill.io); kept outside cluster.controllers so that stopping
+    # the controller manager does not stop what must restart it.
+    from .chaos import install as install_chaos
+    install_chaos(cluster)

@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 
 
+def _labels(labels: dict | None) -> LabelSelector:
+    # An empty labelSelectors means "no label condition" (unlike a Service's empty selector).
+    return LabelSelector.from_labels(labels) if labels else LabelSelector()
+
+
 def pod_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
     """Pods the selector matches that are running on a node and not already being deleted."""
     selector = spec.get("selector") or {}
-    labels = LabelSelector.from_labels(selector.get("labelSelectors") or {})
+    labels = _labels(selector.get("labelSelectors"))
     store = cluster.store
     found: dict[tuple[str, str], dict] = {}
     for ns, names in sorted((selector.get("pods") or {}).items()):
@@ -48,7 +53,7 @@ def pod_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
 def node_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
     """Nodes the selector matches; with no selector, every worker (the control plane is spared)."""
     selector = spec.get("selector") or {}
-    labels = LabelSelector.from_labels(selector.get("labelSelectors") or {})
+    labels = _labels(selector.get("labelSelectors"))
     names = selector.get("nodes")
     out = []
     for node in cluster.store.list("nodes", None, labels):

@@ -372,6 +372,13 @@ class EndpointSliceController(_EndpointsBase):
             stale += [es for es, _, _ in keep if es is not None and es is not reuse]
         else:
             stale += [es for es, _, eps in keep if es is not None and not eps]
+            # Like the real reconciler, an empty (placeholder) slice is reused for a new one, not replaced.
+            empties = [es for es in stale if not es.get("endpoints")]
+            for i, (es, ports, eps) in enumerate(filled):
+                if es is None and empties:
+                    reuse = empties.pop(0)
+                    stale.remove(reuse)
+                    filled[i] = (reuse, ports, eps)
         for es, ports, eps in filled:
             eps = sorted(eps, key=_ep_sort)
             if es is None:

@@ -18,7 +18,7 @@ import re
 
 from ..apiserver import get_condition
 from ..clock import parse_rfc3339
-from ..errors import AlreadyExists, NotFound, StatusError
+from ..errors import AlreadyExists, StatusError
 from ..objects import clone, owner_controller
 from ..selectors import LabelSelector
 from ..store import DELETED, Event
@@ -257,12 +257,14 @@ def desired_claim_refs(sset: dict, pod: dict | None, condemned: bool, refs: list
     """The claim's ownerReferences under the retention policy (``updateClaimOwnerRefForSetAndPod``)."""
     when_deleted, when_scaled = retention(sset)
     set_uid = sset["metadata"]["uid"]
+    # Refs to unrelated owners a user may have added stay; only the ones this policy manages change.
     out = [r for r in refs if r.get("uid") != set_uid and not (r.get("kind") == "Pod")]
-    if when_deleted == "Delete":
-        out.append(_ref_to(sset, controller=True))
-    if when_scaled == "Delete" and condemned and pod is not None and pod["metadata"].get("uid"):
+    scaled_down = when_scaled == "Delete" and condemned and pod is not None and pod["metadata"].get("uid")
+    if scaled_down:
+        # The pod becomes the claim's only managed owner, so the claim goes once the pod is gone.
         out.append(_ref_to(pod, controller=False))
-    # Keep refs to unrelated owners a user may have added; drop only the ones this policy manages.
+    elif when_deleted == "Delete":
+        out.append(_ref_to(sset, controller=True))
     return out
 
 

@@ -23,11 +23,13 @@ class Network:
     def __init__(self, cluster: Any):
         self.cluster = cluster
         api, clock = cluster.api, cluster.clock
-        self.allocator = ServiceAllocator(api.store, clock.rng)
+        # Own random streams derived from the cluster seed (not drawn from clock.rng): wiring the
+        # network, allocating IPs or running traffic never shifts other components' draws (pod names…).
+        seed = getattr(cluster, "seed", 0)
+        self.allocator = ServiceAllocator(api.store, random.Random(f"{seed}/service-ips"))
         self.proxy = ProxyView(api.store, clock)
-        # Own streams, seeded from the cluster's: traffic and traces never shift other components' draws.
-        self.rng = random.Random(clock.rng.getrandbits(64))
-        self.traffic = TrafficSimulator(api, clock, self.proxy, cluster, random.Random(clock.rng.getrandbits(64)))
+        self.rng = random.Random(f"{seed}/trace")
+        self.traffic = TrafficSimulator(api, clock, self.proxy, cluster, random.Random(f"{seed}/traffic"))
 
     def resync(self) -> None:
         """Rebuild allocations, proxy rules and loads from the store (startup, restore)."""

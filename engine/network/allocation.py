@@ -173,6 +173,8 @@ class ServiceAllocator:
         key = (meta.get("namespace", ""), meta.get("name", ""))
         old_spec = (old or {}).get("spec") or {}
         causes: list[Cause] = []
+        if old is not None:
+            drop_type_dependent_fields(spec, old_spec)
         self._admit_cluster_ip(spec, old_spec, key, causes, old is not None)
         self._admit_node_ports(spec, old_spec, key, causes, old is not None)
         if causes:
@@ -266,3 +268,18 @@ class ServiceAllocator:
                 p["nodePort"] = value
                 taken[value] = p.get("protocol") or "TCP"
 
+
+
+def drop_type_dependent_fields(spec: dict, old_spec: dict) -> None:
+    """``dropTypeDependentFields``: a type change clears the fields only the old type allowed, if untouched."""
+    old_type, new_type = old_spec.get("type") or "ClusterIP", spec.get("type") or "ClusterIP"
+    if old_type == new_type:
+        return
+    external = ("NodePort", "LoadBalancer")
+    if old_type in external and new_type not in external \
+            and spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
+        spec.pop("externalTrafficPolicy", None)
+    if old_type == "LoadBalancer" and new_type != "LoadBalancer":
+        for field in ("allocateLoadBalancerNodePorts", "loadBalancerClass", "healthCheckNodePort"):
+            if spec.get(field) == old_spec.get(field):
+                spec.pop(field, None)

@@ -241,7 +241,13 @@ class _Tracer:
         else:
             how = f"chosen at random among {len(eps)} ready endpoints (iptables statistic mode random)"
         self.hop("kube-proxy", front, f"{ep.ip}:{target}",
-                 f"kube-proxy's rules on {node} DNAT {front} → {ep.namespace}/{ep.pod} ({ep.ip}:{target}), {how}")
+                 f"kube-proxy's rules on {node} DNAT {front} → "
+                 f"{f'{ep.namespace}/{ep.pod} ' if ep.pod else ''}({ep.ip}:{target}), {how}")
+        if not ep.pod:
+            # Not a pod (the API server's endpoint on the control-plane node, a manual Endpoints entry).
+            self.hop("pod", front, f"{ep.ip}:{target}", f"{ep.ip}:{target} answers (an endpoint outside the "
+                                                         "pod network, e.g. kube-apiserver on its node)")
+            return
         self.to_pod((ep.namespace, ep.pod), ep.ip, target, node, front)
 
     def node_port(self, node_name: str, port: int) -> None:

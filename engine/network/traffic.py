@@ -222,6 +222,8 @@ class TrafficSimulator:
 
     def _problem(self, ep, problems: dict) -> tuple[str, str] | None:
         pk = (ep.namespace, ep.pod)
+        if not ep.pod:
+            return None   # an endpoint that is not a pod (the API server's own, a manual one): assumed up
         if pk in problems:
             return problems[pk]
         pod = self.store.find("pods", ep.namespace, ep.pod)

@@ -25,7 +25,12 @@ export function connectLive(state, { onStatus = () => {}, onResync = () => {} } 
     onStatus("connected");
     subscribe();
   });
-  socket.on("disconnect", () => onStatus("reconnecting"));
+  socket.on("disconnect", (reason) => {
+    onStatus("reconnecting");
+    // The server closed our namespace on purpose (e.g. shutting down): socket.io does not retry
+    // that by itself, but a restarted simulator should find us again.
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
+  });
   socket.on("connect_error", () => onStatus(attempts >= 4 ? "offline" : "reconnecting"));
   socket.io.on("reconnect_attempt", (n) => {
     attempts = n;

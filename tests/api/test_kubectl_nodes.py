@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from .conftest import Kubectl, start_server, stop_server, _need_kubectl
-from .test_kubectl import apply_web
+from kubetools import Kubectl, need_kubectl, start_server, stop_server
+from test_kubectl import apply_web
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 SLOW = 60_000      # ms: a node death in the demo profile is grace 8 s + toleration 10 s + restart
 NORMAL = 30_000
+expect.set_options(timeout=NORMAL)
 
 WEB = '.pod-chip[data-owner="web"]:not([data-gone])'
 WEB_READY = '.pod-chip[data-owner="web"][data-class="ok"]:not([data-gone])'
@@ -113,8 +114,8 @@ def test_delete_pod_shows_terminating_then_replacement_runs(dash: Page) -> None:
 
 def test_power_off_node_marks_it_unready_and_pods_move(dash: Page) -> None:
     page = dash
-    card = page.locator(".node-card", has=page.locator(WEB_READY)).first
-    node = card.get_attribute("data-node")
+    node = page.locator(".node-card", has=page.locator(WEB_READY)).first.get_attribute("data-node")
+    card = page.locator(f'.node-card[data-node="{node}"]')
     on_node = card.locator(WEB).count()
     assert on_node >= 1
     card.locator('button[data-action="power-off"]').click()
@@ -143,7 +144,7 @@ def test_apply_invalid_yaml_shows_field_error_and_changes_nothing(dash: Page) ->
     set_editor(page, """apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: fine-but-rejected-with-the-rest
+  name: unrelated-config
 data: {a: b}
 ---
 apiVersion: apps/v1
@@ -198,10 +199,26 @@ spec:
   containers:
   - name: c
     image: nginx:1.27
+---
+apiVersion: v1
+kind: Event
+metadata:
+  name: xss-event
+  namespace: default
+  annotations:
+    kubedrill.io/explanation: "<b>why</b> it happened"
+involvedObject: {{kind: Pod, name: xss-pod, namespace: default}}
+reason: Testing
+type: Warning
+message: "{XSS}"
 """)
     page.locator("#apply-submit").click()
     expect(page.locator("#apply-dialog .apply-status")).to_contain_text("xss-pod")
     page.locator("#apply-cancel").click()
+    open_tab(page, "Events")
+    event = page.locator('.event[data-reason="Testing"]')
+    expect(event.locator(".ev-message")).to_have_text(XSS)
+    expect(event.locator(".ev-explain")).to_have_text("<b>why</b> it happened")
     open_tab(page, "Config")
     value = page.locator('.card[data-kind="configmaps"][data-name="xss-config"] code.value')
     expect(value).to_have_text(XSS)
@@ -237,7 +254,9 @@ def test_page_reconnects_after_server_restart_and_catches_up(page: Page, tmp_pat
         page.goto(f"{first.url}/")
         expect(page.locator("#connection")).to_have_attribute("data-state", "connected")
         expect(page.locator(WEB_READY)).to_have_count(3)
+        # A werkzeug shutdown leaves open WebSockets alive; a real restart drops them, so do that too.
         first.stop()
+        first.app.extensions["kubedrill.socketio_server"].eio.disconnect()
         shutdown_app(first.app)
         servers.remove(first)
         expect(page.locator("#connection")).to_have_attribute("data-state", re.compile("reconnecting|offline"))

@@ -392,7 +392,9 @@ update_op = st.tuples(st.just("update"), st.sampled_from(NAMESPACES), st.sampled
 delete_op = st.tuples(st.just("delete"), st.sampled_from(NAMESPACES), st.sampled_from(POD_NAMES))
 watch_op = st.tuples(st.just("watch"))   # open a watch at the current revision
 poll_op = st.tuples(st.just("poll"))     # poll every open watch
-OPS = st.lists(st.one_of(create_op, create_op, update_op, update_op, delete_op, watch_op, poll_op), max_size=60)
+check_op = st.tuples(st.just("check"))   # compare every index answer with a brute-force scan, mid-run
+OPS = st.lists(st.one_of(create_op, create_op, update_op, update_op, delete_op, watch_op, poll_op, check_op),
+               max_size=60)
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -437,6 +439,9 @@ def run_ops(store: Store, ops: list[tuple]) -> tuple[list[tuple[int, str, tuple]
         elif kind == "watch":
             watches.append((store.revision, store.watch(store.revision), []))
             continue
+        elif kind == "check":
+            check_indexes(store)
+            continue
         else:
             for _, w, received in watches:
                 if received is not None and received[-1:] != ["expired"]:
@@ -465,6 +470,19 @@ def check_indexes(store: Store) -> None:
         assert store.list("pods", fields=fields) == [o for _, o in store.items() if o["metadata"]["name"] == name]
     for uid_obj in (o for _, o in store.items()):
         assert store.by_uid(uid_obj["metadata"]["uid"]) is uid_obj
+    assert_no_stale_index_entries(store)
+
+
+def assert_no_stale_index_entries(store: Store) -> None:
+    """Rebuild every secondary index from the objects and compare: a leftover entry is a leak."""
+    fresh = Store()
+    fresh.restore(((r, o) for r, o in store.items()), store.revision)
+    assert store._by_label == fresh._by_label
+    assert store._by_node == fresh._by_node
+    assert store._by_owner == fresh._by_owner
+    assert store._by_uid == fresh._by_uid
+    assert store._by_bucket == fresh._by_bucket
+    assert {r: k for r, k in store._by_resource.items() if k} == fresh._by_resource
 
 
 @PROPERTY

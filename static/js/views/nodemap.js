@@ -25,6 +25,8 @@ export function renderNodeMap(state, root) {
   }
 
   const grid = root.querySelector("#node-grid");
+  // Big clusters: smaller cards and icon-only chips (names stay in each chip's aria-label/title).
+  grid.classList.toggle("dense", nodes.length > 12);
   reconcile(grid, nodes, (n) => n.metadata.uid || n.metadata.name, createNodeCard,
     (el, node) => updateNodeCard(el, node, byNode.get(node.metadata.name) || [], state, now));
 
@@ -164,7 +166,7 @@ function updateChip(el, pod, state, now) {
     if (Number.isFinite(bo.remaining) && bo.remaining > 0) extra = ` · back-off ${Math.ceil(bo.remaining)} s`;
     else if (Number.isFinite(bo.total)) extra = ` · back-off ${Math.round(bo.total)} s`;
   }
-  if (text === "Running" && cls === "wait") extra += ` · ${podReadyText(pod)} ready`;
+  if (text === "Running" && cls === "wait") extra += " · not ready";
   const restarts = podRestarts(pod);
   if (restarts) extra += ` · ↻${restarts}`;
   setText(el.querySelector(".chip-status"), `${text}${extra}`);

@@ -49,7 +49,8 @@ function deploymentBody(state, d) {
   const avail = condition(d, "Available");
   const rsets = ownedBy(state, "replicasets", d.metadata.uid)
     .sort((a, b) => Number(b.metadata.annotations?.["deployment.kubernetes.io/revision"] || 0) - Number(a.metadata.annotations?.["deployment.kubernetes.io/revision"] || 0));
-  const rolling = (st.updatedReplicas ?? 0) < want || (st.replicas ?? 0) > want || (prog && prog.reason === "ReplicaSetUpdated");
+  // A rollout is two live ReplicaSets or pods not yet on the new template, not merely a replaced pod.
+  const rolling = rsets.filter((r) => (r.spec?.replicas ?? 0) > 0).length > 1 || (st.updatedReplicas ?? want) < want;
   return [
     head("deployments", d, rolling ? h("span", { class: "badge badge-warn", text: "rolling out" }) : null),
     h("div", { class: "stats" },

@@ -1,0 +1,223 @@
+"""SQLite persistence: what one process commits, a fresh process loads; revisions never go back."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+
+from engine.persistence import SqlPersistence
+from engine.selectors import LabelSelector
+from engine.store import Store
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cluster.db'}"
+
+
+def pod(name: str, ns: str = "default", node: str = "node-1", **labels: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "uid": f"uid-{name}", "labels": labels or {"app": "web"}},
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "nginx:1.27"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def node(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "uid": f"uid-{name}"},
+            "spec": {"unschedulable": False}, "status": {"allocatable": {"cpu": "2", "memory": "4Gi"}}}
+
+
+def reopen(url: str) -> tuple[Store, SqlPersistence]:
+    """What a restarted process does: a new SqlPersistence, load, restore into a new store."""
+    db = SqlPersistence(url)
+    revision, objects = db.load()
+    store = Store()
+    store.restore(objects, revision)
+    return store, db
+
+
+def test_fresh_database_is_empty_at_revision_zero(url: str) -> None:
+    with SqlPersistence(url) as db:
+        assert db.load() == (0, [])
+        assert db.revision() == 0
+
+
+def test_commit_then_reopen_gives_the_same_objects_and_revision(url: str) -> None:
+    store = Store()
+    with SqlPersistence(url) as db:
+        store.create("nodes", node("node-1"))
+        store.create("pods", pod("web-0"))
+        store.create("pods", pod("web-1", ns="prod", tier="ünïcödé"))
+        db.sync(store)
+    restored, db2 = reopen(url)
+    with db2:
+        assert restored.revision == 3
+        assert list(restored.items()) == list(store.items())
+        assert restored.get("pods", "prod", "web-1")["metadata"]["labels"]["tier"] == "ünïcödé"
+        assert restored.get("pods", "default", "web-0")["metadata"]["resourceVersion"] == "2"
+        assert [p["metadata"]["name"] for p in restored.pods_on_node("node-1")] == ["web-0", "web-1"]
+
+
+def test_updates_and_deletes_are_persisted(url: str) -> None:
+    store = Store()
+    with SqlPersistence(url) as db:
+        a = store.create("pods", pod("a"))
+        store.create("pods", pod("b"))
+        db.sync(store)
+        moved = dict(a, spec=dict(a["spec"], nodeName="node-2"))
+        moved["metadata"] = dict(a["metadata"])
+        store.update("pods", moved)
+        store.delete("pods", "default", "b")
+        db.sync(store)
+        assert db.count() == 1
+    restored, db2 = reopen(url)
+    with db2:
+        assert restored.find("pods", "default", "b") is None
+        assert restored.get("pods", "default", "a")["spec"]["nodeName"] == "node-2"
+        assert restored.get("pods", "default", "a")["metadata"]["resourceVersion"] == "3"
+        assert restored.revision == 4  # the delete's revision counts even though no row holds it
+
+
+def test_restored_store_continues_the_revision_upward(url: str) -> None:
+    store = Store()
+    with SqlPersistence(url) as db:
+        for i in range(5):
+            store.create("pods", pod(f"p{i}"))
+        store.delete("pods", "default", "p4")
+        db.sync(store)
+    restored, db2 = reopen(url)
+    with db2:
+        assert restored.revision == 6
+        created = restored.create("pods", pod("p9"))
+        assert created["metadata"]["resourceVersion"] == "7"
+        db2.sync(restored)
+    again, db3 = reopen(url)
+    with db3:
+        assert again.revision == 7
+        rvs = sorted(int(o["metadata"]["resourceVersion"]) for _, o in again.items())
+        assert rvs == [1, 2, 3, 4, 7]
+
+
+def test_stored_revision_never_goes_backwards(url: str) -> None:
+    with SqlPersistence(url) as db:
+        db.commit(10, {})
+        db.commit(4, {})
+        assert db.revision() == 10
+
+
+def test_restored_store_serves_watches_from_its_revision_not_before(url: str) -> None:
+    store = Store()
+    with SqlPersistence(url) as db:
+        for i in range(3):
+            store.create("pods", pod(f"p{i}"))
+        db.sync(store)
+    restored, db2 = reopen(url)
+    with db2:
+        w = restored.watch(3)
+        restored.create("pods", pod("p3"))
+        assert [(e.type, e.rv) for e in w.poll()] == [("ADDED", 4)]
+        assert restored.list("pods", labels=LabelSelector.parse("app=web"))[0]["metadata"]["name"] == "p0"
+
+
+def test_one_transaction_per_commit(url: str) -> None:
+    with SqlPersistence(url) as db:
+        begins: list[int] = []
+        event.listen(db.engine, "begin", lambda conn: begins.append(1))
+        store = Store()
+        for i in range(300):
+            store.create("pods", pod(f"p{i}"))
+        db.sync(store)
+        assert len(begins) == 1
+        assert db.count() == 300
+
+
+def test_a_failed_commit_writes_nothing(url: str) -> None:
+    with SqlPersistence(url) as db:
+        db.commit(1, {("pods", "default", "a"): pod("a")})
+        # Two change-log rows for one revision violate the log's primary key mid-transaction.
+        with pytest.raises(IntegrityError):
+            db.commit(3, {("pods", "default", "b"): pod("b"), ("pods", "default", "a"): None},
+                      log=[(2, "ADDED", "pods", "default", "b"), (2, "DELETED", "pods", "default", "a")])
+        revision, objects = db.load()
+        assert revision == 1
+        assert [o["metadata"]["name"] for _, o in objects] == ["a"]
+        db.commit(4, {("pods", "default", "c"): pod("c")})  # the failure does not poison later commits
+        assert db.revision() == 4 and db.count() == 2
+
+
+def test_change_log_records_the_timeline_in_revision_order(url: str) -> None:
+    store = Store()
+    with SqlPersistence(url) as db:
+        db.attach(store)
+        a = store.create("pods", pod("a"))
+        store.update("pods", dict(a, status={"phase": "Succeeded"}))
+        db.sync(store)
+        store.delete("pods", "default", "a")
+        store.create("nodes", node("n1"))
+        db.sync(store)
+        assert db.changes_since(0) == [(1, "ADDED", "pods", "default", "a"), (2, "MODIFIED", "pods", "default", "a"),
+                                       (3, "DELETED", "pods", "default", "a"), (4, "ADDED", "nodes", "", "n1")]
+        assert db.changes_since(2, limit=1) == [(3, "DELETED", "pods", "default", "a")]
+
+
+def test_change_log_is_pruned_to_its_retention(url: str) -> None:
+    store = Store()
+    with SqlPersistence(url, log_retention=10) as db:
+        db.attach(store)
+        for i in range(30):
+            store.create("pods", pod(f"p{i}"))
+            db.sync(store)
+        kept = [row[0] for row in db.changes_since(0)]
+        assert kept[-1] == 30
+        assert kept[0] >= 30 - 10 - 1  # pruning runs every retention/10 revisions
+        assert kept == list(range(kept[0], 31))
+
+
+def test_simulated_time_survives_a_restart(url: str) -> None:
+    with SqlPersistence(url) as db:
+        db.commit(1, {("nodes", "", "n1"): node("n1")}, sim_now=123.456789)
+    with SqlPersistence(url) as db:
+        db.load()
+        assert db.sim_now == pytest.approx(123.456789)
+
+
+def test_sqlite_runs_in_wal_mode_with_the_recommended_settings(url: str) -> None:
+    with SqlPersistence(url) as db, db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+
+
+def test_generic_upsert_fallback_replaces_rows(url: str) -> None:
+    with SqlPersistence(url) as db:
+        db._upsert_stmt = None  # what a database without ON CONFLICT gets
+        db.commit(1, {("pods", "default", "a"): pod("a", tier="one")})
+        db.commit(2, {("pods", "default", "a"): pod("a", tier="two")})
+        revision, objects = db.load()
+    assert revision == 2
+    assert [o["metadata"]["labels"] for _, o in objects] == [{"tier": "two"}]
+
+
+def test_two_writers_on_one_file_never_see_database_is_locked(url: str) -> None:
+    SqlPersistence(url).close()  # create the schema once
+    errors: list[BaseException] = []
+
+    def writer(prefix: str) -> None:
+        try:
+            with SqlPersistence(url) as db:
+                for i in range(40):
+                    db.commit(i, {("pods", prefix, f"p{i}"): pod(f"p{i}", ns=prefix)})
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(name,)) for name in ("x", "y")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with SqlPersistence(url) as db:
+        assert db.count() == 80
