@@ -74,7 +74,7 @@ def build(nodes: int, pods: int) -> Cluster:
                                      "spec": dict(template["spec"], nodeName="node-1")})
         store.delete("pods", "default", probe["metadata"]["name"])
         rs_objs.append((rs, probe["spec"]))
-    cluster.run_for(0.001)
+    # No clock step until the pods exist: the ReplicaSet controller then finds them all and creates none.
     kubelets = list(manager.kubelets.values())
     conditions = [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
                   for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")]

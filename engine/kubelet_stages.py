@@ -29,7 +29,8 @@ FAULTS_ANNOTATION = "kubedrill.io/faults"
 IGNORE_SIGTERM_ANNOTATION = "kubedrill.io/ignore-sigterm"
 
 # Tags that no registry has: pulling them fails like a typo'd tag does on a real cluster.
-MISSING_TAG_MARKERS = ("doesnotexist", "does-not-exist", "nonexistent", "notfound", "not-found", "typo", "bogus")
+MISSING_TAG_MARKERS = ("doesnotexist", "does-not-exist", "nonexistent", "notfound", "not-found", "typo", "bogus",
+                       "404")  # the upstream e2e tests use "webserver:404" as the image that never pulls
 
 
 @dataclass(frozen=True)

@@ -217,15 +217,15 @@ def _validate_selector(kind: str, selector: Any, path: str, out: list[Cause]) ->
     if labels is not None and (not isinstance(labels, dict)
                                or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())):
         out.append(Cause(f"{path}.labelSelectors", "Invalid value: must be a map of label keys to values"))
+    pods = selector.get("pods")
+    if pods is not None and (not isinstance(pods, dict) or not all(
+            isinstance(v, list) and all(isinstance(n, str) for n in v) for v in pods.values())):
+        out.append(Cause(f"{path}.pods", "Invalid value: must map each namespace to a list of pod names"))
     if kind == "PodChaos":
         namespaces = selector.get("namespaces")
         if namespaces is not None and (not isinstance(namespaces, list)
                                        or not all(isinstance(n, str) for n in namespaces)):
             out.append(Cause(f"{path}.namespaces", "Invalid value: must be a list of namespace names"))
-        pods = selector.get("pods")
-        if pods is not None and (not isinstance(pods, dict) or not all(
-                isinstance(v, list) and all(isinstance(n, str) for n in v) for v in pods.values())):
-            out.append(Cause(f"{path}.pods", "Invalid value: must map each namespace to a list of pod names"))
         for extra in sorted(set(selector) - {"namespaces", "labelSelectors", "pods"}):
             out.append(Cause(f"{path}.{extra}", f'Unsupported value: "{extra}": supported values: "labelSelectors", '
                              '"namespaces", "pods"', "FieldValueNotSupported"))
@@ -233,9 +233,10 @@ def _validate_selector(kind: str, selector: Any, path: str, out: list[Cause]) ->
         nodes = selector.get("nodes")
         if nodes is not None and (not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes)):
             out.append(Cause(f"{path}.nodes", "Invalid value: must be a list of node names"))
-        for extra in sorted(set(selector) - {"nodes", "labelSelectors"}):
+        # "pods" selects the nodes those pods run on (a Kubedrill extension).
+        for extra in sorted(set(selector) - {"nodes", "labelSelectors", "pods"}):
             out.append(Cause(f"{path}.{extra}", f'Unsupported value: "{extra}": supported values: "labelSelectors", '
-                             '"nodes"', "FieldValueNotSupported"))
+                             '"nodes", "pods"', "FieldValueNotSupported"))
 
 
 def _validate_schedule(spec: dict, path: str, out: list[Cause]) -> None:

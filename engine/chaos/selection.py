@@ -55,6 +55,12 @@ def node_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
     selector = spec.get("selector") or {}
     labels = _labels(selector.get("labelSelectors"))
     names = selector.get("nodes")
+    if selector.get("pods"):
+        # Kubedrill extension: "the node running these pods" (e.g. whichever node hosts sql-1).
+        hosts = [p["spec"].get("nodeName") for p in pod_candidates(cluster, {"selector": selector})]
+        names = sorted({h for h in hosts if h})
+        if not names:
+            return []
     out = []
     for node in cluster.store.list("nodes", None, labels):
         name = node["metadata"]["name"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..errors import StatusError
 from ..objects import clone, is_pod_active, owner_controller, pod_ready
+from ..scheduler.plugins.taint_toleration import tolerates
 from ..selectors import LabelSelector
 from ..store import DELETED, Event
 from .base import Controller
@@ -23,21 +24,6 @@ DAEMON_TOLERATIONS = (
     {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
 )
 STATUS_DEBOUNCE = 0.5
-
-
-def tolerates(tolerations: list[dict], taint: dict) -> bool:
-    for t in tolerations:
-        if t.get("effect") and t.get("effect") != taint.get("effect"):
-            continue
-        if not t.get("key"):
-            if t.get("operator") == "Exists":
-                return True
-            continue
-        if t.get("key") != taint.get("key"):
-            continue
-        if t.get("operator") == "Exists" or t.get("value", "") == taint.get("value", ""):
-            return True
-    return False
 
 
 def node_should_run(ds: dict, node: dict) -> bool:
@@ -56,7 +42,7 @@ def node_should_run(ds: dict, node: dict) -> bool:
         return False
     tolerations = list(pod_spec.get("tolerations") or []) + list(DAEMON_TOLERATIONS)
     for taint in (node.get("spec") or {}).get("taints") or ():
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(tolerations, taint):
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(tolerates(t, taint) for t in tolerations):
             return False
     return True
 

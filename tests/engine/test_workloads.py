@@ -131,17 +131,17 @@ def test_deployment_should_support_proportional_scaling(cluster):
     cluster.api.create(deployment("ps", 10, strategy=strategy))
     run_until(cluster, lambda: len(running_ready(cluster, "app=ps")) == 10, 120)
     # A new image that can never become ready (pull fails) keeps the rollout stuck half-way.
-    cluster.set_image("Deployment", "default", "ps", "nginx:404")
+    cluster.set_image("Deployment", "default", "ps", "webserver:404")  # as the upstream e2e test
     cluster.run_for(30)
     sets = {r["spec"]["template"]["spec"]["containers"][0]["image"]: r["spec"]["replicas"]
             for r in cluster.store.list("replicasets", "default")}
-    assert sets == {"nginx:1.27": 8, "nginx:404": 5}
+    assert sets == {"nginx:1.27": 8, "webserver:404": 5}
     cluster.scale("Deployment", "default", "ps", 30)
     cluster.run_for(1)
     sets = {r["spec"]["template"]["spec"]["containers"][0]["image"]: r["spec"]["replicas"]
             for r in cluster.store.list("replicasets", "default")}
     # Upstream's conformance expectation: 20 extra replicas split 8:5 → old 20, new 13.
-    assert sets == {"nginx:1.27": 20, "nginx:404": 13}
+    assert sets == {"nginx:1.27": 20, "webserver:404": 13}
 
 
 def test_deployment_should_support_rollback(cluster):

@@ -33,3 +33,24 @@ def test_user_text_is_escaped_not_rendered_as_html(app, client):
 
 def test_unknown_ui_path_is_404(client):
     assert client.get("/ui/nothing-here").status_code == 404
+
+
+@pytest.mark.app_config(PROFILE="kubernetes")
+def test_profile_values_are_served(client):
+    body = client.get("/ui/profile").get_json()
+    assert body["name"] == "kubernetes"
+    assert body["values"]["node_monitor_grace_period"] == 50.0
+    assert body["values"]["default_toleration_seconds"] == 300
+    assert body["values"]["crash_backoff_max"] == 300.0
+
+
+def test_demo_profile_compresses_the_slow_timers(client):
+    values = client.get("/ui/profile").get_json()["values"]
+    assert values["node_monitor_grace_period"] < 50 and values["default_toleration_seconds"] < 300
+
+
+def test_traffic_series_of_the_demo_web_service(runtime, client):
+    runtime.advance(20.0)
+    body = client.get("/ui/traffic/default/web").get_json()
+    assert body["stats"]["rps"] == 20
+    assert body["series"] and body["series"][-1]["sent"] == 20
