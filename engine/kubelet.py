@@ -39,6 +39,7 @@ from typing import Any, Iterable
 from .apiserver import get_condition, set_condition
 from .clock import parse_rfc3339, rfc3339, rfc3339_micro
 from .controllers.base import WorkQueue
+from .controllers.volume_binding import attach_blocker
 from .errors import BadRequest, NotFound
 from .kubelet_stages import (FAULT_KINDS, FAULTS_ANNOTATION, IGNORE_SIGTERM_ANNOTATION, PROFILE_FALLBACKS,
                              RESTART_POLICY, WARNING, Emit, Stage, format_duration, format_faults, image_exists,
@@ -377,7 +378,7 @@ class KubeletManager:
             if node in self.kubelets:
                 meta = obj["metadata"]
                 self.queue.add(("pod", node, meta.get("namespace", ""), meta["name"]))
-        elif resource in ("configmaps", "secrets", "persistentvolumeclaims"):
+        elif resource in ("configmaps", "secrets", "persistentvolumeclaims", "persistentvolumes"):
             waiters = self.waiting.get(ev.key)
             if waiters:
                 for node, ns, name in sorted(waiters):
@@ -1052,14 +1053,9 @@ class Kubelet:
 
     # ------------------------------------------------------------------ probes
     def _probe(self, rt: PodRuntime, c: ContainerRuntime, kind: str) -> dict | None:
-        spec = c.spec.get(f"{kind}Probe")
-        if spec:
-            return spec
-        if kind in rt.faults:
-            # The fault needs a probe to fail: an unprobed container gets the default probe's timing.
-            return {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 10, "failureThreshold": 3,
-                    "successThreshold": 1, "initialDelaySeconds": 0, "implied": True}
-        return None
+        # A readiness/liveness fault makes the app's endpoint fail; without that probe the kubelet
+        # never notices (the pod stays Ready and keeps receiving traffic) — the lesson of drill 06.
+        return c.spec.get(f"{kind}Probe") or None
 
     def _arm_probes(self, rt: PodRuntime, c: ContainerRuntime, ticked: str = "") -> None:
         """Schedule probe ticks only while a probe can change something (cost: pods with probes)."""
@@ -1258,6 +1254,12 @@ class Kubelet:
                     error = (f"Unable to attach or mount volumes: unmounted volumes=[{vname}], unattached volumes=[], "
                              f"failed to process volumes=[{vname}]: error processing PVC {rt.ns}/{claim}: "
                              "PVC is not bound")
+                elif attach_blocker(self.store, pod) is not None:
+                    # ReadWriteOnce volume still attached to another node: the attachdetach-controller
+                    # reports Multi-Attach; the kubelet just cannot mount (real wording).
+                    ref = ("persistentvolumes", "", pvc["spec"].get("volumeName", ""))
+                    error = (f"Unable to attach or mount volumes: unmounted volumes=[{vname}], unattached "
+                             f"volumes=[{vname}], failed to process volumes=[]: timed out waiting for the condition")
             if error is not None:
                 refs.append(ref)
                 if first is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BadRequest, NotFound
+from .errors import BadRequest
 from .kubelet_stages import normalize_image
 
 

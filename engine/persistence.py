@@ -98,7 +98,7 @@ class SqlPersistence:
             _configure_sqlite(self.engine)
         self._pending_log: list[LogRow] = []
         self._pruned_at = 0
-        self.sim_now = 0.0  # simulated time stored by the last commit; set by load()
+        self.sim_now = 0.0  # simulated time of the last commit; set by load() and commit(sim_now=...)
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             present = set(conn.execute(select(META.c.key)).scalars())
@@ -198,6 +198,7 @@ class SqlPersistence:
             if sim_now is not None:
                 conn.execute(update(META).where(META.c.key == _SIM_NOW_KEY).values(
                     value=int(round(sim_now * 1_000_000))))
+                self.sim_now = sim_now
             if self.log_retention and revision - self._pruned_at >= max(1, self.log_retention // 10):
                 conn.execute(delete(CHANGES).where(CHANGES.c.rv <= revision - self.log_retention))
                 self._pruned_at = revision

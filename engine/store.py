@@ -58,6 +58,10 @@ class Watch:
         self.namespace = namespace
         self.labels = labels
         self.fields = fields
+        # Whether anything beyond the resource must be read from the object: most watches
+        # (informers, the dashboard) filter by resource only and never touch the objects.
+        self._inspects = bool(namespace or (labels is not None and not labels.empty)
+                              or (fields is not None and not fields.empty))
 
     def _wants(self, ev: Event) -> bool:
         if self.resource is not None and ev.resource != self.resource:
@@ -81,14 +85,14 @@ class Watch:
         if self.cursor >= head:
             return []
         store.check_window(self.cursor)
-        out = []
-        ring, size = store._ring, store.window
-        for rv in range(self.cursor + 1, head + 1):
-            ev = ring[rv % size]
-            if ev is not None and ev.rv == rv and self._wants(ev):
-                out.append(ev)
+        events = store._ring_slice(self.cursor, head)
         self.cursor = head
-        return out
+        if self._inspects:
+            return [ev for ev in events if self._wants(ev)]
+        resource = self.resource
+        if resource is None:
+            return events
+        return [ev for ev in events if ev.resource == resource]
 
 
 class _SortedKeys:
@@ -479,10 +483,22 @@ class Store:
     def events_since(self, since: int) -> Iterator[Event]:
         """Every change after ``since`` (raises Expired if outside the window)."""
         self.check_window(since)
-        for rv in range(since + 1, self.revision + 1):
-            ev = self._ring[rv % self.window]
-            if ev is not None and ev.rv == rv:
-                yield ev
+        if since < self.revision:
+            yield from self._ring_slice(since, self.revision)
+
+    def _ring_slice(self, after: int, head: int) -> list[Event]:
+        """The events with ``after < rv <= head``, in order; the caller has checked the window.
+
+        Inside the window every slot holds exactly the event of its revision (each revision writes
+        one slot; ``restore`` marks older revisions compacted), so this is a plain list slice,
+        taken in C rather than one Python-level lookup per revision.
+        """
+        size = self.window
+        start, count = (after + 1) % size, head - after
+        ring = self._ring
+        if start + count <= size:
+            return ring[start:start + count]  # type: ignore[return-value]
+        return ring[start:] + ring[:start + count - size]  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ persistence port
     def take_dirty(self) -> dict[Key, dict | None]:

@@ -47,6 +47,7 @@ class SchedulerCache:
         self.node_infos: dict[str, NodeInfo] = {}
         self._pods: dict[tuple[str, str], PodInfo] = {}
         self._by_ns: dict[str, dict[tuple[str, str], PodInfo]] = {}
+        self._by_label: dict[tuple[str, str, str], set[tuple[str, str]]] = {}   # (ns, key, value) -> pods
         self._affinity: dict[tuple[str, str], PodInfo] = {}
         self._anti: dict[tuple[str, str], PodInfo] = {}
         self.assumed: set[tuple[str, str]] = set()
@@ -118,6 +119,8 @@ class SchedulerCache:
         ni.add_pod(pi)
         self._pods[pi.key] = pi
         self._by_ns.setdefault(pi.namespace, {})[pi.key] = pi
+        for label in pi.labels.items():
+            self._by_label.setdefault((pi.namespace, *label), set()).add(pi.key)
         if pi.has_affinity:
             self._affinity[pi.key] = pi
         if pi.required_anti_affinity:
@@ -138,6 +141,12 @@ class SchedulerCache:
             bucket.pop(key, None)
             if not bucket:
                 del self._by_ns[pi.namespace]
+        for label in pi.labels.items():
+            keys = self._by_label.get((pi.namespace, *label))
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_label[(pi.namespace, *label)]
         self._affinity.pop(key, None)
         self._anti.pop(key, None)
         return pi
@@ -158,6 +167,26 @@ class SchedulerCache:
     # ---------------------------------------------------------------- snapshot reads for plugins
     def pods_in_namespace(self, namespace: str) -> Iterable[PodInfo]:
         return (self._by_ns.get(namespace) or {}).values()
+
+    def pods_matching(self, namespace: str, selector: Any) -> Iterable[PodInfo]:
+        """Assigned pods in ``namespace`` whose labels match ``selector``.
+
+        A selector that pins a ``key=value`` is answered from the cache's label index, so counting a
+        workload's pods costs the size of the workload, not of the cluster.
+        """
+        equalities = selector.equalities() if not selector.empty else []
+        if equalities:
+            buckets = [self._by_label.get((namespace, k, v), ()) for k, v in equalities]
+            smallest = min(buckets, key=len)
+            pods = self._pods
+            for key in sorted(smallest):
+                pi = pods.get(key)
+                if pi is not None and selector.matches(pi.labels):
+                    yield pi
+            return
+        for pi in self.pods_in_namespace(namespace):
+            if selector.matches(pi.labels):
+                yield pi
 
     def all_pods(self) -> Iterable[PodInfo]:
         return self._pods.values()

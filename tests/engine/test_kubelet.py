@@ -332,3 +332,29 @@ def test_unknown_fault_kind_is_rejected(kc):
     kc.apply(pod("x"))
     with pytest.raises(BadRequest, match='unsupported fault "explode"'):
         kc.kubelets["w1"].set_failure("default", "x", "explode", True)
+
+
+def test_resume_after_restart_keeps_running_pods_and_heartbeats():
+    from engine.cluster import Cluster
+    from engine.kubelet import KubeletManager
+    from engine.objects import clone
+
+    kc = make_cluster()
+    kc.apply(pod("keep"))
+    kc.run_for(10)
+    kc.kubelets["w2"].power_off()
+    before = get(kc, "keep")
+    objects = [(resource, clone(obj)) for resource, obj in kc.store.items()]
+    fresh = Cluster(seed=2, profile="kubernetes", nodes=0, empty=True, bootstrap=False)
+    fresh.store.restore(objects, kc.store.revision)
+    fresh.clock.now = kc.clock.now
+    manager = getattr(fresh, "kubelet_manager", None) or KubeletManager(fresh.api, fresh.clock, fresh.profile)
+    manager.resume()
+    fresh.run_for(5)
+    after = fresh.api.get("pods", "default", "keep")
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]   # nothing to rewrite
+    assert manager.kubelets["w1"].connected and not manager.kubelets["w2"].powered
+    assert manager.kubelets["w1"].pods[("default", "keep")].ip == before["status"]["podIP"]
+    fresh.apply(pod("next"))
+    fresh.run_for(10)
+    assert fresh.api.get("pods", "default", "next")["status"]["podIP"] != before["status"]["podIP"]

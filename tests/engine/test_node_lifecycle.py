@@ -122,19 +122,28 @@ def test_partition_then_heal_finishes_pods_deleted_meanwhile():
     assert ready(c) == "True"
 
 
-def test_pod_without_toleration_is_evicted_as_soon_as_the_node_is_unreachable():
+def test_zero_toleration_is_evicted_as_soon_as_the_node_is_unreachable():
     c = make_cluster()
-    p = pod("bare")
-    c.apply(p)
+    quick = [{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+              "tolerationSeconds": 0}]
+    c.apply(pod("quick", tolerations=quick))
+    c.apply(pod("slow"))
     c.run_until(10)
-    # Without DefaultTolerationSeconds a pod has no toleration: evicted immediately.
-    stored = dict(c.api.get("pods", "default", "bare"))
-    assert eviction_time({"spec": {}}, [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute",
-                                        "timeAdded": "2026-01-01T00:01:00Z"}]) == 60
-    assert eviction_time({"spec": {"tolerations": [{"operator": "Exists"}]}},
-                         [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}]) is None
-    tolerations = stored["spec"].get("tolerations") or []
-    assert any(t.get("tolerationSeconds") == 300 for t in tolerations)   # DefaultTolerationSeconds admission
+    slow_tolerations = c.api.get("pods", "default", "slow")["spec"]["tolerations"]
+    assert {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+            "tolerationSeconds": 300} in slow_tolerations   # DefaultTolerationSeconds admission
+    c.kubelets["w1"].power_off()
+    c.run_until(60)   # last renewal at 10 s + 50 s grace
+    assert c.api.get("pods", "default", "quick")["metadata"].get("deletionTimestamp")
+    assert not c.api.get("pods", "default", "slow")["metadata"].get("deletionTimestamp")
+
+
+def test_eviction_time_rules():
+    taint = {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": "2026-01-01T00:01:00Z"}
+    assert eviction_time({"spec": {}}, [taint]) == 60                       # not tolerated: at once
+    assert eviction_time({"spec": {"tolerations": [{"operator": "Exists"}]}}, [taint]) is None   # forever
+    assert eviction_time({"spec": {"tolerations": [{"key": taint["key"], "operator": "Exists",
+                                                    "tolerationSeconds": 30}]}}, [taint]) == 90
 
 
 def test_cordon_taints_unschedulable_and_records_events():

@@ -146,6 +146,20 @@ def test_list_filters_by_namespace_labels_and_fields_in_key_order(store: Store) 
     assert [r for r, _ in store.items()] == ["pods", "pods", "pods", "services"]
 
 
+def test_list_reflects_writes_made_after_an_earlier_list(store: Store) -> None:
+    for name in ("a", "b", "c"):
+        store.create("pods", pod(name))
+    assert names(store.list("pods")) == ["default/a", "default/b", "default/c"]
+    store.delete("pods", "default", "b")
+    store.create("pods", pod("aa"))
+    store.create("pods", pod("b", ns="zz"))
+    store.delete("pods", "default", "aa")
+    store.create("pods", pod("aa"))
+    assert names(store.list("pods")) == ["default/a", "default/aa", "default/c", "zz/b"]
+    assert names(store.list("pods", "default")) == ["default/a", "default/aa", "default/c"]
+    assert [o["metadata"]["name"] for _, o in store.items()] == ["a", "aa", "c", "b"]
+
+
 # ---------------------------------------------------------------------------- indexes
 
 def brute_on_node(store: Store, node: str) -> list[dict]:
@@ -153,7 +167,8 @@ def brute_on_node(store: Store, node: str) -> list[dict]:
 
 
 def brute_owned(store: Store, uid: str) -> list[dict]:
-    return [o for _, o in store.items() if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or ())]
+    return [o for _, o in store.items()
+            if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or ())]
 
 
 def brute_list(store: Store, resource: str, ns: str | None, sel: LabelSelector) -> list[dict]:

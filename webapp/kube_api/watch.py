@@ -6,15 +6,21 @@ an ERROR event when N has left the history window); objects that stop matching a
 selector are sent as DELETED and ones that start matching as ADDED. BOOKMARKs (when asked) go out
 about every minute of wall time and right before the stream ends at ``timeoutSeconds``.
 
-The generator takes the runtime lock only to poll and never while waiting; it blocks in
-``runtime.wait_for_revision``. Works under Werkzeug's threaded server and gunicorn's gthread
-workers (each yielded line is written and flushed as one chunk).
+The generator takes the runtime lock only to poll and never while encoding or waiting; it blocks
+in ``runtime.wait_for_revision``. Works under Werkzeug's threaded server and gunicorn's gthread
+workers (each yield is written and flushed as one chunk: the lines of all events one poll found).
+
+Fan-out: N watchers of one collection see the same store events, so a JSON event line is encoded
+once and its bytes shared (``EventLines``, keyed by generation, revision, type and shape); only
+Table watches (whose rows depend on the watcher's columns and the clock) are encoded per watcher.
 """
 from __future__ import annotations
 
 import random
+import threading
 import time
-from typing import Any, Iterator
+from collections import OrderedDict
+from typing import Any, Callable, Iterator
 
 from flask import Response, request
 
@@ -22,10 +28,48 @@ from engine.errors import Expired, StatusError
 from engine.selectors import FieldSelector, LabelSelector
 
 from . import media, printers
-from .common import dumps, q_bool, q_int, q_str, runtime
+from .common import dumps_bytes, q_bool, q_int, q_str, runtime
 
 BOOKMARK_EVERY = 60.0     # wall seconds (defaultBookmarkFrequency)
 WAKE_EVERY = 5.0          # wall seconds between idle checks (reset, deadline)
+SHARED_LINES = 4096       # encoded event lines kept for other watchers (a few frames of heavy churn)
+
+
+class EventLines:
+    """A small, thread-safe LRU of encoded watch-event lines shared by every watcher of the process.
+
+    Committed store objects are never mutated, so the line for (object, event type, shape) is the
+    same bytes for every watcher that sends it. Entries are keyed by the object's ``id`` and keep a
+    reference to the object (checked on a hit), so an id cannot be reused while its entry lives.
+    """
+
+    def __init__(self, size: int = SHARED_LINES):
+        self.size = size
+        self._lines: OrderedDict[tuple, tuple[dict, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, obj: dict, ev_type: str, shape: str, make: Callable[[], bytes]) -> bytes:
+        """The line for ``obj`` sent as ``ev_type`` in ``shape``; ``make()`` encodes it (unlocked) on a miss."""
+        key = (id(obj), ev_type, shape)
+        with self._lock:
+            hit = self._lines.get(key)
+            if hit is not None and hit[0] is obj:
+                self._lines.move_to_end(key)
+                return hit[1]
+        line = make()
+        with self._lock:
+            self._lines[key] = (obj, line)
+            self._lines.move_to_end(key)
+            if len(self._lines) > self.size:
+                self._lines.popitem(last=False)
+        return line
+
+    def clear(self) -> None:
+        with self._lock:
+            self._lines.clear()
+
+
+SHARED = EventLines()
 
 
 def _matches(obj: dict | None, labels: LabelSelector, fields: FieldSelector) -> bool:
@@ -97,32 +141,41 @@ def serve(target) -> Response:
     table = output == "table"
     first = [True]
 
-    def encode(ev_type: str, obj: dict, now: float) -> str:
+    partial = output in ("partial", "partiallist")
+
+    def line(ev_type: str, payload: Any) -> bytes:
+        return dumps_bytes({"type": ev_type, "object": payload}) + b"\n"
+
+    def encode(ev_type: str, obj: dict, now: float) -> bytes:
         if table:
             payload = printers.table(rt.plural, [obj], now, include_object=include, with_columns=first[0])
             first[0] = False
-        elif output in ("partial", "partiallist"):
-            payload = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                       "metadata": obj.get("metadata") or {}}
-        else:
-            payload = obj
-        return dumps({"type": ev_type, "object": payload}) + "\n"
+            return line(ev_type, payload)
+        if partial:
+            return line(ev_type, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                                  "metadata": obj.get("metadata") or {}})
+        return line(ev_type, obj)
 
-    def bookmark(rv: int) -> str:
-        return dumps({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version,
-                                                     "metadata": {"resourceVersion": str(rv)}}}) + "\n"
+    def shared(ev_type: str, obj: dict, now: float) -> bytes:
+        if table:   # rows depend on this watcher's columns and the clock: never shared
+            return encode(ev_type, obj, now)
+        return SHARED.get(obj, ev_type, "partial" if partial else "json", lambda: encode(ev_type, obj, now))
 
-    def generate() -> Iterator[str]:
+    def bookmark(rv: int) -> bytes:
+        return line("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version,
+                                 "metadata": {"resourceVersion": str(rv)}})
+
+    def generate() -> Iterator[bytes]:
         # An empty first chunk makes the server send the headers now: clients (client-go's Do, requests)
         # wait for them before reading events, and a quiet watch must not look like a hung request.
-        yield ""
+        yield b""
         if error is not None:
-            yield dumps({"type": "ERROR", "object": error}) + "\n"
+            yield line("ERROR", error)
             return
         deadline = time.monotonic() + timeout
         last_bookmark = time.monotonic()
-        for obj in initial:
-            yield encode("ADDED", obj, now)
+        for i in range(0, len(initial), 100):   # the synthetic ADDED events, a hundred lines per write
+            yield b"".join(shared("ADDED", obj, now) for obj in initial[i:i + 100])
         while True:
             if rt_obj.generation != generation:
                 return  # the cluster was reset: clients re-list, as after a closed watch
@@ -131,12 +184,15 @@ def serve(target) -> Response:
                     return w.poll(), w.cursor, rt_obj.cluster.clock.now
                 events, cursor, t = rt_obj.call(poll)
             except StatusError as e:
-                yield dumps({"type": "ERROR", "object": e.to_status()}) + "\n"
+                yield line("ERROR", e.to_status())
                 return
+            lines = []
             for ev in events:
                 kind = translate(ev.type, ev.obj, ev.old, labels, fields)
                 if kind is not None:
-                    yield encode(kind, ev.obj, t)
+                    lines.append(shared(kind, ev.obj, t))
+            if lines:
+                yield b"".join(lines)   # one chunk (one write) for everything this poll found
             wall = time.monotonic()
             if wall >= deadline:
                 if bookmarks:

@@ -99,8 +99,8 @@ def default_constraints(pi: PodInfo, store: Any) -> list[Constraint]:
 def count_by_node(snapshot: Any, selector: LabelSelector, namespace: str) -> dict[str, int]:
     """Matching, non-terminating pods per node in ``namespace``."""
     out: dict[str, int] = {}
-    for p in snapshot.pods_in_namespace(namespace):
-        if p.terminating or not selector.matches(p.labels):
+    for p in snapshot.pods_matching(namespace, selector):
+        if p.terminating:
             continue
         out[p.node_name] = out.get(p.node_name, 0) + 1
     return out
