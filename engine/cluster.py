@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .apiserver import APIServer, ensure_namespaces
-from .clock import Clock
+from .clock import Clock, parse_rfc3339
 from .errors import BadRequest, NotFound
 from .objects import clone
 from .profile import get_profile
@@ -20,16 +20,22 @@ class Cluster:
     """One simulated Kubernetes cluster."""
 
     def __init__(self, seed: int = 0, profile: str = "demo", store_url: str | None = None, nodes: int = 3,
-                 empty: bool = False, window: int = 100_000, bootstrap: bool = True):
+                 empty: bool = False, window: int = 100_000, bootstrap: bool = True, start: float = 0.0,
+                 fresh: bool = False):
+        """``start`` is the simulated time a new cluster begins at (seconds after engine.clock's epoch):
+        the web layer passes "now" so timestamps read as today's date for kubectl; tests keep 0.
+        ``fresh`` empties the database first instead of resuming what it holds."""
         self.seed = seed
         self.profile = get_profile(profile)
-        self.clock = Clock(seed)
+        self.clock = Clock(seed, start=start)
         self.store = Store(window=window)
         self.persistence = None
         restored = False
         if store_url:
             from .persistence import SqlPersistence
             self.persistence = SqlPersistence(store_url)
+            if fresh:
+                self.persistence.clear()
             revision, objects = self.persistence.load()
             if objects:
                 self.store.restore(objects, revision)
@@ -39,6 +45,7 @@ class Cluster:
         self.controllers: dict[str, Any] = {}
         self.kubelets: dict[str, Any] = {}
         self._wire()
+        self.restored = restored
         if not restored:
             ensure_namespaces(self.api)
             if bootstrap:
@@ -79,6 +86,12 @@ class Cluster:
     @property
     def now(self) -> float:
         return self.clock.now
+
+    @property
+    def started(self) -> float:
+        """Simulated time the cluster was created (the default namespace's birth)."""
+        ns = self.store.find("namespaces", "", "default")
+        return parse_rfc3339(ns["metadata"]["creationTimestamp"]) if ns else 0.0
 
     def flush(self) -> None:
         """Group commit: everything written since the last flush, in one transaction."""

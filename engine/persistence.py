@@ -203,6 +203,14 @@ class SqlPersistence:
                 conn.execute(delete(CHANGES).where(CHANGES.c.rv <= revision - self.log_retention))
                 self._pruned_at = revision
 
+    def clear(self) -> None:
+        """Forget the stored cluster: every object, the change log, the revision and the clock."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(OBJECTS))
+            conn.execute(delete(CHANGES))
+            conn.execute(update(META).values(value=0))
+        self.sim_now = 0.0
+
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()

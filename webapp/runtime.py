@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from engine.clock import EPOCH_SECONDS
 from engine.errors import BadRequest
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,10 @@ class Runtime:
     def __init__(self, *, seed: int = 1, profile: str = "demo", store_url: str | None = None, nodes: int = 3,
                  empty: bool = False, speed: float = 1.0, paused: bool = False, tick: float = 0.05,
                  max_tick: float = 0.25, max_lag: float = 5.0,
-                 cluster_factory: ClusterFactory | None = None, cluster_options: dict[str, Any] | None = None):
+                 cluster_factory: ClusterFactory | None = None, cluster_options: dict[str, Any] | None = None,
+                 wall_epoch: bool = True):
         self.seed = seed
+        self._wall_epoch = wall_epoch  # new clusters start at today's date (engine tests start at 0)
         self.profile_name = profile
         self.store_url = store_url
         self.nodes = nodes
@@ -118,6 +121,9 @@ class Runtime:
     def _new_cluster(self, *, fresh: bool = False) -> Any:
         kwargs: dict[str, Any] = dict(seed=self.seed, profile=self.profile_name, store_url=self.store_url,
                                       nodes=self.nodes, empty=self.empty, **self._options)
+        if _accepts(self._factory, "start") and self._wall_epoch:
+            # Start new clusters at today's date so kubectl's client-side ages (describe, events) are right.
+            kwargs["start"] = max(0.0, time.time() - EPOCH_SECONDS)
         if fresh and self.store_url:
             if _accepts(self._factory, "fresh"):
                 kwargs["fresh"] = True
@@ -168,7 +174,8 @@ class Runtime:
 
     def clock_state(self) -> dict[str, Any]:
         """The clock as the dashboard shows it: sim time, pause, speed, lag, profile, generation."""
-        state = {"now": round(self.cluster.clock.now, 3), "paused": self.paused, "speed": self.speed,
+        state = {"now": round(self.cluster.clock.now, 3), "started": round(self.cluster.started, 3),
+                 "paused": self.paused, "speed": self.speed,
                  "lag": round(self.lag, 3), "profile": self.profile_name, "generation": self.generation}
         if self.error:
             state["error"] = self.error

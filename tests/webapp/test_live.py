@@ -44,7 +44,7 @@ def test_applying_a_configmap_reaches_subscribers_as_one_delta(sio_client, runti
     assert ("ADDED", "colours") in _names(delta["changes"])
     added = next(c for c in delta["changes"] if c["resource"] == "configmaps")
     assert added["object"]["data"] == {"colour": "blue"}
-    assert delta["clock"]["now"] == runtime.cluster.clock.now
+    assert delta["clock"]["now"] == round(runtime.cluster.clock.now, 3)
 
 
 def test_every_subscriber_gets_the_same_broadcast(app, client, sio_client, live):
