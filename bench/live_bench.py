@@ -49,7 +49,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 # ---------------------------------------------------------------------- server role
-def churn_driver(runtime, rate: float, go: Path, stop: Path, out: Path) -> None:
+def churn_driver(runtime, rate: float, go: Path, stop: Path, out: Path, emits: list) -> None:
     """Merge-patch ConfigMaps at ``rate``/s once ``go`` exists, until ``stop`` exists; dump stamps to ``out``."""
     def setup(cluster):
         for i in range(CHURN_OBJECTS):
@@ -77,7 +77,7 @@ def churn_driver(runtime, rate: float, go: Path, stop: Path, out: Path) -> None:
             runtime.call(patch_some, due, done)
             done += due
         time.sleep(0.004)
-    out.write_text(json.dumps({"stamps": stamps, "elapsed": time.time() - t0}))
+    out.write_text(json.dumps({"stamps": stamps, "emits": list(emits), "elapsed": time.time() - t0}))
 
 
 def build_app(args):
@@ -90,12 +90,35 @@ def build_app(args):
         import webapp.live as live
         live.FRAME_SECONDS = args.frame
     app = create_app(config)
+    if args.no_compression:
+        from webapp.live import NoWebSocketCompression
+        app.wsgi_app = NoWebSocketCompression(app.wsgi_app)
+    if args.gc_tune:
+        import gc
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
     if args.frame:
         app.extensions["kubedrill.live"].frame = args.frame
     runtime = app.extensions["kubedrill"]
     work = Path(args.work)
-    threading.Thread(target=churn_driver, args=(runtime, args.rate, work / "go", work / "stop", work / "stamps.json"),
-                     daemon=True, name="churn-driver").start()
+    # Stamp when the broadcaster hands each delta to Socket.IO (start and end of the room emit),
+    # to split the latency into "waiting for the frame" and "fan-out + client".
+    broadcaster = app.extensions["kubedrill.live"]
+    server = broadcaster.server
+    plain_emit = server.emit
+    emits: list[tuple[int, float, float]] = []
+
+    def stamped_emit(event, data=None, *a, **kw):
+        t = time.time()
+        out = plain_emit(event, data, *a, **kw)
+        if event == "delta" and kw.get("to") == "cluster":
+            emits.append((data["to_rv"], t, time.time()))
+        return out
+
+    broadcaster.server = type("StampedServer", (), {"emit": staticmethod(stamped_emit),
+                                                     "__getattr__": lambda self, n: getattr(server, n)})()
+    threading.Thread(target=churn_driver, args=(runtime, args.rate, work / "go", work / "stop", work / "stamps.json",
+                                                emits), daemon=True, name="churn-driver").start()
     return app
 
 
@@ -182,6 +205,7 @@ def orchestrate(args) -> None:
         common += ["--frame", str(args.frame)]
     if args.switch_interval:
         common += ["--switch-interval", str(args.switch_interval)]
+    common += (["--no-compression"] if args.no_compression else []) + (["--gc-tune"] if args.gc_tune else [])
     server = subprocess.Popen(me + common + ["--role", "server"], cwd=ROOT)
     procs: list[subprocess.Popen] = []
     try:
@@ -232,9 +256,19 @@ def orchestrate(args) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
 
-    stamps = json.loads((work / "stamps.json").read_text())["stamps"]
+    dump = json.loads((work / "stamps.json").read_text())
+    stamps = dump["stamps"]
+    emits = sorted(dump["emits"])
     commit = {rv: t for rv, t in stamps if w0 <= t <= w1 - 0.5}   # changes committed in the window
     rvs = sorted(commit)
+    to_emit: list[float] = []
+    emit_cost: list[float] = []
+    emit_rvs = [e[0] for e in emits]
+    for rv in rvs:
+        i = bisect.bisect_left(emit_rvs, rv)
+        if i < len(emits):
+            to_emit.append((emits[i][1] - commit[rv]) * 1000)
+    emit_cost = [(b - a) * 1000 for _, a, b in emits]
     lat: list[float] = []
     batches = 0
     changes = 0
@@ -264,6 +298,9 @@ def orchestrate(args) -> None:
           "server: in-process ThreadedServer (Werkzeug)")
     print(f"clients: {args.clients} python-socketio AsyncClient (websocket"
           f"{', permessage-deflate' if args.deflate else ', no compression'}) in {args.procs} processes")
+    print("server options: " + (", ".join(f"{k}={getattr(args, k)}" for k in
+                                            ("frame", "switch_interval", "no_compression", "gc_tune")
+                                            if getattr(args, k)) or "defaults"))
     print(f"window: {w1 - w0:.1f} s, changes committed: {len(rvs)} ({len(rvs) / (w1 - w0 - 0.5):.0f}/s)")
     print()
     print(f"{'metric':40} {'value':>12}")
@@ -271,6 +308,10 @@ def orchestrate(args) -> None:
         ("commit->receipt latency p50 (ms)", f"{statistics.median(lat):.1f}" if lat else "n/a"),
         ("commit->receipt latency p99 (ms)", f"{pct(lat, 99):.1f}" if lat else "n/a"),
         ("commit->receipt latency max (ms)", f"{max(lat):.1f}" if lat else "n/a"),
+        ("commit->room emit p50 / p99 (ms)", f"{statistics.median(to_emit):.1f} / {pct(to_emit, 99):.1f}"
+         if to_emit else "n/a"),
+        ("room emit call p50 / p99 (ms)", f"{statistics.median(emit_cost):.1f} / {pct(emit_cost, 99):.1f}"
+         if emit_cost else "n/a"),
         ("(client, change) samples", f"{len(lat)}"),
         ("changes never received", f"{missing}"),
         ("delta chain gaps", f"{gaps}"),
@@ -300,6 +341,10 @@ def main() -> None:
                     help="do not offer permessage-deflate (browsers do; python clients by default do not)")
     ap.add_argument("--switch-interval", type=float, default=0.0,
                     help="sys.setswitchinterval in the server process (CPython's default is 0.005)")
+    ap.add_argument("--no-compression", action="store_true",
+                    help="server side: wrap the app in webapp.live.NoWebSocketCompression")
+    ap.add_argument("--gc-tune", action="store_true",
+                    help="server side: gc.freeze() after boot + gc.set_threshold(20000, 20, 20)")
     ap.add_argument("--work")
     ap.add_argument("--port", type=int)
     ap.add_argument("--first", type=int, default=0)

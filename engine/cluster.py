@@ -41,6 +41,7 @@ class Cluster:
                 self.store.restore(objects, revision)
                 self.clock.now = self.persistence.sim_now
                 restored = True
+            self.persistence.attach(self.store)  # the change log (event timeline and replay)
         self.api = APIServer(self.store, self.clock, self.profile)
         self.controllers: dict[str, Any] = {}
         self.kubelets: dict[str, Any] = {}
@@ -100,7 +101,11 @@ class Cluster:
             return
         dirty = self.store.take_dirty()
         if dirty:
-            self.persistence.commit(self.store.revision, dirty, sim_now=self.clock.now)
+            try:
+                self.persistence.commit(self.store.revision, dirty, sim_now=self.clock.now)
+            except Exception:
+                self.store.requeue_dirty(dirty)  # nothing is lost: the next flush retries these keys
+                raise
 
     def close(self) -> None:
         self.flush()

@@ -501,6 +501,12 @@ class Store:
         return ring[start:] + ring[:start + count - size]  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ persistence port
+    def requeue_dirty(self, dirty: dict[Key, dict | None]) -> None:
+        """Give back keys a failed commit took (newer writes since then win)."""
+        merged = dict(dirty)
+        merged.update(self._dirty)
+        self._dirty = merged
+
     def take_dirty(self) -> dict[Key, dict | None]:
         """Keys written since the last call, with their latest object (None = deleted)."""
         dirty, self._dirty = self._dirty, {}
