@@ -6,6 +6,7 @@ waits for page state with ``expect``; nothing sleeps blindly. Screenshots go to 
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -244,6 +245,20 @@ def test_two_pages_see_the_same_change(dash: Page) -> None:
     second.close()
 
 
+def stop_server(server: ThreadedServer, timeout: float = 30) -> None:
+    """Stop a server like a process exit would: close its WebSockets too; fail (not hang) if stuck."""
+    def stop() -> None:
+        server.stop()
+        # A werkzeug shutdown leaves open WebSockets alive; a real restart drops them.
+        server.app.extensions["kubedrill.socketio_server"].eio.disconnect()
+        shutdown_app(server.app)
+    worker = threading.Thread(target=stop, name="stop-test-server", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        pytest.fail(f"stopping the server on port {server.port} took more than {timeout} s")
+
+
 def test_page_reconnects_after_server_restart_and_catches_up(page: Page, tmp_path: Path) -> None:
     page.set_default_timeout(NORMAL)
     config = {"TESTING": True, "SEED": 1, "DB_URL": f"sqlite:///{tmp_path / 'cluster.db'}", "START_THREADS": True}
@@ -254,11 +269,8 @@ def test_page_reconnects_after_server_restart_and_catches_up(page: Page, tmp_pat
         page.goto(f"{first.url}/")
         expect(page.locator("#connection")).to_have_attribute("data-state", "connected")
         expect(page.locator(WEB_READY)).to_have_count(3)
-        # A werkzeug shutdown leaves open WebSockets alive; a real restart drops them, so do that too.
-        first.stop()
-        first.app.extensions["kubedrill.socketio_server"].eio.disconnect()
-        shutdown_app(first.app)
         servers.remove(first)
+        stop_server(first)
         expect(page.locator("#connection")).to_have_attribute("data-state", re.compile("reconnecting|offline"))
         shot(page, "reconnecting")
         second = ThreadedServer(create_app(dict(config)), port=port).start()
@@ -270,8 +282,7 @@ def test_page_reconnects_after_server_restart_and_catches_up(page: Page, tmp_pat
         expect(page.locator("#rev")).to_have_text(re.compile(r"rv \d+"))
     finally:
         for s in servers:
-            s.stop()
-            shutdown_app(s.app)
+            stop_server(s)
 
 
 def test_projector_mode_enlarges_and_hides_secondary_panels(page: Page, server: Any) -> None:

@@ -28,14 +28,16 @@ export function countdown(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-/** Format Unix seconds of the simulation as the sim clock, elapsed since the epoch: 00:12:34 or 1d 02:03:04. */
+/**
+ * Format Unix seconds of the simulation as the sim clock: its UTC time of day, HH:MM:SS. A clock
+ * that starts at the engine's epoch (midnight) therefore reads as time elapsed, for the first day.
+ */
 export function simClockText(unixSeconds) {
-  const t = Math.max(0, Math.floor(unixSeconds - EPOCH_SECONDS));
-  const d = Math.floor(t / 86400);
+  const t = Math.max(0, Math.floor(unixSeconds));
   const hh = String(Math.floor((t % 86400) / 3600)).padStart(2, "0");
   const mm = String(Math.floor((t % 3600) / 60)).padStart(2, "0");
   const ss = String(t % 60).padStart(2, "0");
-  return `${d ? `${d}d ` : ""}${hh}:${mm}:${ss}`;
+  return `${hh}:${mm}:${ss}`;
 }
 
 /** Parse a Go duration such as "1m20s", "40s", "5m0s" into seconds, or NaN. */

@@ -3,7 +3,7 @@
 
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { h, reconcile, setText } from "../dom.js";
-import { EPOCH_SECONDS } from "../k8s/time.js";
+import { simClockText } from "../k8s/time.js";
 import { successRate } from "./networking.js";
 import { ui } from "../ui/uistate.js";
 
@@ -14,7 +14,7 @@ let lastSecond = -1;
 /** Record one sample per simulated second from the current state. */
 export function sample(state) {
   if (!state.synced) return;
-  const sec = Math.floor(state.simNow() - EPOCH_SECONDS);
+  const sec = Math.floor(state.simNow());
   if (sec === lastSecond) return;
   if (sec < lastSecond) series.clear(); // the cluster was reset: time went backwards
   lastSecond = sec;
@@ -51,7 +51,7 @@ function markerPlugin() {
         ctx.textAlign = "left";
         ctx.textBaseline = "top";
         for (const m of ui.markers) {
-          const x = u.valToPos(m.t - EPOCH_SECONDS, "x", true);
+          const x = u.valToPos(m.t, "x", true);
           if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
           ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
           ctx.fillText(`✖ ${m.label}`, x + 4 * devicePixelRatio, u.bbox.top + 2 * devicePixelRatio);
@@ -62,7 +62,7 @@ function markerPlugin() {
   };
 }
 
-const mmss = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+const mmss = (s) => simClockText(s);
 
 function makePlot(s, el, width) {
   const opts = {

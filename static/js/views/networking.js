@@ -87,7 +87,7 @@ function serviceBody(state, svc) {
     h("div", { class: "card-head" }, objLink("services", svc), h("span", { class: "badge", text: type }),
       svc.metadata.namespace ? h("span", { class: "ns", text: svc.metadata.namespace }) : null),
     h("dl", { class: "kv" },
-      h("dt", { text: "Cluster IP" }), h("dd", { text: svc.spec?.clusterIP || "None" }),
+      h("dt", { text: "Cluster IP" }), h("dd", { text: !svc.spec?.clusterIP || svc.spec.clusterIP === "None" ? "None (headless)" : svc.spec.clusterIP }),
       ext ? [h("dt", { text: "External" }), h("dd", { text: ext })] : null,
       h("dt", { text: "Ports" }), h("dd", { text: ports || "—" }),
       svc.spec?.selector ? [h("dt", { text: "Selector" }), h("dd", { text: Object.entries(svc.spec.selector).map(([k, v]) => `${k}=${v}`).join(",") })] : null),
