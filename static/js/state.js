@@ -1,6 +1,6 @@
 // One store of Kubernetes objects keyed by resource + uid, fed by the live snapshot and deltas.
 
-import { EPOCH_SECONDS } from "./k8s/time.js";
+import { EPOCH_SECONDS, setSimStart } from "./k8s/time.js";
 
 export class ClusterState {
   constructor() {
@@ -72,6 +72,7 @@ export class ClusterState {
   setClock(c, notify = true) {
     if (!c) return;
     this.clock = { ...this.clock, ...c };
+    if (typeof c.started === "number") setSimStart(c.started);
     if (c.profile && typeof c.profile === "object") this.profile = { ...this.profile, ...c.profile };
     this.clockAt = performance.now();
     if (notify) this.emit({ type: "clock" });

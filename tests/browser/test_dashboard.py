@@ -88,6 +88,11 @@ def test_demo_cluster_renders_nodes_pods_and_services(dash: Page) -> None:
     expect(service).to_be_visible()
     expect(service.locator(".badge").first).to_have_text(re.compile("ClusterIP|NodePort|LoadBalancer|ExternalName"))
     expect(service).to_contain_text("Cluster IP")
+    # The demo web Service carries synthetic traffic: its live success rate is shown.
+    web = page.locator('.card[data-kind="services"][data-name="web"]')
+    expect(web.locator(".rate b")).to_have_text("100.0 %")
+    # The sim clock counts from the cluster's start (not a time of day).
+    expect(page.locator("#sim-clock")).to_have_text(re.compile(r"^00:0\d:\d\d$"))
     shot(page, "dashboard-demo")
 
 

@@ -28,16 +28,23 @@ export function countdown(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-/**
- * Format Unix seconds of the simulation as the sim clock: its UTC time of day, HH:MM:SS. A clock
- * that starts at the engine's epoch (midnight) therefore reads as time elapsed, for the first day.
- */
+// When the cluster was created (Unix seconds): the sim clock shows time elapsed since then. Clusters
+// started by the app begin at the wall-clock date, so absolute times would read like a time of day.
+let simStart = EPOCH_SECONDS;
+
+/** Set the cluster's start (engine clock state ``started``: simulated seconds after the epoch). */
+export function setSimStart(startedSimSeconds) {
+  if (Number.isFinite(startedSimSeconds)) simStart = EPOCH_SECONDS + startedSimSeconds;
+}
+
+/** Format Unix seconds of the simulation as time since the cluster started: 00:12:34 or 1d 02:03:04. */
 export function simClockText(unixSeconds) {
-  const t = Math.max(0, Math.floor(unixSeconds));
+  const t = Math.max(0, Math.floor(unixSeconds - simStart));
+  const d = Math.floor(t / 86400);
   const hh = String(Math.floor((t % 86400) / 3600)).padStart(2, "0");
   const mm = String(Math.floor((t % 3600) / 60)).padStart(2, "0");
   const ss = String(t % 60).padStart(2, "0");
-  return `${hh}:${mm}:${ss}`;
+  return `${d ? `${d}d ` : ""}${hh}:${mm}:${ss}`;
 }
 
 /** Parse a Go duration such as "1m20s", "40s", "5m0s" into seconds, or NaN. */

@@ -40,6 +40,14 @@ export function podsOfService(state, svc) {
 
 /** The Service's live success rate (0..1) if the engine exposes one, else undefined. */
 export function successRate(svc) {
+  // The engine's synthetic traffic summary: annotation kubedrill.io/traffic = {"rps", "successRate" (percent), ...}.
+  const traffic = svc.metadata?.annotations?.["kubedrill.io/traffic"];
+  if (traffic) {
+    try {
+      const rate = JSON.parse(traffic).successRate;
+      if (Number.isFinite(rate)) return rate / 100;
+    } catch { /* not JSON: fall through to the other shapes */ }
+  }
   const cands = [svc.status?.traffic?.successRate, svc.status?.successRate];
   for (const [k, v] of Object.entries(svc.metadata?.annotations || {})) if (/success/i.test(k)) cands.push(v);
   for (const v of cands) {
