@@ -146,11 +146,11 @@ class APIServer:
             if not isinstance(ns, str):
                 raise Invalid.of(rt.kind, rt.group, "", [Cause("metadata.namespace", "Invalid value: must be a string")])
             meta["namespace"] = ns
-            if self.store.find("namespaces", "", ns) is None:
+            namespace_obj = self.store.find("namespaces", "", ns)
+            if namespace_obj is None:
                 raise NotFound.of("namespaces", "", ns)
-            terminating = self.store.find("namespaces", "", ns)
-            if terminating.get("metadata", {}).get("deletionTimestamp"):
-                raise StatusError_forbidden(rt, meta.get("name", ""), ns)
+            if namespace_obj["metadata"].get("deletionTimestamp"):
+                raise _terminating_namespace(rt, meta.get("name", ""), ns)
         else:
             meta.pop("namespace", None)
         if not meta.get("name") and meta.get("generateName"):
@@ -583,7 +583,7 @@ class APIServer:
         return out
 
 
-def StatusError_forbidden(rt: ResourceType, name: str, ns: str) -> StatusError:
+def _terminating_namespace(rt: ResourceType, name: str, ns: str) -> StatusError:
     from .errors import Forbidden
     return Forbidden(f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace {ns} '
                      "because it is being terminated", name=name, group=rt.group, kind=rt.plural)

@@ -5,7 +5,7 @@ thin calls into the API server or the fault table.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from .apiserver import APIServer, ensure_namespaces
 from .clock import Clock, parse_rfc3339
@@ -207,6 +207,3 @@ class Cluster:
         if not node:
             raise BadRequest(f'pod "{name}" is not running on a node yet')
         return self._kubelet(node)
-
-    def objects(self) -> Iterable[tuple[str, dict]]:
-        return self.store.items()

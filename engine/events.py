@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .clock import parse_rfc3339, rfc3339, rfc3339_micro
+from .clock import parse_rfc3339, rfc3339
 from .errors import NotFound
 
 if TYPE_CHECKING:
@@ -82,7 +82,3 @@ class EventRecorder:
             self.api.store.delete("events", *stored_key)
         except NotFound:
             pass
-
-
-def micro_now(api: "APIServer") -> str:
-    return rfc3339_micro(api.clock.now)

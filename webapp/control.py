@@ -93,10 +93,39 @@ ACTIONS: dict[str, tuple[tuple[Arg, ...], Handler]] = {
     "sim.speed": ((Arg("speed", "number"),), lambda rt, a: rt.set_speed(a["speed"])),
     "sim.step": ((), lambda rt, a: rt.step()),
     "sim.reset": ((), lambda rt, a: (rt.reset(), rt.clock_state())[1]),
+    "drill.list": ((), lambda rt, a: _drill_catalogue()),
+    "drill.start": ((_name("id"),), lambda rt, a: rt.start_drill(a["id"])),
+    "drill.status": ((), lambda rt, a: rt.drill_status()),
+    "drill.hint": ((), lambda rt, a: rt.drill_hint()),
+    "drill.stop": ((Arg("finish", "bool", False),), lambda rt, a: rt.stop_drill(finish=a.get("finish", False))),
+    "drill.exit": ((), lambda rt, a: rt.exit_drill()),
 }
+
+# Actions that drive the simulator or the drill itself; every other one is the student's doing and
+# is recorded in a running drill's action log.
+_NOT_RECORDED = ("sim.", "drill.")
 
 # Namespace may be "" for cluster-scoped objects in object.delete; everywhere else it is required.
 _EMPTY_ALLOWED = {("object.delete", "namespace")}
+
+
+def _drill_catalogue() -> list[dict[str, Any]]:
+    from .drills import catalogue
+    return catalogue()
+
+
+def _recorded_args(kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments as the drill report shows them (an applied manifest is summarised, not copied)."""
+    if kind == "apply":
+        return {"bytes": len(args["yaml"].encode("utf-8", "surrogatepass"))}
+    return dict(args)
+
+
+def _record(runtime: Runtime, kind: str, args: dict[str, Any], *, ok: bool, result: Any = None,
+            error: str | None = None) -> None:
+    if kind.startswith(_NOT_RECORDED) or getattr(runtime, "drill", None) is None:
+        return
+    runtime.record_action(kind, _recorded_args(kind, args), via="dashboard", ok=ok, result=result, error=error)
 
 
 def bad_request(field: str, message: str) -> BadRequest:
@@ -185,12 +214,16 @@ def _type_name(value: Any) -> str:
 
 def dispatch(runtime: Runtime, message: Any) -> dict[str, Any]:
     """Validate and run one action; return ``{"ok": True, "result": ...}`` or ``{"ok": False, "error": Status}``."""
+    kind, args = "", {}
     try:
         kind, args = validate(message)
         _, handler = ACTIONS[kind]
-        result = handler(runtime, args)
-        return {"ok": True, "result": summarize(result)}
+        result = summarize(handler(runtime, args))
+        _record(runtime, kind, args, ok=True, result=result)
+        return {"ok": True, "result": result}
     except StatusError as err:
+        if kind:
+            _record(runtime, kind, args, ok=False, error=err.message)
         return {"ok": False, "error": err.to_status()}
     except Exception as exc:  # never let a bug take the socket handler down
         log.exception("action %r failed", message.get("type") if isinstance(message, dict) else message)

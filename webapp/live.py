@@ -76,6 +76,7 @@ LIVE_EXCLUDE = frozenset({"leases"})   # node heartbeats: thousands of writes, n
 FRAME_SECONDS = 0.075
 CLOCK_SECONDS = 1.0
 MAX_REVISIONS_PER_BATCH = 20_000
+CHAOS_PLURALS = frozenset({"podchaos", "nodechaos", "controlplanechaos", "networkchaos", "schedules"})
 
 
 class NoWebSocketCompression:
@@ -102,12 +103,28 @@ def _change(ev: Any) -> dict[str, Any]:
     return {"type": ev.type, "resource": ev.resource, "object": ev.obj}
 
 
-def fold_changes(events: list[Any], exclude: frozenset[str] = LIVE_EXCLUDE) -> list[dict[str, Any]]:
-    """Turn store events into delta changes, folding repeated modifications of one object."""
+def is_hidden(resource: str, obj: dict, hidden: frozenset[tuple[str, str]]) -> bool:
+    """Is ``obj`` a hidden drill fault (a chaos object in ``hidden``), or an Event about one?"""
+    if not hidden:
+        return False
+    if resource == "events":
+        ref = obj.get("involvedObject") or obj.get("regarding") or {}
+        return (ref.get("kind", ""), ref.get("name", "")) in hidden
+    if resource in CHAOS_PLURALS:
+        return (obj.get("kind", ""), (obj.get("metadata") or {}).get("name", "")) in hidden
+    return False
+
+
+def fold_changes(events: list[Any], exclude: frozenset[str] = LIVE_EXCLUDE,
+                 hidden: frozenset[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
+    """Turn store events into delta changes, folding repeated modifications of one object.
+
+    ``hidden`` names chaos objects a running drill keeps secret: they and their Events are left out.
+    """
     changes: list[dict[str, Any]] = []
     live: dict[tuple[str, str, str], dict[str, Any]] = {}   # key -> its ADDED/MODIFIED entry in changes
     for ev in events:
-        if ev.resource in exclude:
+        if ev.resource in exclude or (hidden and is_hidden(ev.resource, ev.obj, hidden)):
             continue
         key = ev.key
         if ev.type == "MODIFIED" and key in live:
@@ -140,6 +157,7 @@ class Broadcaster:
         self._stop = threading.Event()
         self._thread: Any = None
         self._last_emit = 0.0
+        self._drill_key: Any = None   # (generation, seq) of the last ``drill`` event sent
         with runtime.lock:
             self.generation = runtime.generation
             self.cursor = runtime.cluster.store.revision
@@ -148,7 +166,9 @@ class Broadcaster:
     def _snapshot_locked(self) -> dict[str, Any]:
         rt = self.runtime
         store = rt.cluster.store
-        objects = [{"resource": r, "object": o} for r, o in store.items() if r not in self.exclude]
+        hidden = rt.hidden_refs()
+        objects = [{"resource": r, "object": o} for r, o in store.items()
+                   if r not in self.exclude and not (hidden and is_hidden(r, o, hidden))]
         return {"revision": store.revision, "generation": rt.generation, "objects": objects,
                 "clock": rt.clock_state(), "profile": rt.profile_state()}
 
@@ -172,7 +192,8 @@ class Broadcaster:
             return ("expired", self._snapshot_locked())
         self.cursor = head
         return ("delta", {"from_rv": start, "to_rv": head, "generation": self.generation,
-                          "changes": fold_changes(events, self.exclude), "clock": rt.clock_state()})
+                          "changes": fold_changes(events, self.exclude, rt.hidden_refs()),
+                          "clock": rt.clock_state()})
 
     def _drain_locked(self) -> list[tuple[str, dict[str, Any]]]:
         """Every message needed to bring the room to the store's head (several if the backlog is large)."""
@@ -191,20 +212,33 @@ class Broadcaster:
             emit("delta", pending[1], to=ROOM, namespace=self.namespace)
         else:
             reason = "Reset" if pending[0] == "reset" else "Expired"
-            message = ("the simulation was reset" if reason == "Reset"
+            message = ((self.runtime.resync_message or "the simulation was reset") if reason == "Reset"
                        else "the live stream fell behind the store's history window")
             emit("resync", {"reason": reason, "message": message}, to=ROOM, namespace=self.namespace)
             emit("snapshot", pending[1], to=ROOM, namespace=self.namespace)
         self._last_emit = time.monotonic()
 
     # ------------------------------------------------------------------ public
+    def _drill_locked(self) -> dict[str, Any] | None:
+        """The drill's status if it changed since the last ``drill`` event (None if it did not)."""
+        rt = self.runtime
+        drill = rt.drill
+        key = (rt.generation, drill.seq) if drill is not None else None
+        if key == self._drill_key:
+            return None
+        self._drill_key = key
+        return drill.status() if drill is not None else {"active": False}
+
     def flush(self, *, clock: bool = False) -> bool:
         """Emit whatever changed since the last flush (or the clock if ``clock``); True if a delta went out."""
         with self._emit_lock:
             with self.runtime.lock:
                 pending = self._pending_locked()
                 state = self.runtime.clock_state() if clock else None
+                drill = self._drill_locked()
             self._emit_pending(pending, state)
+            if drill is not None:
+                self.server.emit("drill", drill, to=ROOM, namespace=self.namespace)
             return pending is not None
 
     def subscribe(self, sid: str, since: int | None, generation: int | None) -> dict[str, Any]:
@@ -223,13 +257,17 @@ class Broadcaster:
                     if reason is None:
                         events = list(store.events_since(since))
                         reply.append(("delta", {"from_rv": since, "to_rv": head, "generation": self.generation,
-                                                "changes": fold_changes(events, self.exclude),
+                                                "changes": fold_changes(events, self.exclude,
+                                                                        self.runtime.hidden_refs()),
                                                 "clock": self.runtime.clock_state()}))
                     else:
                         reply.append(("resync", {"reason": "Expired", "message": reason}))
                         reply.append(("snapshot", self._snapshot_locked()))
             for pending in backlog:
                 self._emit_pending(pending, None)
+            with self.runtime.lock:
+                drill = self.runtime.drill
+                reply.append(("drill", drill.status() if drill is not None else {"active": False}))
             for event, data in reply:
                 emit(event, data, to=sid, namespace=self.namespace)
             self.server.enter_room(sid, ROOM, namespace=self.namespace)
@@ -310,7 +348,7 @@ class LiveNamespace(socketio.Namespace):
 
     def on_action(self, sid: str, data: Any = None) -> dict[str, Any]:
         ack = dispatch(self.runtime, data)
-        if ack["ok"] and isinstance(data, dict) and str(data.get("type", "")).startswith("sim."):
+        if ack["ok"] and isinstance(data, dict) and str(data.get("type", "")).startswith(("sim.", "drill.")):
             try:
                 self.broadcaster.emit_clock()
             except Exception:

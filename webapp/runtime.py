@@ -104,6 +104,9 @@ class Runtime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.cluster = self._new_cluster()
+        self.drill: Any = None           # webapp.drills.DrillSession while a drill owns the cluster
+        self._sandbox: Any = None        # the user's own cluster, kept aside during a drill
+        self.resync_message: str | None = None   # why the generation last changed (for the live stream)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **kwargs: Any) -> "Runtime":
@@ -233,7 +236,7 @@ class Runtime:
             clock = self.cluster.clock
             limit = clock.now + 1.0
             nxt = clock.peek()
-            self.cluster.run_until(limit if nxt is None or nxt > limit else nxt)
+            self._advance_to(limit if nxt is None or nxt > limit else nxt)
             state = self.clock_state()
         self.notify()
         return state
@@ -241,24 +244,148 @@ class Runtime:
     def advance(self, seconds: float) -> dict[str, Any]:
         """Run ``seconds`` of simulated time now, whatever the pace (tests and fast-forward)."""
         with self.lock:
-            self.cluster.run_until(self.cluster.clock.now + seconds)
+            self._advance_to(self.cluster.clock.now + seconds)
             state = self.clock_state()
         self.notify()
         return state
 
     def reset(self) -> None:
-        """Replace the cluster by a fresh one (same seed/profile/nodes) and bump ``generation``."""
+        """Replace the cluster by a fresh one (same seed/profile/nodes) and bump ``generation``.
+
+        A drill in progress is abandoned: the fresh cluster is the sandbox again.
+        """
         with self.lock:
-            old = self.cluster
-            close = getattr(old, "close", None)
-            if callable(close):
-                close()
+            for old in (self.cluster, self._sandbox):
+                close = getattr(old, "close", None)
+                if callable(close):
+                    close()
+            self.drill = None
+            self._sandbox = None
             self.cluster = self._new_cluster(fresh=True)
             self.generation += 1
+            self.resync_message = "the simulation was reset"
             self.lag = 0.0
             self._owed = 0.0
             self.error = None
         self.notify()
+
+    # ------------------------------------------------------------------ drills
+    # Design: a drill swaps the runtime's cluster for the drill's own (memory-only) cluster and
+    # bumps ``generation``, so every live client and HTTP watch resynchronises. The sandbox cluster
+    # is kept aside, frozen, and comes back with ``exit_drill``. While the drill runs, the engine
+    # thread advances the DrillRun (timeline, probes once per simulated second) instead of plain
+    # cluster time; user actions (socket ``action`` messages, Kubernetes API writes) are recorded in
+    # the run's action log through ``record_action``. See webapp/drills.py.
+    def _drill_cluster_factory(self) -> ClusterFactory:
+        def factory(**kwargs: Any) -> Any:
+            kwargs = dict(kwargs, store_url=None, empty=True, **self._options)
+            if _accepts(self._factory, "start") and self._wall_epoch:
+                kwargs["start"] = max(0.0, time.time() - EPOCH_SECONDS)
+            return self._factory(**kwargs)
+        return factory
+
+    def start_drill(self, drill_id: str) -> dict[str, Any]:
+        """Start drill ``drill_id`` on a fresh cluster of its own; return its live status."""
+        from .drills import DrillSession, find_drill
+
+        drill = find_drill(drill_id)                # NotFound before anything changes
+        session = DrillSession(drill, self._drill_cluster_factory())
+        with self.lock:
+            cluster = session.start()
+            if self._sandbox is None:
+                self._sandbox = self.cluster        # keep the user's cluster (and its database) aside
+            else:
+                close = getattr(self.cluster, "close", None)   # the previous drill's cluster
+                if callable(close):
+                    close()
+            self.cluster = cluster
+            self.drill = session
+            self._after_swap(f'drill "{drill.id}" started')
+            status = session.status()
+        self.notify()
+        return status
+
+    def drill_status(self) -> dict[str, Any]:
+        """The drill's live status, or ``{"active": false}`` when no drill is loaded."""
+        with self.lock:
+            return self.drill.status() if self.drill is not None else {"active": False}
+
+    def drill_hint(self) -> dict[str, Any]:
+        """Reveal the running drill's next hint; BadRequest when no drill is running."""
+        with self.lock:
+            return self._running_drill().hint()
+
+    def stop_drill(self, *, finish: bool = False) -> dict[str, Any]:
+        """End the running drill (``finish``: play its remaining time at once); return its report."""
+        with self.lock:
+            session = self._running_drill()
+            hidden = session.hidden_refs()
+            report = session.stop(finish=finish)
+            if hidden:
+                self._after_swap("the drill is over: its hidden faults are revealed")
+        self.notify()
+        return report
+
+    def exit_drill(self) -> dict[str, Any]:
+        """Leave the drill (running or over) and bring the sandbox cluster back; return the clock."""
+        with self.lock:
+            if self.drill is None:
+                raise BadRequest("no drill is loaded")
+            close = getattr(self.cluster, "close", None)
+            if callable(close):
+                close()
+            if self._sandbox is not None:
+                self.cluster = self._sandbox
+            else:
+                self.cluster = self._new_cluster()
+            self._sandbox = None
+            self.drill = None
+            self._after_swap("left the drill: back to your own cluster")
+            state = self.clock_state()
+        self.notify()
+        return state
+
+    def drill_report(self) -> dict[str, Any] | None:
+        """The final report of the drill that is over; None while none is loaded or it is running."""
+        with self.lock:
+            if self.drill is None or self.drill.running:
+                return None
+            return self.drill.report()
+
+    def record_action(self, action: str, args: dict[str, Any], *, via: str, ok: bool = True,
+                      result: Any = None, error: str | None = None) -> None:
+        """Count a user action in the running drill's report (a no-op when no drill is running)."""
+        with self.lock:
+            if self.drill is not None:
+                self.drill.record(action, args, via=via, ok=ok, result=result, error=error)
+
+    def hidden_refs(self) -> frozenset[tuple[str, str]]:
+        """(kind, name) of chaos objects the live stream must not show yet (hidden drill faults)."""
+        drill = self.drill
+        return drill.hidden_refs() if drill is not None else frozenset()
+
+    def _running_drill(self) -> Any:
+        if self.drill is None or not self.drill.running:
+            raise BadRequest("no drill is running: start one first")
+        return self.drill
+
+    def _after_swap(self, message: str) -> None:
+        """The cluster changed identity (or must be resent whole): make every client resync."""
+        self.generation += 1
+        self.resync_message = message
+        self.lag = 0.0
+        self._owed = 0.0
+        self.error = None
+
+    def _advance_to(self, target: float) -> None:
+        """Move simulated time to ``target``: through the drill while one runs, else the cluster alone."""
+        drill = self.drill
+        if drill is not None and drill.running:
+            hidden = drill.hidden_refs()
+            if drill.advance_to(target) and hidden:
+                self._after_swap("the drill is over: its hidden faults are revealed")
+        else:
+            self.cluster.run_until(target)
 
     # ------------------------------------------------------------------ engine thread
     def start(self) -> None:
@@ -278,9 +405,10 @@ class Runtime:
             thread.join(timeout=10)
         if close:
             with self.lock:
-                fn = getattr(self.cluster, "close", None)
-                if callable(fn):
-                    fn()
+                for cluster in (self.cluster, self._sandbox):
+                    fn = getattr(cluster, "close", None)
+                    if callable(fn):
+                        fn()
 
     @property
     def running(self) -> bool:
@@ -306,8 +434,9 @@ class Runtime:
             # stays responsive; the rest is owed, and beyond max_lag it is dropped (time slips).
             advance = min(owed, speed * self.max_tick)
             before = self.cluster.store.revision
+            generation = self.generation
             try:
-                self.cluster.run_until(self.cluster.clock.now + advance)
+                self._advance_to(self.cluster.clock.now + advance)
             except Exception as exc:  # an engine bug must not kill the thread silently: pause and say so
                 log.exception("engine failed while advancing simulated time; pausing")
                 self.error = f"engine error: {type(exc).__name__}: {exc}"
@@ -318,6 +447,6 @@ class Runtime:
             else:
                 self._owed = min(owed - advance, speed * self.max_lag)
                 self.lag = self._owed / speed
-                changed = self.cluster.store.revision != before
+                changed = self.cluster.store.revision != before or self.generation != generation
         if changed:
             self.notify()

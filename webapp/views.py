@@ -1,7 +1,10 @@
 """The dashboard page: ``/`` renders ``templates/index.html`` (the front end does the rest)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 bp = Blueprint("views", __name__)
 
@@ -31,3 +34,44 @@ def traffic(namespace: str, name: str) -> dict:
     network = runtime.cluster.network
     return runtime.call(lambda: {"service": key, "stats": network.traffic_stats(key),
                                  "series": network.traffic_series(key, since)})
+
+
+# ------------------------------------------------------------------ drills
+
+@bp.get("/ui/drills")
+def drills() -> dict:
+    """The drill catalogue (what the picker shows) and the current drill's status."""
+    from .drills import catalogue
+    runtime = current_app.extensions["kubedrill"]
+    return {"drills": catalogue(), "current": runtime.drill_status()}
+
+
+def _report_or_404() -> tuple[dict, Any]:
+    runtime = current_app.extensions["kubedrill"]
+    report = runtime.drill_report()
+    if report is None:
+        abort(Response(json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                   "reason": "NotFound", "code": 404,
+                                   "message": "no drill report yet: finish or stop a drill first"}),
+                       status=404, content_type="application/json"))
+    with runtime.lock:
+        probes = [dict(p) for p in runtime.drill.drill.probes]
+    return report, probes
+
+
+@bp.get("/ui/drills/report.json")
+def drill_report_json() -> Response:
+    """The last drill's report as a JSON download (404 while none is over: hidden faults stay hidden)."""
+    report, _ = _report_or_404()
+    body = json.dumps(report, indent=2, sort_keys=True)
+    name = f"kubedrill-{report['drill']}-report.json"
+    return Response(body, content_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/ui/drills/report")
+def drill_report_page() -> str:
+    """The last drill's report as a printable page (autoescaped template, print CSS)."""
+    from .drills import report_chart
+    report, probes = _report_or_404()
+    return render_template("drill_report.html", report=report, chart=report_chart(report, probes))

@@ -90,7 +90,6 @@ class DeploymentController(Controller):
     def __init__(self, api, clock):
         super().__init__(api, clock)
         self.store.subscribe(self.on_event)
-        self._deadline_timers: dict = {}
 
     def on_event(self, ev: Event) -> None:
         meta = ev.obj["metadata"]

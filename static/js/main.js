@@ -15,6 +15,7 @@ import { renderEvents } from "./views/events.js";
 import { initInspector, renderInspector } from "./views/inspector.js";
 import { renderCharts, sample } from "./views/charts.js";
 import { initApply } from "./views/apply.js";
+import { initDrills, renderDrills, renderDrillTab, setDrillStatus } from "./views/drills.js";
 import { ownedBy } from "./k8s/owners.js";
 
 const state = new ClusterState();
@@ -28,6 +29,7 @@ const PANELS = {
   config: (root) => renderConfig(state, root),
   events: (root) => renderEvents(state, root, selectedObject()),
   charts: (root) => renderCharts(root),
+  drills: (root) => renderDrills(root),
 };
 
 function selectedObject() {
@@ -61,6 +63,7 @@ function render() {
   const panel = $(`#panel-${ui.tab}`);
   if (panel && PANELS[ui.tab]) PANELS[ui.tab](panel);
   renderInspector(state, $("#inspector"));
+  renderDrillTab($('#side-tabs [data-tab="drills"]'));
   document.body.dataset.synced = state.synced ? "1" : "";
   $("#loading").hidden = state.synced;
 }
@@ -116,11 +119,14 @@ function main() {
     onResync: (r) => {
       // A reset starts a new cluster: old selections and kill markers point at objects that are gone.
       if (r.reason === "Reset") setUi({ selected: null, markers: [], highlight: new Set() });
-      toast(r.reason === "Reset" ? "The cluster was reset" : `Resynchronising: ${r.message || r.reason || "state expired"}`, { kind: "info" });
+      const reset = r.message ? `${r.message[0].toUpperCase()}${r.message.slice(1)}` : "The cluster was reset";
+      toast(r.reason === "Reset" ? reset : `Resynchronising: ${r.message || r.reason || "state expired"}`, { kind: "info" });
     },
+    onDrill: (d) => setDrillStatus(d),
   });
   bindActions(live, state);
   initApply($("#apply-dialog"), $("#open-apply"));
+  initDrills(scheduleRender);
   state.subscribe(scheduleRender);
   onUi(scheduleRender);
   // Countdowns and the sim clock move even when no object changes.

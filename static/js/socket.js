@@ -4,9 +4,9 @@
 
 /**
  * Connect to /live and keep `state` in sync. onStatus(status) receives "connected",
- * "reconnecting" or "offline". Returns {action(type, args) -> Promise<ack>}.
+ * "reconnecting" or "offline"; onDrill(status) receives the drill's status. Returns {action(type, args) -> Promise<ack>}.
  */
-export function connectLive(state, { onStatus = () => {}, onResync = () => {} } = {}) {
+export function connectLive(state, { onStatus = () => {}, onResync = () => {}, onDrill = () => {} } = {}) {
   if (typeof io !== "function") {
     onStatus("offline");
     return { action: async () => ({ ok: false, error: { message: "Socket.IO client failed to load" } }) };
@@ -51,6 +51,7 @@ export function connectLive(state, { onStatus = () => {}, onResync = () => {} } 
     onResync(r || {});
   });
   socket.on("clock", (c) => state.setClock(c));
+  socket.on("drill", (d) => onDrill(d || { active: false }));
 
   window.addEventListener("offline", () => onStatus("offline"));
 

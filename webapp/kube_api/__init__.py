@@ -27,6 +27,44 @@ bp = Blueprint("kube_api", __name__)
 log = logging.getLogger(__name__)
 
 
+_WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+@bp.after_request
+def _record_drill_write(response: Response) -> Response:
+    """Count a Kubernetes API write (kubectl, client libraries) as a user action of a running drill."""
+    verb = _WRITE_VERBS.get(request.method)
+    if verb is None or "All" in request.args.getlist("dryRun"):
+        return response
+    from .common import runtime
+    rt = runtime()
+    if getattr(rt, "drill", None) is None:
+        return response
+    parts = request.path.strip("/").split("/")
+    # /api/v1/[namespaces/NS/]PLURAL[/NAME[/SUB]] or /apis/G/V/[namespaces/NS/]PLURAL[/NAME[/SUB]]
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    args: dict = {}
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        args["namespace"] = rest[1]
+        rest = rest[2:]
+    if rest:
+        args["resource"] = rest[0]
+    if len(rest) > 1:
+        args["name"] = rest[1]
+    if len(rest) > 2:
+        args["subresource"] = rest[2]
+        if rest[2] == "eviction":
+            verb = "evict"
+    agent = (request.headers.get("User-Agent") or "").split("/")[0] or "api"
+    ok = response.status_code < 400
+    error = None
+    if not ok and response.is_json:
+        error = (response.get_json(silent=True) or {}).get("message")
+    rt.record_action(f"{verb}", args, via="kubectl" if agent == "kubectl" else f"api ({agent})"[:64],
+                     ok=ok, error=error or (None if ok else f"HTTP {response.status_code}"))
+    return response
+
+
 @bp.errorhandler(StatusError)
 def _status_error(err: StatusError) -> Response:
     return status_response(err)

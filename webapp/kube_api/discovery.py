@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine import resources
+import engine.chaos  # noqa: F401,E402 - registers the chaos.kubedrill.io kinds before discovery is served
 
 VERSION = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "kubedrill", "gitTreeState": "clean",

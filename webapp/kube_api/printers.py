@@ -506,6 +506,44 @@ def event_row(ev: dict, now: float) -> list[Any]:
             (ev.get("message") or "").strip(), first_text, int(count), ev["metadata"]["name"]]
 
 
+def _none(value: Any) -> str:
+    """A CRD printer column's cell: the value, or ``<none>`` when the field is unset (kubectl's way)."""
+    return "<none>" if value in (None, "") else str(value)
+
+
+def _chaos_phase(obj: dict) -> str:
+    return _none(((obj.get("status") or {}).get("experiment") or {}).get("phase"))
+
+
+def podchaos_row(obj: dict, now: float) -> list[Any]:
+    spec = obj.get("spec") or {}
+    mode = spec.get("mode")
+    if mode in ("fixed", "fixed-percent", "random-max-percent") and spec.get("value") not in (None, ""):
+        mode = f"{mode} ({spec['value']})"
+    return [obj["metadata"]["name"], _none(spec.get("action")), _none(mode), _none(spec.get("duration")),
+            _chaos_phase(obj), since(obj["metadata"].get("creationTimestamp"), now)]
+
+
+def chaos_row(obj: dict, now: float) -> list[Any]:
+    spec = obj.get("spec") or {}
+    return [obj["metadata"]["name"], _none(spec.get("action")), _none(spec.get("duration")), _chaos_phase(obj),
+            since(obj["metadata"].get("creationTimestamp"), now)]
+
+
+def controlplanechaos_row(obj: dict, now: float) -> list[Any]:
+    spec = obj.get("spec") or {}
+    return [obj["metadata"]["name"], _none(spec.get("action")), _none(spec.get("component")),
+            _none(spec.get("duration")), _chaos_phase(obj), since(obj["metadata"].get("creationTimestamp"), now)]
+
+
+def schedule_row(obj: dict, now: float) -> list[Any]:
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    return [obj["metadata"]["name"], _none(spec.get("type")), _none(spec.get("schedule")),
+            str(bool(spec.get("suspend", False))).lower(), _none(status.get("lastScheduleTime")),
+            since(obj["metadata"].get("creationTimestamp"), now)]
+
+
 def default_row(obj: dict, now: float) -> list[Any]:
     return [obj["metadata"]["name"], since(obj["metadata"].get("creationTimestamp"), now)]
 
@@ -560,6 +598,13 @@ PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "events": ((_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Subobject", priority=1),
                 _c("Source", priority=1), _c("Message"), _c("First Seen", priority=1),
                 _c("Count", "integer", priority=1), _c("Name", priority=1, fmt="name")), event_row),
+    # chaos.kubedrill.io (shaped after Chaos Mesh's printer columns)
+    "podchaos": ((_N, _c("Action"), _c("Mode"), _c("Duration"), _c("Phase"), _A), podchaos_row),
+    "nodechaos": ((_N, _c("Action"), _c("Duration"), _c("Phase"), _A), chaos_row),
+    "networkchaos": ((_N, _c("Action"), _c("Duration"), _c("Phase"), _A), chaos_row),
+    "controlplanechaos": ((_N, _c("Action"), _c("Component"), _c("Duration"), _c("Phase"), _A),
+                          controlplanechaos_row),
+    "schedules": ((_N, _c("Type"), _c("Schedule"), _c("Suspend"), _c("Last Schedule"), _A), schedule_row),
 }
 
 DEFAULT: tuple[tuple[Column, ...], Printer] = ((_N, _A), default_row)
