@@ -23,6 +23,7 @@ from ..apiserver import get_condition
 from ..clock import Handle, parse_rfc3339, rfc3339
 from ..kubelet import LEASE_NAMESPACE, effective_renew_time, lease_is_renewing
 from ..objects import clone
+from ..scheduler.plugins.taint_toleration import tolerates
 from ..store import ADDED, DELETED, Event
 from .base import Controller
 
@@ -56,22 +57,6 @@ def desired_taints(node: dict) -> list[tuple[str, str]]:
     return out
 
 
-def toleration_matches(toleration: dict, taint: dict) -> bool:
-    """``Toleration.ToleratesTaint``: effect, key and operator (Exists, or Equal with the same value)."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if not key:
-        return False
-    return (toleration.get("value") or "") == (taint.get("value") or "")
-
-
 def eviction_time(pod: dict, taints: list[dict]) -> float | None:
     """When the taint manager deletes ``pod`` on a node with these NoExecute ``taints`` (None = never).
 
@@ -84,7 +69,7 @@ def eviction_time(pod: dict, taints: list[dict]) -> float | None:
         if taint.get("effect") != "NoExecute":
             continue
         added = parse_rfc3339(taint["timeAdded"]) if taint.get("timeAdded") else 0.0
-        used = [t for t in tolerations if toleration_matches(t, taint)]
+        used = [t for t in tolerations if tolerates(t, taint)]
         if not used:
             return added
         seconds = [t.get("tolerationSeconds") for t in used if t.get("tolerationSeconds") is not None]
