@@ -29,6 +29,12 @@ Client -> server
       object.delete {resource (plural), namespace ("" if cluster-scoped), name}
       apply {yaml: str <= 3 MiB}
       sim.pause  sim.resume  sim.speed {speed: 0.25..50}  sim.step  sim.reset
+      drill.list                       -> the catalogue (Drill.public(): no hint text, solution or hidden fault)
+      drill.start {id}                 -> swap in the drill's cluster (every client resyncs); its status
+      drill.status  drill.hint  drill.stop {finish?: bool}  drill.exit (back to the sandbox cluster)
+
+    While a drill runs, every other action (and every Kubernetes API write, e.g. kubectl) is
+    recorded in the drill's action log with its drill time (``webapp/drills.py``).
 
     ``kind`` is one of Deployment, ReplicaSet, StatefulSet, DaemonSet, ReplicationController.
     A malformed message (not an object, unknown type or argument, wrong type, missing argument,
@@ -49,7 +55,16 @@ Server -> client
     "generation", "error"?}`` -- inside every delta, alone ~1/s when nothing changes, and at once
     after ``sim.*`` actions.
 ``resync`` ``{"reason": "Expired"|"Reset", "message"}`` -- local state is stale; a ``snapshot``
-    follows immediately (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``).
+    follows immediately (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``; so
+    after ``drill.start``/``drill.exit``, and when a drill with hidden faults ends).
+``drill`` ``{"active": false}`` or ``{"active": true, "id", "title", "teaches", "briefing", "phase":
+    Running|Finished|Stopped, "t", "time_limit", "remaining", "probes": [{name, type, passing, value,
+    streak, everFailed}], "hints": [{at, text}], "hints_total", "faults": [...], "actions": [...],
+    "seq", "report"? (once over)}`` -- after subscribing while a drill is loaded, and whenever it
+    changes (each drill second); ``{"active": false}`` after ``drill.exit``. A ``resync`` Reset
+    clears the client's drill (a ``drill`` event follows if one is loaded).
+    While a drill runs, faults marked hidden are left out of ``faults``, and their chaos objects and
+    Events are left out of snapshots and deltas.
 
 Kubernetes Event objects arrive like any other object (resource ``events``); the learner's
 explanation is in the annotation ``kubedrill.io/explanation``.
@@ -267,7 +282,8 @@ class Broadcaster:
                 self._emit_pending(pending, None)
             with self.runtime.lock:
                 drill = self.runtime.drill
-                reply.append(("drill", drill.status() if drill is not None else {"active": False}))
+                if drill is not None:   # no drill: nothing to say (a resync already cleared the old one)
+                    reply.append(("drill", drill.status()))
             for event, data in reply:
                 emit(event, data, to=sid, namespace=self.namespace)
             self.server.enter_room(sid, ROOM, namespace=self.namespace)

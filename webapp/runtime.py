@@ -290,8 +290,8 @@ class Runtime:
 
         drill = find_drill(drill_id)                # NotFound before anything changes
         session = DrillSession(drill, self._drill_cluster_factory())
+        cluster = session.start()       # a cluster of its own: built and warmed up outside the lock
         with self.lock:
-            cluster = session.start()
             if self._sandbox is None:
                 self._sandbox = self.cluster        # keep the user's cluster (and its database) aside
             else:

@@ -21,13 +21,16 @@ let changed = () => {};
 export function initDrills(onChange) { changed = onChange; }
 
 /** Take the server's "drill" event (status of the loaded drill, or {active: false}). */
-export function setDrillStatus(status) {
-  const before = model.status;
+let runningId = null;    // the drill seen running, so its end is announced once (even across a resync)
+
+export function setDrillStatus(status, { quiet = false } = {}) {
   model.status = status && typeof status === "object" ? status : { active: false };
   const now = model.status;
-  if (before.active && before.phase === "Running" && now.active && now.phase !== "Running" && now.report) {
+  if (now.active && now.phase === "Running") runningId = now.id;
+  else if (!quiet && now.active && now.report && runningId === now.id) {
+    runningId = null;
     toast(`Drill over: ${now.report.verdict}. ${now.report.reason}`, { kind: now.report.verdict === "passed" ? "ok" : "error" });
-  }
+  } else if (!quiet) runningId = null;
   changed();
 }
 
