@@ -121,16 +121,21 @@ class APIServer:
 
     # ------------------------------------------------------------------ create
     def create(self, obj: dict, namespace: str | None = None, *, dry_run: bool = False, strict: bool = False,
-               field_manager: str | None = None) -> dict:
-        """Create from a client: full validation, defaulting and admission."""
+               field_manager: str | None = None, managed_fields: list | None = None) -> dict:
+        """Create from a client: full validation, defaulting and admission.
+
+        ``managed_fields`` is the field ownership server-side apply computed for a create-by-apply.
+        """
         self._check_available()
-        return self._create(obj, namespace, dry_run=dry_run, strict=strict, trusted=False)
+        return self._create(obj, namespace, dry_run=dry_run, strict=strict, trusted=False,
+                            managed_fields=managed_fields)
 
     def create_internal(self, obj: dict, namespace: str | None = None) -> dict:
         """Create from a controller or kubelet: same rules, schema check skipped (objects are ours)."""
         return self._create(obj, namespace, dry_run=False, strict=False, trusted=True)
 
-    def _create(self, obj: dict, namespace: str | None, *, dry_run: bool, strict: bool, trusted: bool) -> dict:
+    def _create(self, obj: dict, namespace: str | None, *, dry_run: bool, strict: bool, trusted: bool,
+                managed_fields: list | None = None) -> dict:
         rt = self.type_of(obj)
         obj = clone(obj)
         meta = obj.get("metadata")
@@ -179,6 +184,8 @@ class APIServer:
         meta["creationTimestamp"] = rfc3339(self.clock.now)
         if rt.kind not in _NO_GENERATION:
             meta["generation"] = 1
+        if managed_fields:
+            meta["managedFields"] = managed_fields
         ns_key, name = self._key(rt, obj)
         if self.store.find(rt.plural, ns_key, name) is not None:
             raise AlreadyExists.of(rt.plural, rt.group, name)
@@ -304,7 +311,8 @@ class APIServer:
                     body["metadata"]["namespace"] = ns
                 applied = patching.server_side_apply(None, body, field_manager or "unknown", rt.api_version,
                                                      rt.kind, force, rfc3339(self.clock.now))
-                return self.create(applied, ns or None, dry_run=dry_run, strict=strict)
+                return self.create(applied, ns or None, dry_run=dry_run, strict=strict,
+                                   managed_fields=applied.get("metadata", {}).get("managedFields"))
             result = patching.server_side_apply(existing, body, field_manager or "unknown", rt.api_version,
                                                 rt.kind, force, rfc3339(self.clock.now))
         else:

@@ -297,3 +297,14 @@ def test_create_generators_explain_the_protobuf_limit(kubectl):
 def test_explain_uses_served_schemas(kubectl):
     out = kubectl.ok("explain", "deployment.spec.replicas", ns=False)
     assert "KIND:       Deployment" in out and "replicas" in out and "<integer>" in out
+
+
+def test_server_side_apply_creates_then_updates(kubectl, tmp_path):
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {colour: blue}\n")
+    assert "configmap/ssa serverside-applied" in kubectl.ok("apply", "--server-side", "-f", str(manifest))
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {colour: green}\n")
+    assert "configmap/ssa serverside-applied" in kubectl.ok("apply", "--server-side", "-f", str(manifest))
+    cm = kubectl("get", "configmap", "ssa", "-o", "json", "--show-managed-fields").json()
+    assert cm["data"] == {"colour": "green"}
+    assert any(m["manager"] == "kubectl" and m["operation"] == "Apply" for m in cm["metadata"]["managedFields"])
