@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure a Kubedrill app; ``config`` overrides ``DEFAULTS`` (tests pass TESTING)."""
-    from .live import Broadcaster, LiveNamespace, NAMESPACE
+    from .live import NAMESPACE, Broadcaster, LiveNamespace, NoWebSocketCompression
     from .runtime import Runtime
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
@@ -64,10 +64,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["kubedrill.socketio_server"] = server
 
     from . import views
+    from .kube_api import bp as kube_api_bp
     app.register_blueprint(views.bp)
-    if (Path(__file__).parent / "kube_api" / "__init__.py").exists():
-        from .kube_api import bp as kube_api_bp
-        app.register_blueprint(kube_api_bp)
+    app.register_blueprint(kube_api_bp)
+    # Uncompressed WebSocket for the live stream: per-client compression cost 3x the CPU (live_bench).
+    app.wsgi_app = NoWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
 
     if app.config["START_THREADS"]:
         runtime.start()

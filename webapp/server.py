@@ -20,6 +20,8 @@ started without ``run_simple`` and its development-server banner. It is for test
 """
 from __future__ import annotations
 
+import gc
+
 import socket
 import sys
 import threading
@@ -85,7 +87,11 @@ def serve(app_factory: Callable[[], Flask], host: str, port: int, *, on_ready: C
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return app_factory()
+            app = app_factory()
+            # Full collections of a big, long-lived heap pause every request for 40-60 ms
+            # (bench/api_bench.py); the runtime already froze the cluster, so collect rarely.
+            gc.set_threshold(20_000, 20, 20)
+            return app
 
     # gunicorn parses sys.argv in its own config unless told otherwise; ours is already parsed.
     argv, sys.argv = sys.argv, sys.argv[:1]
