@@ -213,3 +213,19 @@ def test_same_seed_and_commands_give_the_same_event_history():
     first, second = history(), history()
     assert len(first) > 20
     assert first == second
+
+
+def test_the_unmodified_kubernetes_io_guestbook_applies_and_reaches_ready(cluster):
+    from pathlib import Path
+    cluster.apply((Path(__file__).parent / "manifests" / "guestbook.yaml").read_text())
+
+    def ready():
+        ds = cluster.store.list("deployments", "default")
+        return len(ds) == 3 and all(d.get("status", {}).get("readyReplicas") == d["spec"]["replicas"] for d in ds)
+
+    run_until(cluster, ready, 120)
+    svc = cluster.api.get("services", "default", "frontend")
+    slices = [s for s in cluster.store.list("endpointslices", "default")
+              if s["metadata"]["labels"].get("kubernetes.io/service-name") == "frontend"]
+    ready_eps = [e for s in slices for e in s.get("endpoints") or [] if e["conditions"]["ready"]]
+    assert svc["spec"]["clusterIP"].startswith("10.") and len(ready_eps) == 3
