@@ -64,10 +64,7 @@ export function reconcile(parent, items, key, create, update, { animate = true }
       el = create(item);
       el.__key = k;
       map.set(k, el);
-      if (animate && parent.__rendered) {
-        el.classList.add("is-entering");
-        el.addEventListener("animationend", () => el.classList.remove("is-entering"), { once: true });
-      }
+      if (animate && parent.__rendered) enter(el);
     }
     update(el, item);
     const want = prev ? prev.nextSibling : parent.firstChild;
@@ -82,7 +79,14 @@ export function reconcile(parent, items, key, create, update, { animate = true }
   parent.__rendered = true;
 }
 
-function exit(el, animate) {
+/** Play the enter animation on an element that just arrived in its list. */
+export function enter(el) {
+  el.classList.add("is-entering");
+  el.addEventListener("animationend", () => el.classList.remove("is-entering"), { once: true });
+}
+
+/** Take an element out of its list: at once, or marked gone and faded out. */
+export function exit(el, animate) {
   if (!animate) { el.remove(); return; }
   // Mark the element as gone at once so tests and screen readers stop counting it.
   el.dataset.gone = "1";

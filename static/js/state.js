@@ -12,8 +12,23 @@ export class ClusterState {
     this.profile = {};
     this.synced = false;
     this.listeners = new Set();
-    this.sorted = new Map(); // resource -> sorted array, dropped when that resource changes
+    this.sorted = new Map(); // resource -> sorted array, dropped when an object is added or removed
+    this.sortedAt = new Map(); // resource -> Map(key -> index in the sorted array)
+    this.trackers = new Set(); // ChangeTrackers fed by every put/remove
   }
+
+  /**
+   * Start recording which objects change, for a view that redraws incrementally: the tracker
+   * collects the keys put or removed per resource until its take(); a snapshot or resync marks it full.
+   */
+  track() {
+    const t = new ChangeTracker();
+    this.trackers.add(t);
+    return t;
+  }
+
+  /** Stop feeding a tracker returned by track(). */
+  untrack(t) { this.trackers.delete(t); }
 
   /** Register fn(change) called after every applied snapshot, delta, resync or clock update. */
   subscribe(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); }
@@ -27,8 +42,10 @@ export class ClusterState {
 
   /** Replace everything with a snapshot {revision, generation, objects, clock, profile}. */
   applySnapshot(snap) {
+    for (const t of this.trackers) t.reset();
     this.byResource.clear();
     this.sorted.clear();
+    this.sortedAt.clear();
     for (const { resource, object } of snap.objects || []) this.put(resource, object);
     this.revision = snap.revision ?? null;
     this.generation = snap.generation ?? null;
@@ -62,8 +79,10 @@ export class ClusterState {
 
   /** Drop all objects (resync): the next snapshot refills the store. */
   drop() {
+    for (const t of this.trackers) t.reset();
     this.byResource.clear();
     this.sorted.clear();
+    this.sortedAt.clear();
     this.revision = null;
     this.synced = false;
     this.emit({ type: "resync" });
@@ -79,16 +98,29 @@ export class ClusterState {
   }
 
   put(resource, obj) {
-    this.sorted.delete(resource);
     let m = this.byResource.get(resource);
     if (!m) { m = new Map(); this.byResource.set(resource, m); }
-    m.set(ClusterState.keyOf(obj), obj);
+    const key = ClusterState.keyOf(obj);
+    // A modified object keeps its namespace and name, hence its place in the sorted list:
+    // patch the cached list instead of sorting thousands of pods again every frame.
+    const at = m.has(key) ? this.sortedAt.get(resource)?.get(key) : undefined;
+    if (at !== undefined) this.sorted.get(resource)[at] = obj;
+    else this.dropSorted(resource);
+    m.set(key, obj);
+    for (const t of this.trackers) t.note(resource, key);
+  }
+
+  dropSorted(resource) {
+    this.sorted.delete(resource);
+    this.sortedAt.delete(resource);
   }
 
   remove(resource, obj) {
-    this.sorted.delete(resource);
+    this.dropSorted(resource);
     const m = this.byResource.get(resource);
-    if (m) m.delete(ClusterState.keyOf(obj));
+    const key = ClusterState.keyOf(obj);
+    if (m) m.delete(key);
+    for (const t of this.trackers) t.note(resource, key);
   }
 
   /** All objects of a resource, sorted by namespace then name (cached until it changes; do not mutate). */
@@ -98,6 +130,7 @@ export class ClusterState {
       const m = this.byResource.get(resource);
       out = m ? [...m.values()].sort(byNamespaceName) : [];
       this.sorted.set(resource, out);
+      this.sortedAt.set(resource, new Map(out.map((o, i) => [ClusterState.keyOf(o), i])));
     }
     return out;
   }
@@ -133,6 +166,41 @@ export class ClusterState {
     }
     return now;
   }
+}
+
+/**
+ * The dirty set of one incremental view: keys (uid, else namespace/name) of the objects put or
+ * removed since the last take(), per resource. `full` means "redraw everything" (first use,
+ * snapshot, resync); while full, single keys are not recorded.
+ */
+export class ChangeTracker {
+  constructor() {
+    this.full = true;
+    this.changed = new Map(); // resource -> Set(key)
+  }
+
+  note(resource, key) {
+    if (this.full) return;
+    let s = this.changed.get(resource);
+    if (!s) { s = new Set(); this.changed.set(resource, s); }
+    s.add(key);
+  }
+
+  reset() {
+    this.full = true;
+    this.changed.clear();
+  }
+
+  /** Return {full, changed: Map(resource -> Set(key))} collected so far and start a new batch. */
+  take() {
+    const out = { full: this.full, changed: this.changed };
+    this.full = false;
+    this.changed = new Map();
+    return out;
+  }
+
+  /** True when nothing was recorded since the last take(). */
+  get empty() { return !this.full && this.changed.size === 0; }
 }
 
 function byNamespaceName(a, b) {
