@@ -15,10 +15,15 @@ from ..clock import parse_rfc3339
 from ..errors import StatusError
 from ..objects import clone, is_pod_active, owner_controller, pod_ready
 from ..selectors import LabelSelector
-from ..store import DELETED, Event
+from ..store import DELETED, MODIFIED, Event
 from .base import Controller
 
 BURST_REPLICAS = 500
+# Pod changes that only move status counters (scheduled, started, ready) are folded into one sync per
+# window, as client-go's work queue folds a burst of informer events into one key: without it a
+# scale-up to N pods costs N syncs of O(N) each. Creations, deletions, label and owner changes and a
+# pod turning inactive still sync at once, so replacements are not delayed.
+STATUS_SYNC_WINDOW = 0.2
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
 
@@ -135,7 +140,27 @@ class ReplicaSetController(Controller):
 
     def __init__(self, api, clock):
         super().__init__(api, clock)
+        # namespace -> names of live pods without a controller: the only adoption candidates, so a
+        # sync costs O(orphans) to look for them instead of a list of every matching pod.
+        self._orphans: dict[str, set[str]] = {}
+        self._last_sync: dict[tuple[str, str], float] = {}
+        self._index_orphans()
         self.store.subscribe(self.on_event)
+
+    def _index_orphans(self) -> None:
+        self._orphans = {}
+        for pod in self.store.list("pods"):
+            self._track_orphan(pod, False)
+
+    def _track_orphan(self, pod: dict, deleted: bool) -> None:
+        meta = pod["metadata"]
+        ns = meta.get("namespace", "")
+        if deleted or meta.get("deletionTimestamp") or owner_controller(pod) is not None:
+            names = self._orphans.get(ns)
+            if names:
+                names.discard(meta["name"])
+        else:
+            self._orphans.setdefault(ns, set()).add(meta["name"])
 
     # ------------------------------------------------------------------ event handlers
     def on_event(self, ev: Event) -> None:
@@ -150,8 +175,12 @@ class ReplicaSetController(Controller):
         ref = owner_controller(pod)
         old_ref = owner_controller(ev.old) if ev.old is not None else None
         ns = pod["metadata"].get("namespace", "")
+        self._track_orphan(pod, ev.type == DELETED)
         if ref is not None and ref.get("kind") == self.kind:
-            self.queue.add((ns, ref["name"]))
+            if ev.type == MODIFIED and ev.old is not None and old_ref == ref and _status_only(ev.old, pod):
+                self._queue_status_sync((ns, ref["name"]))
+            else:
+                self.queue.add((ns, ref["name"]))
         if old_ref is not None and old_ref != ref and old_ref.get("kind") == self.kind:
             self.queue.add((ns, old_ref["name"]))
         if ref is None and ev.type != DELETED and not pod["metadata"].get("deletionTimestamp"):
@@ -162,7 +191,17 @@ class ReplicaSetController(Controller):
                     if sel is not None and LabelSelector.from_dict(sel).matches(pod["metadata"].get("labels")):
                         self.queue.add((ns, owner["metadata"]["name"]))
 
+    def _queue_status_sync(self, key: tuple[str, str]) -> None:
+        """Sync ``key`` at once if it has not synced within the window, else at the window's end."""
+        due = self._last_sync.get(key, -math.inf) + STATUS_SYNC_WINDOW
+        now = self.clock.now
+        if due <= now:
+            self.queue.add(key)
+        else:
+            self.queue.add_after(key, due - now)
+
     def resync(self) -> None:
+        self._index_orphans()  # a restore loads objects without events
         for rs in self.store.list(self.resource):
             self.queue.add((rs["metadata"].get("namespace", ""), rs["metadata"]["name"]))
 
@@ -171,20 +210,25 @@ class ReplicaSetController(Controller):
         ns, name = key
         rs = self.store.find(self.resource, ns, name)
         if rs is None:
+            self._last_sync.pop(key, None)
             return
+        self._last_sync[key] = self.clock.now
         pods = self.claim_pods(rs)
         active = [p for p in pods if is_pod_active(p)]
         error: StatusError | None = None
         if not rs["metadata"].get("deletionTimestamp"):
+            changed = False
             try:
-                self.manage_replicas(rs, active)
+                changed = self.manage_replicas(rs, active)
             except StatusError as err:
-                error = err
+                error, changed = err, True
+            before = rs
             rs = self.store.find(self.resource, ns, name)
             if rs is None:
                 return
-            pods = self.claim_pods(rs, adopt=False)
-            active = [p for p in pods if is_pod_active(p)]
+            if changed or rs is not before:  # nothing written: the claimed pods are still current
+                pods = self.claim_pods(rs, adopt=False)
+                active = [p for p in pods if is_pod_active(p)]
         self.update_status(rs, pods, active, error)
         if error is not None:
             raise error
@@ -205,7 +249,7 @@ class ReplicaSetController(Controller):
             elif not pod["metadata"].get("deletionTimestamp"):
                 self._release(pod, uid)
         if adopt and not meta.get("deletionTimestamp") and not selector.empty:
-            for pod in self.store.list("pods", ns, selector):
+            for pod in self._orphan_candidates(ns, selector):
                 pm = pod["metadata"]
                 if pm["uid"] in claimed or owner_controller(pod) is not None or pm.get("deletionTimestamp"):
                     continue
@@ -213,6 +257,15 @@ class ReplicaSetController(Controller):
                 if adopted is not None:
                     claimed[pm["uid"]] = adopted
         return sorted(claimed.values(), key=lambda p: p["metadata"]["name"])
+
+    def _orphan_candidates(self, ns: str, selector: LabelSelector) -> list[dict]:
+        """Pods in ``ns`` without a controller that ``selector`` matches, ordered by name."""
+        out = []
+        for name in sorted(self._orphans.get(ns, ())):
+            pod = self.store.find("pods", ns, name)
+            if pod is not None and selector.matches(pod["metadata"].get("labels")):
+                out.append(pod)
+        return out
 
     def _adopt(self, rs: dict, pod: dict) -> dict | None:
         new = clone(pod)
@@ -234,7 +287,8 @@ class ReplicaSetController(Controller):
         except StatusError:
             pass
 
-    def manage_replicas(self, rs: dict, active: list[dict]) -> None:
+    def manage_replicas(self, rs: dict, active: list[dict]) -> bool:
+        """Create or delete pods toward ``spec.replicas``; tell whether anything was written."""
         want = int((rs.get("spec") or {}).get("replicas", 1))
         diff = len(active) - want
         name = rs["metadata"]["name"]
@@ -260,7 +314,8 @@ class ReplicaSetController(Controller):
                         explanation=f"{self.kind} {name} has {len(active) + created - 1} of {want} pods: "
                                     f"creating {pname}")
                 batch *= 2
-        elif diff > 0:
+            return True
+        if diff > 0:
             count = min(diff, BURST_REPLICAS)
             related = self._related_pods(rs)
             for pod in pods_to_delete(active, related, count, self.clock.now):
@@ -271,6 +326,8 @@ class ReplicaSetController(Controller):
                 self.api.record_event(
                     rs, "SuccessfulDelete", f"Deleted pod: {pm['name']}", component=self.name,
                     explanation=f"{self.kind} {name} has {len(active)} pods but wants {want}: deleting {pm['name']}")
+            return True
+        return False
 
     def _related_pods(self, rs: dict) -> list[dict]:
         """Active pods of sibling ReplicaSets (same owner) for the doubled-up ranking rule."""
@@ -314,6 +371,13 @@ class ReplicaSetController(Controller):
             new = clone(rs)
             new["status"] = new_status
             self.api.update_status(new)
+
+
+def _status_only(old: dict, new: dict) -> bool:
+    """Tell whether a pod change can only move status counters (not adoption, release or counts)."""
+    om, nm = old["metadata"], new["metadata"]
+    return (om.get("labels") == nm.get("labels") and om.get("deletionTimestamp") == nm.get("deletionTimestamp")
+            and is_pod_active(old) == is_pod_active(new))
 
 
 def _iso(t: float) -> str:

@@ -179,7 +179,7 @@ class SchedulerCache:
             buckets = [self._by_label.get((namespace, k, v), ()) for k, v in equalities]
             smallest = min(buckets, key=len)
             pods = self._pods
-            for key in sorted(smallest):
+            for key in smallest:  # callers count per node, so order does not matter
                 pi = pods.get(key)
                 if pi is not None and selector.matches(pi.labels):
                     yield pi
