@@ -89,6 +89,22 @@ def effective_renew_time(lease: dict, now: float) -> float | None:
     return renewed
 
 
+def materialized_lease(lease: dict, now: float) -> dict:
+    """The Lease as a reader should see it at ``now``: a healthy kubelet's renewTime is its last renewal.
+
+    Healthy kubelets do not rewrite their Lease every interval (see this module's docstring); readers
+    such as the HTTP API show the renewal that has happened by now instead of the stored one.
+    """
+    if not lease_is_renewing(lease):
+        return lease
+    renewed = effective_renew_time(lease, now)
+    if renewed is None:
+        return lease
+    shown = dict(lease)
+    shown["spec"] = dict(lease.get("spec") or {}, renewTime=rfc3339_micro(renewed))
+    return shown
+
+
 def lease_is_renewing(lease: dict) -> bool:
     return bool((lease["metadata"].get("annotations") or {}).get(HEARTBEAT_ANNOTATION))
 

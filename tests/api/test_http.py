@@ -293,3 +293,17 @@ def test_table_watch(api_server, namespace):
     assert r.headers["Content-Type"].startswith("application/json;as=Table")
     first = json.loads(r.text.splitlines()[0])
     assert first["object"]["kind"] == "Table" and first["object"]["rows"][0]["cells"][0] == "tw"
+
+
+def test_a_healthy_nodes_lease_shows_its_latest_renewal(api_server):
+    # Healthy kubelets do not rewrite their Lease every 10 s; readers still see a fresh renewTime.
+    from engine.clock import parse_rfc3339
+    lease = requests.get(api_server.url + "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1",
+                         timeout=10).json()
+    now = api_server.call(lambda c: c.clock.now)
+    age = now - parse_rfc3339(lease["spec"]["renewTime"].split(".")[0] + "Z")
+    interval = api_server.call(lambda c: c.profile.lease_renew_interval)
+    assert 0 <= age <= interval + 1
+    listed = requests.get(api_server.url + "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+                          timeout=10).json()["items"]
+    assert {item["metadata"]["name"] for item in listed} >= {"control-plane", "node-1"}

@@ -13,6 +13,7 @@ from flask import Response, request
 
 from engine import resources
 from engine.errors import BadRequest, MethodNotAllowed, NotFound, StatusError
+from engine.kubelet import materialized_lease
 
 from . import logs, media, printers, watch
 from .common import call, dry_run, field_validation, json_response, q_bool, q_int, q_str
@@ -126,7 +127,10 @@ def list_objects(target: Target) -> Response:
 
     def read(cluster):
         items, rv, token = cluster.api.list(rt.plural, target.namespace, **kwargs)
-        return items, rv, token, cluster.clock.now
+        now = cluster.clock.now
+        if rt.plural == "leases":
+            items = [materialized_lease(o, now) for o in items]
+        return items, rv, token, now
 
     items, rv, token, now = call(read)
     if output == "table":
@@ -157,6 +161,8 @@ def _render_one(target: Target, obj: dict, now: float, status: int = 200,
 
 def get_object(target: Target) -> Response:
     obj, now = call(lambda c: (c.api.get(target.rt.plural, target.namespace, target.name), c.clock.now))
+    if target.rt.plural == "leases":
+        obj = materialized_lease(obj, now)
     return _render_one(target, obj, now)
 
 
