@@ -8,6 +8,13 @@ handing it over or after reading it (copy with ``objects.clone`` first).
 
 Indexes answer "pods on node X", "objects owned by uid U", "objects with label k=v" and
 "objects of a resource in namespace N" without scanning everything.
+
+Every write touches as few large tables as it can: at 100k objects each table is bigger than the
+CPU cache, so each extra one costs a cache miss per write (``bench/store_bench.py``). Objects live
+in one namespace bucket (no separate key table or per-resource key set); a label key is indexed
+only once some selector has asked for it (a running cluster selects on ``app``, rarely on most
+other keys); and there is no uid index: like the real garbage collector, owners are looked up by
+the reference's kind and name and then compared by uid.
 """
 from __future__ import annotations
 
@@ -142,13 +149,11 @@ class Store:
             raise ValueError("window must be positive")
         self.window = window
         self.revision = 0
-        self._objects: dict[Key, dict] = {}
-        self._by_bucket: dict[tuple[str, str], dict[str, dict]] = {}   # (resource, ns) -> name -> obj
-        self._by_resource: dict[str, set[Key]] = {}
+        self._data: dict[str, dict[str, dict[str, dict]]] = {}        # resource -> namespace -> name -> obj
         self._by_node: dict[str, set[Key]] = {}                        # pods by spec.nodeName
         self._by_owner: dict[str, set[Key]] = {}                       # ownerReferences[].uid
         self._by_label: dict[tuple[str, str, str], set[Key]] = {}      # (resource, label, value)
-        self._by_uid: dict[str, Key] = {}
+        self._label_keys: dict[str, set[str]] = {}                     # resource -> label keys indexed
         self._sorted: dict[str, _SortedKeys] = {}                      # built on first list of a resource
         self._ring: list[Event | None] = [None] * window
         self._listeners: list[Callable[[Event], None]] = []
@@ -157,32 +162,40 @@ class Store:
 
     # ------------------------------------------------------------------ reads
     def get(self, resource: str, namespace: str, name: str) -> dict:
-        obj = self._objects.get((resource, namespace or "", name))
+        obj = self.find(resource, namespace, name)
         if obj is None:
             raise NotFound.of(resource, "", name)
         return obj
 
     def find(self, resource: str, namespace: str, name: str) -> dict | None:
         """Like ``get`` but None when absent."""
-        return self._objects.get((resource, namespace or "", name))
+        by_ns = self._data.get(resource)
+        if by_ns is None:
+            return None
+        bucket = by_ns.get(namespace or "")
+        return bucket.get(name) if bucket is not None else None
 
-    def by_uid(self, uid: str) -> dict | None:
-        key = self._by_uid.get(uid)
-        return self._objects.get(key) if key else None
+    def _at(self, key: Key) -> dict:
+        """The object at an indexed key (always present: indexes hold only stored keys)."""
+        return self._data[key[0]][key[1]][key[2]]
 
     def count(self, resource: str | None = None) -> int:
-        if resource is None:
-            return len(self._objects)
-        return len(self._by_resource.get(resource, ()))
+        resources = self._data if resource is None else (resource,)
+        return sum(len(bucket) for r in resources for bucket in self._data.get(r, {}).values())
+
+    def has_dependents(self, uid: str) -> bool:
+        """Whether any object names ``uid`` in its ownerReferences."""
+        return bool(self._by_owner.get(uid))
 
     def pods_on_node(self, node: str) -> list[dict]:
         """Pods bound to ``node``, ordered by (namespace, name)."""
-        return [self._objects[k] for k in sorted(self._by_node.get(node, ()))]
+        at = self._at
+        return [at(k) for k in sorted(self._by_node.get(node, ()))]
 
     def owned_by(self, uid: str, resource: str | None = None) -> list[dict]:
         """Objects whose ownerReferences name ``uid``, ordered by key."""
         keys = sorted(self._by_owner.get(uid, ()))
-        return [self._objects[k] for k in keys if resource is None or k[0] == resource]
+        return [self._at(k) for k in keys if resource is None or k[0] == resource]
 
     def owned_keys(self, uid: str) -> list[Key]:
         return sorted(self._by_owner.get(uid, ()))
@@ -191,10 +204,10 @@ class Store:
              fields: FieldSelector | None = None) -> list[dict]:
         """Objects of ``resource`` (in ``namespace`` if given) matching the selectors, ordered by key."""
         keys, lo, hi = self._candidate_range(resource, namespace, labels, fields)
-        objects, match = self._objects, self._match
+        at, match = self._at, self._match
         out = []
         for i in range(lo, hi):
-            obj = objects[keys[i]]
+            obj = at(keys[i])
             if match(obj, labels, fields):
                 out.append(obj)
         return out
@@ -214,7 +227,7 @@ class Store:
         out: list[dict] = []
         token = None
         for i in range(lo, hi):
-            obj = self._objects[keys[i]]
+            obj = self._at(keys[i])
             if not self._match(obj, labels, fields):
                 continue
             if limit and len(out) == limit:
@@ -259,12 +272,11 @@ class Store:
             name = fields.exact("metadata.name")
             if name is not None:
                 if namespace:
-                    k = (resource, namespace, name)
-                    found = [k] if k in self._objects else []
+                    found = [(resource, namespace, name)] if self.find(resource, namespace, name) else []
                     return found, 0, len(found)
                 # One probe per namespace bucket of the resource rather than a scan of every object.
-                sets.append({(resource, ns, name) for (res, ns), bucket in self._by_bucket.items()
-                             if res == resource and name in bucket})
+                sets.append({(resource, ns, name) for ns, bucket in self._data.get(resource, {}).items()
+                             if name in bucket})
             node = fields.exact("spec.nodeName") if resource == "pods" else None
             if node is not None:
                 sets.append(self._by_node.get(node, set()))
@@ -272,6 +284,7 @@ class Store:
             if labels.nothing:
                 return [], 0, 0
             for lk, lv in labels.equalities():
+                self._index_label_key(resource, lk)
                 sets.append(self._by_label.get((resource, lk, lv), set()))
         if sets:
             best = min(sets, key=len)
@@ -287,8 +300,24 @@ class Store:
     def _sorted_keys(self, resource: str) -> list[Key]:
         cache = self._sorted.get(resource)
         if cache is None:
-            cache = self._sorted[resource] = _SortedKeys(self._by_resource.get(resource, ()))
+            cache = self._sorted[resource] = _SortedKeys(
+                (resource, ns, name) for ns, bucket in self._data.get(resource, {}).items() for name in bucket)
         return cache.view()
+
+    def _index_label_key(self, resource: str, label: str) -> None:
+        """Start indexing ``label`` for ``resource``: one scan now, kept up to date by every write after."""
+        keys = self._label_keys.get(resource)
+        if keys is None:
+            keys = self._label_keys[resource] = set()
+        elif label in keys:
+            return
+        keys.add(label)
+        by_label = self._by_label
+        for ns, bucket in self._data.get(resource, {}).items():
+            for name, obj in bucket.items():
+                value = (obj["metadata"].get("labels") or {}).get(label)
+                if value is not None:
+                    _add(by_label, (resource, label, value), (resource, ns, name))
 
     @staticmethod
     def _match(obj: dict, labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
@@ -302,14 +331,14 @@ class Store:
     def create(self, resource: str, obj: dict) -> dict:
         """Insert a new object; AlreadyExists if the key is taken. Returns the stored object."""
         key = key_of(resource, obj)
-        if key in self._objects:
+        if self.find(*key) is not None:
             raise AlreadyExists.of(resource, "", key[2])
         return self._commit(ADDED, key, obj, None)
 
     def update(self, resource: str, obj: dict, expect_rv: str | int | None = None) -> dict:
         """Replace an existing object; Conflict when ``expect_rv`` is given and stale."""
         key = key_of(resource, obj)
-        old = self._objects.get(key)
+        old = self.find(*key)
         if old is None:
             raise NotFound.of(resource, "", key[2])
         if expect_rv not in (None, "") and str(expect_rv) != old["metadata"]["resourceVersion"]:
@@ -319,7 +348,7 @@ class Store:
     def delete(self, resource: str, namespace: str, name: str, expect_rv: str | int | None = None) -> dict:
         """Remove an object; its last state (stamped with the deletion revision) is returned."""
         key = (resource, namespace or "", name)
-        old = self._objects.get(key)
+        old = self.find(*key)
         if old is None:
             raise NotFound.of(resource, "", name)
         if expect_rv not in (None, "") and str(expect_rv) != old["metadata"]["resourceVersion"]:
@@ -334,14 +363,11 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(rv)
         if kind == DELETED:
             self._unindex(key, old)
-            del self._objects[key]
             self._dirty[key] = None
         elif old is not None:
             self._reindex(key, old, obj)
-            self._objects[key] = obj
             self._dirty[key] = obj
         else:
-            self._objects[key] = obj
             self._index(key, obj)
             self._dirty[key] = obj
         if kind != MODIFIED:
@@ -358,21 +384,17 @@ class Store:
         return obj
 
     def _index(self, key: Key, obj: dict) -> None:
-        # get-then-insert rather than setdefault(k, set()): setdefault builds a throwaway
+        # get-then-insert rather than setdefault(k, {}): setdefault builds a throwaway
         # container on every call, which was a measurable share of create and restore.
         resource, ns, name = key
         meta = obj["metadata"]
-        bucket = self._by_bucket.get((resource, ns))
+        by_ns = self._data.get(resource)
+        if by_ns is None:
+            by_ns = self._data[resource] = {}
+        bucket = by_ns.get(ns)
         if bucket is None:
-            bucket = self._by_bucket[(resource, ns)] = {}
+            bucket = by_ns[ns] = {}
         bucket[name] = obj
-        keys = self._by_resource.get(resource)
-        if keys is None:
-            keys = self._by_resource[resource] = set()
-        keys.add(key)
-        uid = meta.get("uid")
-        if uid:
-            self._by_uid[uid] = key
         if resource == "pods":
             spec = obj.get("spec")
             node = spec.get("nodeName") if spec else None
@@ -382,23 +404,20 @@ class Store:
         if refs:
             for ref in refs:
                 _add(self._by_owner, ref.get("uid", ""), key)
-        labels = meta.get("labels")
-        if labels:
-            by_label = self._by_label
-            for lk, lv in labels.items():
-                _add(by_label, (resource, lk, lv), key)
+        indexed = self._label_keys.get(resource)
+        if indexed:
+            labels = meta.get("labels")
+            if labels:
+                by_label = self._by_label
+                for lk, lv in labels.items():
+                    if lk in indexed:
+                        _add(by_label, (resource, lk, lv), key)
 
     def _reindex(self, key: Key, old: dict, new: dict) -> None:
         """Move index entries from ``old`` to ``new`` (same key), touching only what changed."""
         resource, ns, name = key
-        self._by_bucket[(resource, ns)][name] = new
+        self._data[resource][ns][name] = new
         om, nm = old["metadata"], new["metadata"]
-        ouid, nuid = om.get("uid"), nm.get("uid")
-        if ouid != nuid:
-            if ouid and self._by_uid.get(ouid) == key:
-                del self._by_uid[ouid]
-            if nuid:
-                self._by_uid[nuid] = key
         if resource == "pods":
             ospec, nspec = old.get("spec"), new.get("spec")
             onode = ospec.get("nodeName") if ospec else None
@@ -416,36 +435,38 @@ class Store:
                 _discard(self._by_owner, u, key)
             for u in nuids - ouids:
                 _add(self._by_owner, u, key)
-        olabels, nlabels = om.get("labels") or {}, nm.get("labels") or {}
-        if olabels != nlabels:
-            by_label = self._by_label
-            for lk, lv in olabels.items():
-                if nlabels.get(lk, _MISSING) != lv:
-                    _discard(by_label, (resource, lk, lv), key)
-            for lk, lv in nlabels.items():
-                if olabels.get(lk, _MISSING) != lv:
-                    _add(by_label, (resource, lk, lv), key)
+        indexed = self._label_keys.get(resource)
+        if indexed:
+            olabels, nlabels = om.get("labels") or {}, nm.get("labels") or {}
+            if olabels != nlabels:
+                by_label = self._by_label
+                for lk, lv in olabels.items():
+                    if lk in indexed and nlabels.get(lk, _MISSING) != lv:
+                        _discard(by_label, (resource, lk, lv), key)
+                for lk, lv in nlabels.items():
+                    if lk in indexed and olabels.get(lk, _MISSING) != lv:
+                        _add(by_label, (resource, lk, lv), key)
 
     def _unindex(self, key: Key, obj: dict) -> None:
         resource, ns, name = key
         meta = obj["metadata"]
-        bucket = self._by_bucket.get((resource, ns))
+        by_ns = self._data.get(resource)
+        bucket = by_ns.get(ns) if by_ns is not None else None
         if bucket is not None:
             bucket.pop(name, None)
             if not bucket:
-                del self._by_bucket[(resource, ns)]
-        self._by_resource.get(resource, set()).discard(key)
-        uid = meta.get("uid")
-        if uid and self._by_uid.get(uid) == key:
-            del self._by_uid[uid]
+                del by_ns[ns]
         if resource == "pods":
             node = (obj.get("spec") or {}).get("nodeName")
             if node:
                 _discard(self._by_node, node, key)
         for ref in meta.get("ownerReferences") or ():
             _discard(self._by_owner, ref.get("uid", ""), key)
-        for lk, lv in (meta.get("labels") or {}).items():
-            _discard(self._by_label, (resource, lk, lv), key)
+        indexed = self._label_keys.get(resource)
+        if indexed:
+            for lk, lv in (meta.get("labels") or {}).items():
+                if lk in indexed:
+                    _discard(self._by_label, (resource, lk, lv), key)
 
     # ------------------------------------------------------------------ watch
     def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
@@ -521,10 +542,9 @@ class Store:
         try:
             for resource, obj in objects:
                 key = key_of(resource, obj)
-                old = self._objects.get(key)
+                old = self.find(*key)
                 if old is not None:
                     self._unindex(key, old)
-                self._objects[key] = obj
                 self._index(key, obj)
         finally:
             if was_enabled:
@@ -538,10 +558,10 @@ class Store:
         """Every ``(resource, obj)``, ordered by key (snapshots)."""
         for resource in self.resources():
             for key in self._sorted_keys(resource):
-                yield resource, self._objects[key]
+                yield resource, self._at(key)
 
     def resources(self) -> list[str]:
-        return sorted(r for r, keys in self._by_resource.items() if keys)
+        return sorted(r for r, by_ns in self._data.items() if by_ns)
 
 
 _MISSING = object()

@@ -4,12 +4,29 @@ After ``pkg/controller/garbagecollector``: a dependent all of whose owners are g
 (background); an owner being deleted with the ``orphan`` finalizer first has its ownerReference
 removed from every dependent; one with ``foregroundDeletion`` first deletes its dependents and
 disappears only when none with ``blockOwnerDeletion`` remains.
+
+Owners are found as upstream's ``isDangling`` finds them: by the reference's kind and name (in the
+dependent's namespace, or cluster-wide for a cluster-scoped kind), then compared by uid, so an
+owner deleted and re-created under the same name is not mistaken for the old one.
 """
 from __future__ import annotations
 
 from ..objects import clone
-from ..store import ADDED, DELETED, Event
+from ..resources import by_kind, by_kind_name
+from ..store import ADDED, DELETED, Event, Key
 from .base import Controller
+
+
+def owner_key(ref: dict, namespace: str) -> Key | None:
+    """Where the owner named by ``ref`` lives, for a dependent in ``namespace``; None for an unknown kind."""
+    kind = ref.get("kind", "")
+    rt = by_kind(ref.get("apiVersion", ""), kind)
+    if rt is None:
+        # Another version of a known group/kind names the same object (apps/v1beta2 ReplicaSet).
+        rt = by_kind_name(kind)
+        if rt is None or ref.get("apiVersion", "").rpartition("/")[0] != rt.group:
+            return None
+    return (rt.plural, namespace if rt.namespaced else "", ref.get("name", ""))
 
 
 class GarbageCollector(Controller):
@@ -24,15 +41,18 @@ class GarbageCollector(Controller):
         uid = meta.get("uid", "")
         refs = meta.get("ownerReferences")
         if ev.type == DELETED:
-            if self.store._by_owner.get(uid):
+            if self.store.has_dependents(uid):
                 self.queue.add(("owner-gone", uid))
+            ns = meta.get("namespace") or ""
             for ref in refs or ():
-                self.queue.add(("owner", ref.get("uid", "")))
+                key = owner_key(ref, ns)
+                if key is not None:
+                    self.queue.add(("owner", key))
             return
         if refs and (ev.type == ADDED or (ev.old is not None and ev.old["metadata"].get("ownerReferences") != refs)):
             self.queue.add(("dep", ev.key))
         if meta.get("deletionTimestamp") and any(f in ("orphan", "foregroundDeletion") for f in meta.get("finalizers") or ()):
-            self.queue.add(("owner", uid))
+            self.queue.add(("owner", ev.key))
 
     def sync(self, key) -> None:
         kind, what = key
@@ -54,7 +74,7 @@ class GarbageCollector(Controller):
         alive = []
         foreground_owner = False
         for ref in refs:
-            owner = self.store.by_uid(ref.get("uid", ""))
+            owner = self.owner(ref, key[1])
             if owner is not None:
                 alive.append(ref)
                 om = owner["metadata"]
@@ -73,11 +93,20 @@ class GarbageCollector(Controller):
             new["metadata"]["ownerReferences"] = alive
             self.api.update_internal(new)
 
-    def _sync_owner(self, uid: str) -> None:
-        owner = self.store.by_uid(uid)
+    def owner(self, ref: dict, namespace: str) -> dict | None:
+        """The live owner ``ref`` names (same uid), or None if it is gone."""
+        key = owner_key(ref, namespace)
+        owner = self.store.find(*key) if key is not None else None
+        if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+            return None
+        return owner
+
+    def _sync_owner(self, key: Key) -> None:
+        owner = self.store.find(*key)
         if owner is None:
             return
         meta = owner["metadata"]
+        uid = meta.get("uid", "")
         if not meta.get("deletionTimestamp"):
             return
         finalizers = meta.get("finalizers") or []
@@ -108,6 +137,5 @@ class GarbageCollector(Controller):
                 self.api.remove_finalizer(resource, ns, name, "foregroundDeletion")
 
     def _resource_of(self, obj: dict) -> str:
-        from ..resources import by_kind
         rt = by_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
         return rt.plural if rt else ""

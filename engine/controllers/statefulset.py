@@ -633,8 +633,10 @@ class StatefulSetController(Controller):
             if existing is None:
                 continue
             for ref in existing["metadata"].get("ownerReferences") or ():
-                if ref.get("kind") == "Pod" and self.store.by_uid(ref.get("uid", "")) is None:
-                    return True
+                if ref.get("kind") == "Pod":
+                    owner = self.store.find("pods", ns, ref.get("name", ""))
+                    if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+                        return True
         return False
 
     def fix_claims(self, sset: dict, pod: dict, condemned: bool) -> None:

@@ -300,3 +300,17 @@ def test_dependent_of_a_missing_owner_is_collected(cluster):
                                                  "uid": ghost["metadata"]["uid"]}]}})
     cluster.run_for(1)
     assert cluster.store.find("configmaps", "default", "dangling") is None
+
+
+def test_an_owner_recreated_under_the_same_name_does_not_adopt_the_old_dependents(cluster):
+    """The collector compares uids, as upstream's isDangling does: a new ``owner`` is another object."""
+    owner = cluster.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}})
+    _owned(cluster, owner, "dep")
+    cluster.api.delete("configmaps", "default", "owner", propagation="Orphan")
+    cluster.run_for(1)
+    cluster.api.delete("configmaps", "default", "dep")
+    old = _owned(cluster, owner, "dep")  # still names the first owner's uid
+    cluster.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}})
+    cluster.run_for(1)
+    assert cluster.store.find("configmaps", "default", "dep") is None, old["metadata"]["ownerReferences"]
+    assert cluster.store.find("configmaps", "default", "owner") is not None
