@@ -17,19 +17,33 @@ the test process, so a test can reach into ``app.extensions["kubedrill"]`` and d
 by hand. gunicorn's arbiter installs signal handlers and forks, so it cannot run in a thread; this is
 Werkzeug's threaded WSGI server (``make_server``; simple-websocket takes ``environ["werkzeug.socket"]``),
 started without ``run_simple`` and its development-server banner. It is for tests only.
+
+``ThreadedServer.stop`` behaves like a process exit: the listener closes, every Engine.IO session is
+closed and every open connection (WebSocket, or HTTP still being read) is shut down, then the connection
+threads are joined within a bound; it raises if one is still running. It does NOT use
+``engineio.Server.disconnect()``: that calls ``Socket.close(wait=True)``, which blocks in
+``queue.join()`` until the session's writer thread has consumed every queued packet, but the
+WebSocket writer exits at the first ``None`` it reads and the WebSocket handler queues its own
+``None`` when the client drops the connection. When the client's close races the server's close,
+one ``None`` stays unconsumed and ``disconnect()`` waits forever (seen as a flaky 30 s hang in
+tests/browser/test_dashboard.py: ``closed=True unfinished=1 items=[None]``, no writer thread left).
 """
 from __future__ import annotations
 
 import gc
-
+import logging
 import socket
 import sys
 import threading
+import time
 from typing import Any, Callable
 
 from flask import Flask
 
 GUNICORN_THREADS = 256
+STOP_TIMEOUT = 10.0   # seconds ThreadedServer.stop waits for connection threads (watches wake every 5 s)
+
+log = logging.getLogger(__name__)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -101,18 +115,45 @@ def serve(app_factory: Callable[[], Flask], host: str, port: int, *, on_ready: C
         sys.argv = argv
 
 
+def _tracking_server_class() -> type:
+    """Werkzeug's ``ThreadedWSGIServer`` that remembers each open connection and its thread."""
+    from werkzeug.serving import ThreadedWSGIServer
+
+    class TrackingWSGIServer(ThreadedWSGIServer):
+        def __init__(self, *args: Any, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self.connections: dict[Any, threading.Thread] = {}   # request socket -> its handler thread
+            self.connections_lock = threading.Lock()
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            # Registered before the thread starts, so stop() never misses a connection.
+            thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                                      name=f"kubedrill-test-conn-{client_address[1]}", daemon=True)
+            with self.connections_lock:
+                self.connections[request] = thread
+            thread.start()
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                with self.connections_lock:
+                    self.connections.pop(request, None)
+
+    return TrackingWSGIServer
+
+
 class ThreadedServer:
     """A real server for ``app`` on ``host``:``port`` in a background thread (tests' ``live_server``)."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0):
-        from werkzeug.serving import make_server
-
         self.app = app
-        self._server = make_server(host, port, app, threaded=True)
+        self._server = _tracking_server_class()(host, port, app)
         self.host = host
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="kubedrill-test-server",
                                         daemon=True)
+        self._sessions_closed = False
 
     @property
     def url(self) -> str:
@@ -122,7 +163,50 @@ class ThreadedServer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop like a process exit: no new connections, every open one dropped; raise if one will not end.
+
+        The app itself (engine and broadcaster threads) keeps running: ``webapp.shutdown_app`` stops it.
+        Calling it again is harmless (and checks again for connections that would not end).
+        """
+        deadline = time.monotonic() + timeout
+        if self._thread.ident is not None:      # shutdown() waits for serve_forever, so only if it ran
+            self._server.shutdown()
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        self._server.server_close()             # the listener: reconnecting clients are refused from now on
+        self._close_socketio_sessions()
+        with self._server.connections_lock:
+            connections = dict(self._server.connections)
+        for conn in connections:
+            # Unblocks every thread reading or writing it (WebSocket reader and writer, a request
+            # whose bytes never come, e.g. a browser's pre-connect), as the kernel does at process exit.
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass    # already closed by its own thread
+        for thread in connections.values():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in [self._thread, *connections.values()] if t.is_alive()]
+        if stuck:
+            raise RuntimeError(f"the server on port {self.port} did not stop within {timeout:g} s: "
+                               f"{', '.join(stuck)} still running")
+
+    def _close_socketio_sessions(self) -> None:
+        """Close every Engine.IO session of the app without waiting for its queued packets.
+
+        Fires the Socket.IO disconnect handlers (the clients leave their rooms) and wakes each
+        session's writer so it exits. Not ``eio.disconnect()``: it can wait forever (module docstring).
+        """
+        sio = self.app.extensions.get("kubedrill.socketio_server")
+        if sio is None or self._sessions_closed:
+            return
+        self._sessions_closed = True
+        eio = sio.eio
+        sessions, eio.sockets = list(eio.sockets.values()), {}
+        for session in sessions:
+            try:
+                # abort: no CLOSE packet, the connection just drops (a restart looks the same to clients)
+                session.close(wait=False, abort=True, reason=eio.reason.SERVER_DISCONNECT)
+            except Exception:  # one broken session must not keep the others open
+                log.exception("could not close Engine.IO session %s", session.sid)
+        sio.shutdown()   # the Engine.IO service task (ping timeouts); it exits as soon as told

@@ -251,17 +251,22 @@ def test_two_pages_see_the_same_change(dash: Page) -> None:
 
 
 def stop_server(server: ThreadedServer, timeout: float = 30) -> None:
-    """Stop a server like a process exit would: close its WebSockets too; fail (not hang) if stuck."""
+    """Stop a server like a process exit would (its WebSockets drop too); fail, not hang, if stuck."""
+    errors: list[BaseException] = []
+
     def stop() -> None:
-        server.stop()
-        # A werkzeug shutdown leaves open WebSockets alive; a real restart drops them.
-        server.app.extensions["kubedrill.socketio_server"].eio.disconnect()
-        shutdown_app(server.app)
+        try:
+            server.stop()   # closes the listener, the Socket.IO sessions and every open connection
+            shutdown_app(server.app)
+        except BaseException as exc:  # reported by the test thread below
+            errors.append(exc)
     worker = threading.Thread(target=stop, name="stop-test-server", daemon=True)
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
         pytest.fail(f"stopping the server on port {server.port} took more than {timeout} s")
+    if errors:
+        pytest.fail(f"stopping the server on port {server.port} failed: {errors[0]!r}")
 
 
 def test_page_reconnects_after_server_restart_and_catches_up(page: Page, tmp_path: Path) -> None:
