@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure a Kubedrill app; ``config`` overrides ``DEFAULTS`` (tests pass TESTING)."""
-    from .live import NAMESPACE, Broadcaster, LiveNamespace, NoWebSocketCompression
+    from .live import NAMESPACE, Broadcaster, LiveNamespace, NoWebSocketCompression, SocketJSON
     from .runtime import Runtime
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
@@ -55,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     socketio.init_app(app, async_mode="threading",
                       cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
                       max_http_buffer_size=int(app.config["SOCKETIO_MAX_MESSAGE_BYTES"]),
-                      logger=False, engineio_logger=False)
+                      logger=False, engineio_logger=False, json=SocketJSON)
     # Keep this app's own server: ``socketio.server`` is replaced by the next init_app (tests).
     server = socketio.server
     broadcaster = Broadcaster(runtime, server)
