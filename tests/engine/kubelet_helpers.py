@@ -7,16 +7,7 @@ from engine.cluster import Cluster
 def make_cluster(profile: str = "kubernetes", nodes: tuple[str, ...] = ("w1", "w2")) -> Cluster:
     """A cluster without demo workloads whose kubelets and node lifecycle controller are running."""
     cluster = Cluster(seed=1, profile=profile, nodes=0, empty=True, bootstrap=False)
-    manager = getattr(cluster, "kubelet_manager", None)
-    if manager is None:  # until engine/wiring.py creates them
-        from engine.kubelet import KubeletManager
-        manager = KubeletManager(cluster.api, cluster.clock, cluster.profile)
-        cluster.kubelet_manager = manager
-        cluster.kubelets = manager.kubelets
-    if not any(getattr(c, "name", "") == "node-lifecycle-controller" for c in cluster.controllers.values()):
-        from engine.controllers.node_lifecycle import NodeLifecycleController
-        nlc = NodeLifecycleController(cluster.api, cluster.clock)
-        cluster.controllers[nlc.name] = nlc
+    manager = cluster.kubelet_manager
     for name in nodes:
         if name not in manager.kubelets:
             manager.add_node(name)

@@ -5,7 +5,6 @@ import random
 
 import pytest
 
-from engine.chaos import install
 from engine.chaos.selection import choose
 from engine.cluster import Cluster
 from engine.errors import Invalid, ServiceUnavailable
@@ -31,8 +30,6 @@ spec:
 
 def make_cluster(seed: int = 5) -> Cluster:
     cluster = Cluster(seed=seed, profile="demo", nodes=3, empty=True)
-    if getattr(cluster, "chaos", None) is None:   # until engine/wiring.py installs it
-        install(cluster)
     cluster.apply(WEB)
     cluster.run_for(30)
     return cluster

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.chaos import install
 from engine.cluster import Cluster
 from engine.drills import DRILLS_DIR, DrillRun, list_drills, load_drill
 
@@ -12,10 +11,7 @@ DRILLS = list_drills()
 
 
 def cluster_factory(**kwargs) -> Cluster:
-    cluster = Cluster(empty=True, **kwargs)
-    if getattr(cluster, "chaos", None) is None:   # until engine/wiring.py installs it
-        install(cluster)
-    return cluster
+    return Cluster(empty=True, **kwargs)
 
 
 def play(drill, script=None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.cluster import Cluster
-from engine.network import Network, install, trace
+from engine.network import trace
 
 MANIFESTS = """
 apiVersion: v1
@@ -85,8 +85,6 @@ spec:
 @pytest.fixture(scope="module")
 def cluster() -> Cluster:
     cluster = Cluster(seed=5, nodes=3, empty=True)
-    if not isinstance(getattr(cluster, "network", None), Network):
-        install(cluster)
     cluster.apply(MANIFESTS)
     cluster.run_for(30)
     return cluster

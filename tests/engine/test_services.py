@@ -7,7 +7,6 @@ import pytest
 
 from engine.cluster import Cluster
 from engine.errors import Invalid
-from engine.network import Network, install
 
 WEB = """
 apiVersion: apps/v1
@@ -30,12 +29,8 @@ spec:
 
 
 def make_cluster(**kwargs) -> Cluster:
-    """A cluster with Service networking (installed here if engine/wiring.py does not yet)."""
     kwargs.setdefault("seed", 3)
-    cluster = Cluster(**kwargs)
-    if not isinstance(getattr(cluster, "network", None), Network):
-        install(cluster)
-    return cluster
+    return Cluster(**kwargs)
 
 
 def service(name: str, *, selector: dict | None = None, ports: list | None = None, **spec) -> dict:

@@ -5,7 +5,6 @@ import json
 import random
 
 from engine.cluster import Cluster
-from engine.network import Network, install
 from engine.network.traffic import binomial
 
 WEB = """
@@ -37,8 +36,6 @@ spec:
 
 def make_cluster() -> Cluster:
     cluster = Cluster(seed=11, nodes=3, empty=True)
-    if not isinstance(getattr(cluster, "network", None), Network):
-        install(cluster)
     cluster.apply(WEB)
     cluster.run_for(40)
     return cluster
