@@ -296,6 +296,7 @@ class APIServer:
               subresource: str | None = None, field_manager: str | None = None, force: bool = False,
               dry_run: bool = False, strict: bool = False) -> dict:
         self._check_available()
+        from . import fieldmanager
         from . import patch as patching
         rt = self.resource(resource)
         ns = (namespace or "default") if rt.namespaced else ""
@@ -309,12 +310,12 @@ class APIServer:
                 body["metadata"] = dict(body["metadata"], name=name)
                 if rt.namespaced:
                     body["metadata"]["namespace"] = ns
-                applied = patching.server_side_apply(None, body, field_manager or "unknown", rt.api_version,
-                                                     rt.kind, force, rfc3339(self.clock.now))
+                applied = fieldmanager.server_side_apply(None, body, field_manager or "unknown", rt.api_version,
+                                                         rt.kind, force, rfc3339(self.clock.now))
                 return self.create(applied, ns or None, dry_run=dry_run, strict=strict,
                                    managed_fields=applied.get("metadata", {}).get("managedFields"))
-            result = patching.server_side_apply(existing, body, field_manager or "unknown", rt.api_version,
-                                                rt.kind, force, rfc3339(self.clock.now))
+            result = fieldmanager.server_side_apply(existing, body, field_manager or "unknown", rt.api_version,
+                                                    rt.kind, force, rfc3339(self.clock.now))
         else:
             if existing is None:
                 raise NotFound.of(rt.plural, rt.group, name)

@@ -7,14 +7,8 @@ import json
 import pytest
 
 from engine.errors import BadRequest, Conflict, Invalid
-from engine.patch import (
-    json_patch,
-    merge_patch,
-    record_update_manager,
-    server_side_apply,
-    strategic_merge_patch,
-    supports_strategic,
-)
+from engine.fieldmanager import record_update_manager, server_side_apply
+from engine.patch import json_patch, merge_patch, strategic_merge_patch, supports_strategic
 
 T0 = "2025-03-01T10:00:00Z"
 T1 = "2025-03-01T10:05:00Z"
