@@ -99,6 +99,14 @@ class LabelSelector:
         return [(r.key, r.values[0]) for r in self.requirements
                 if (r.op == "=" or (r.op == "in" and len(r.values) == 1))]
 
+    def canonical_key(self) -> tuple:
+        """A hashable key equal for selectors that are the same conjunction (order and duplicates ignored)."""
+        if self.nothing:
+            return (True, ())
+        terms = {(r.key, r.op, tuple(sorted(set(r.values))) if r.op in ("in", "notin") else r.values)
+                 for r in self.requirements}
+        return (False, tuple(sorted(terms)))
+
     def __str__(self) -> str:
         return ",".join(str(r) for r in self.requirements)
 

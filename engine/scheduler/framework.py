@@ -12,12 +12,14 @@ message is the real ``0/N nodes are available: ...`` text.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from .plugins import (balanced_allocation, inter_pod_affinity, node_affinity, node_name, node_ports,
                       node_resources_fit, node_unschedulable, pod_topology_spread, taint_toleration,
                       volume_binding)
-from .types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, NodeInfo, PodInfo, Status
+from .types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, AffinityTerm, NodeInfo, PodInfo, Status
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -26,6 +28,7 @@ NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 REGION_LABEL = "topology.kubernetes.io/region"
 _FUSED = "(fused resource scores)"
+MAX_SPREAD_MEMOS = 256      # selectors whose per-node counts the cache keeps current (LRU beyond this)
 
 # Score plugins and their default weights (default_plugins.go); ImageLocality is not simulated.
 SCORE_WEIGHTS = {
@@ -39,6 +42,57 @@ SCORE_WEIGHTS = {
 
 
 # =========================================================================== cache
+class SelectorCounts:
+    """Matching, non-terminating pods per node for one (namespace, selector), kept current by the cache.
+
+    ``anchor`` is one ``(key, value)`` every matching pod carries, so a pod event only visits the
+    memos anchored on one of its own labels (None: checked against every pod of the namespace).
+    """
+
+    __slots__ = ("namespace", "selector", "anchor", "with_terminating", "counts", "view")
+
+    def __init__(self, namespace: str, selector: Any, anchor: tuple[str, str] | None, with_terminating: bool):
+        self.namespace = namespace
+        self.selector = selector
+        self.anchor = anchor
+        self.with_terminating = with_terminating
+        self.counts: dict[str, int] = {}
+        self.view: Mapping[str, int] = MappingProxyType(self.counts)
+
+
+class TermGroup:
+    """Pods per node carrying one affinity term (same selector, namespaces, topologyKey and weight).
+
+    Existing pods' terms are matched against the incoming pod once per distinct term, not per pod.
+    """
+
+    __slots__ = ("term", "counts", "view")
+
+    def __init__(self, term: AffinityTerm):
+        self.term = term
+        self.counts: dict[str, int] = {}
+        self.view: Mapping[str, int] = MappingProxyType(self.counts)
+
+
+TERM_KINDS = ("required_affinity", "preferred_affinity", "required_anti_affinity", "preferred_anti_affinity")
+
+
+def _term_key(t: AffinityTerm) -> tuple:
+    ns_sel = t.namespace_selector
+    return (t.selector.canonical_key(), t.namespaces, None if ns_sel is None else ns_sel.canonical_key(),
+            t.topology_key, t.weight)
+
+
+def _adjust(counts: dict[str, int], node: str, delta: int) -> bool:
+    """Add ``delta`` to ``node``'s count, dropping it at zero (so counts equal a recount); False once empty."""
+    left = counts.get(node, 0) + delta
+    if left > 0:
+        counts[node] = left
+    else:
+        counts.pop(node, None)
+    return bool(counts)
+
+
 class SchedulerCache:
     """NodeInfos and the pods counted on them, kept current one event at a time."""
 
@@ -53,6 +107,11 @@ class SchedulerCache:
         self.assumed: set[tuple[str, str]] = set()
         self._list: list[NodeInfo] = []
         self._list_dirty = False
+        # PodTopologySpread counts, updated per pod event instead of recounted per scheduled pod.
+        self._memos: OrderedDict[tuple[str, tuple], SelectorCounts] = OrderedDict()
+        self._memo_anchored: dict[tuple[str, str, str], list[SelectorCounts]] = {}   # (ns, key, value)
+        self._memo_scan: dict[str, list[SelectorCounts]] = {}                       # ns -> unanchored
+        self._term_groups: dict[str, dict[tuple, TermGroup]] = {kind: {} for kind in TERM_KINDS}
 
     # ---------------------------------------------------------------- nodes
     @property
@@ -118,6 +177,10 @@ class SchedulerCache:
             ni = self.node_infos[pi.node_name] = NodeInfo(pi.node_name)   # pod seen before its node
         ni.add_pod(pi)
         self._pods[pi.key] = pi
+        if self._memos:
+            self._count_in_memos(pi, 1)
+        if pi.has_affinity:
+            self._group_terms(pi, 1)
         self._by_ns.setdefault(pi.namespace, {})[pi.key] = pi
         for label in pi.labels.items():
             self._by_label.setdefault((pi.namespace, *label), set()).add(pi.key)
@@ -131,6 +194,10 @@ class SchedulerCache:
         if pi is None:
             return None
         self.assumed.discard(key)
+        if self._memos:
+            self._count_in_memos(pi, -1)
+        if pi.has_affinity:
+            self._group_terms(pi, -1)
         ni = self.node_infos.get(pi.node_name)
         if ni is not None:
             ni.remove_pod(key)
@@ -187,6 +254,96 @@ class SchedulerCache:
         for pi in self.pods_in_namespace(namespace):
             if selector.matches(pi.labels):
                 yield pi
+
+    def spread_counts(self, namespace: str, selector: Any, with_terminating: bool = False) -> Mapping[str, int]:
+        """Matching, assigned (bound or assumed) pods per node name; terminating ones only if asked.
+
+        The first request for a selector walks its pods once; afterwards every pod add, update and
+        removal adjusts the counts, so a scheduling cycle pays nothing per pod of the workload. The
+        result is a live read-only view: read it within the cycle, do not keep it.
+        """
+        mkey = (namespace, selector.canonical_key(), with_terminating)
+        memo = self._memos.get(mkey)
+        if memo is not None:
+            self._memos.move_to_end(mkey)
+            return memo.view
+        memo = SelectorCounts(namespace, selector, self._anchor_for(namespace, selector), with_terminating)
+        counts = memo.counts
+        for p in self.pods_matching(namespace, selector):
+            if with_terminating or not p.terminating:
+                counts[p.node_name] = counts.get(p.node_name, 0) + 1
+        self._memos[mkey] = memo
+        if memo.anchor is None:
+            self._memo_scan.setdefault(namespace, []).append(memo)
+        else:
+            self._memo_anchored.setdefault((namespace, *memo.anchor), []).append(memo)
+        while len(self._memos) > MAX_SPREAD_MEMOS:
+            self._drop_memo(self._memos.popitem(last=False)[1])
+        return memo.view
+
+    def _anchor_for(self, namespace: str, selector: Any) -> tuple[str, str] | None:
+        """The selector's rarest ``key=value`` term (fewest pods to check on each event)."""
+        if selector.nothing:
+            return None
+        equalities = selector.equalities()
+        if not equalities:
+            return None
+        return min(equalities, key=lambda kv: len(self._by_label.get((namespace, *kv), ())))
+
+    def _drop_memo(self, memo: SelectorCounts) -> None:
+        if memo.anchor is None:
+            bucket_key: Any = memo.namespace
+            bucket = self._memo_scan.get(bucket_key)
+            index: dict = self._memo_scan
+        else:
+            bucket_key = (memo.namespace, *memo.anchor)
+            bucket = self._memo_anchored.get(bucket_key)
+            index = self._memo_anchored
+        if bucket is not None:
+            bucket.remove(memo)
+            if not bucket:
+                del index[bucket_key]
+
+    def _count_in_memos(self, pi: PodInfo, delta: int) -> None:
+        """Add ``delta`` for the pod to every memoized selector that matches it (and counts its state)."""
+        ns, labels, node, terminating = pi.namespace, pi.labels, pi.node_name, pi.terminating
+        anchored = self._memo_anchored
+        memos: list[SelectorCounts] = []
+        if anchored:
+            for k, v in labels.items():
+                found = anchored.get((ns, k, v))
+                if found:
+                    memos.extend(found)
+        scan = self._memo_scan.get(ns)
+        if scan:
+            memos.extend(scan)
+        for memo in memos:
+            if (not terminating or memo.with_terminating) and memo.selector.matches(labels):
+                _adjust(memo.counts, node, delta)
+
+    def _group_terms(self, pi: PodInfo, delta: int) -> None:
+        """Count (``delta`` 1) or uncount (-1) each affinity term the pod carries, on its node."""
+        node = pi.node_name
+        for kind, groups in self._term_groups.items():
+            for t in getattr(pi, kind):
+                key = _term_key(t)
+                group = groups.get(key)
+                if group is None:
+                    if delta < 0:
+                        continue
+                    group = groups[key] = TermGroup(t)
+                if not _adjust(group.counts, node, delta):
+                    del groups[key]
+
+    def affinity_term_counts(self, kind: str) -> list[tuple[AffinityTerm, Mapping[str, int]]]:
+        """Every distinct ``kind`` term (a PodInfo attribute, see TERM_KINDS) of assigned pods, with pods per node."""
+        return [(g.term, g.view) for g in self._term_groups[kind].values()]
+
+    def has_affinity_pods(self) -> bool:
+        return bool(self._affinity)
+
+    def has_anti_affinity_pods(self) -> bool:
+        return bool(self._anti)
 
     def all_pods(self) -> Iterable[PodInfo]:
         return self._pods.values()

@@ -6,7 +6,7 @@ affinity at hardPodAffinityWeight 1) per topology domain, then min-max normalise
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, AffinityTerm, NodeInfo, PodInfo, Status
 
@@ -32,6 +32,45 @@ def _candidates(snapshot: Any, terms: Iterable[AffinityTerm]) -> Iterable[PodInf
     return [p for ns in namespaces for p in snapshot.pods_in_namespace(ns)]
 
 
+def _add_counts(out: dict[str, int], counts: Mapping[str, int]) -> None:
+    for name, num in counts.items():
+        out[name] = out.get(name, 0) + num
+
+
+def pods_per_node(snapshot: Any, term: AffinityTerm) -> Mapping[str, int]:
+    """Existing pods (terminating ones too) that ``term`` selects, per node name.
+
+    From the cache's incremental counts when the term lists its namespaces; a namespaceSelector
+    (namespace labels can change at any time) is evaluated by walking every pod.
+    """
+    memo = getattr(snapshot, "spread_counts", None)
+    if memo is not None and term.namespace_selector is None:
+        if len(term.namespaces) == 1:
+            return memo(next(iter(term.namespaces)), term.selector, True)
+        out: dict[str, int] = {}
+        for ns in sorted(term.namespaces):
+            _add_counts(out, memo(ns, term.selector, True))
+        return out
+    ns_labels = snapshot.namespace_labels
+    out = {}
+    for p in _candidates(snapshot, (term,)):
+        if term.matches(p, ns_labels):
+            out[p.node_name] = out.get(p.node_name, 0) + 1
+    return out
+
+
+def _grouped(snapshot: Any, kind: str, pods: Iterable[PodInfo] | None = None
+             ) -> list[tuple[AffinityTerm, Mapping[str, int]]]:
+    """Existing pods' ``kind`` terms with the number of pods per node carrying each."""
+    if pods is None:
+        return snapshot.affinity_term_counts(kind)
+    out = []
+    for p in pods:
+        for t in getattr(p, kind):
+            out.append((t, {p.node_name: 1}))
+    return out
+
+
 class FilterState:
     __slots__ = ("existing_anti", "affinity", "anti", "self_match")
 
@@ -42,39 +81,60 @@ class FilterState:
         self.self_match = False
 
 
-def pre_filter(pi: PodInfo, snapshot: Any) -> FilterState | None:
-    """Count, per topology pair, the pods the terms select (None when nothing can reject a node)."""
-    anti_pods = snapshot.anti_affinity_pods()
-    if not pi.required_affinity and not pi.required_anti_affinity and not anti_pods:
-        return None
-    ns_labels = snapshot.namespace_labels
-    state = FilterState()
-    for p in anti_pods:
-        node = snapshot.node_infos.get(p.node_name)
+
+def _domains(node_infos: Mapping[str, Any], key: str, counts: Mapping[str, int]) -> Iterator[tuple[str, int]]:
+    """``(topology value, pods)`` for each existing node in ``counts`` that carries label ``key``."""
+    for name, num in counts.items():
+        node = node_infos.get(name)
         if node is None or node.node is None:
             continue
-        for term in p.required_anti_affinity:
-            value = node.labels.get(term.topology_key)
-            if value is not None and term.matches(pi, ns_labels):
-                pair = (term.topology_key, value)
-                state.existing_anti[pair] = state.existing_anti.get(pair, 0) + 1
-    if pi.required_affinity or pi.required_anti_affinity:
-        for p in _candidates(snapshot, pi.required_affinity + pi.required_anti_affinity):
-            node = snapshot.node_infos.get(p.node_name)
-            if node is None or node.node is None:
-                continue
-            labels = node.labels
-            if pi.required_affinity and all(t.matches(p, ns_labels) for t in pi.required_affinity):
-                for t in pi.required_affinity:
-                    value = labels.get(t.topology_key)
-                    if value is not None:
-                        pair = (t.topology_key, value)
-                        state.affinity[pair] = state.affinity.get(pair, 0) + 1
-            for t in pi.required_anti_affinity:
-                value = labels.get(t.topology_key)
-                if value is not None and t.matches(p, ns_labels):
-                    pair = (t.topology_key, value)
-                    state.anti[pair] = state.anti.get(pair, 0) + 1
+        value = node.labels.get(key)
+        if value is not None:
+            yield value, num
+
+def pre_filter(pi: PodInfo, snapshot: Any) -> FilterState | None:
+    """Count, per topology pair, the pods the terms select (None when nothing can reject a node)."""
+    incremental = hasattr(snapshot, "affinity_term_counts")
+    if incremental:
+        any_anti = snapshot.has_anti_affinity_pods()
+        anti_pods = None
+    else:
+        anti_pods = snapshot.anti_affinity_pods()
+        any_anti = bool(anti_pods)
+    if not pi.required_affinity and not pi.required_anti_affinity and not any_anti:
+        return None
+    ns_labels = snapshot.namespace_labels
+    node_infos = snapshot.node_infos
+    state = FilterState()
+
+    def count(out: dict[Pair, int], key: str, counts: Mapping[str, int]) -> None:
+        for value, num in _domains(node_infos, key, counts):
+            pair = (key, value)
+            out[pair] = out.get(pair, 0) + num
+
+    # Existing pods' anti-affinity towards this pod: each distinct term is matched once.
+    if any_anti:
+        for term, counts in _grouped(snapshot, "required_anti_affinity", anti_pods):
+            if term.matches(pi, ns_labels):
+                count(state.existing_anti, term.topology_key, counts)
+    if pi.required_affinity:
+        if len(pi.required_affinity) == 1:
+            t = pi.required_affinity[0]
+            count(state.affinity, t.topology_key, pods_per_node(snapshot, t))
+        else:
+            # A pod counts only if it matches every term at once, so walk the candidates.
+            for p in _candidates(snapshot, pi.required_affinity):
+                node = node_infos.get(p.node_name)
+                if node is None or node.node is None:
+                    continue
+                if all(t.matches(p, ns_labels) for t in pi.required_affinity):
+                    for t in pi.required_affinity:
+                        value = node.labels.get(t.topology_key)
+                        if value is not None:
+                            pair = (t.topology_key, value)
+                            state.affinity[pair] = state.affinity.get(pair, 0) + 1
+    for t in pi.required_anti_affinity:
+        count(state.anti, t.topology_key, pods_per_node(snapshot, t))
     state.self_match = bool(pi.required_affinity) and all(t.matches(pi, ns_labels) for t in pi.required_affinity)
     return state
 
@@ -110,37 +170,29 @@ def filter(pi: PodInfo, ni: NodeInfo, state: FilterState | None) -> Status | Non
 # --------------------------------------------------------------------------- score
 def pre_score(pi: PodInfo, snapshot: Any) -> dict[str, dict[str, int]] | None:
     """Weights per topology key and value (None: skipped, nothing to prefer)."""
-    has_constraints = bool(pi.preferred_affinity or pi.preferred_anti_affinity)
-    existing = snapshot.all_pods() if has_constraints else snapshot.affinity_pods()
+    if not (pi.preferred_affinity or pi.preferred_anti_affinity) and not getattr(
+            snapshot, "has_affinity_pods", lambda: True)():
+        return None                 # no terms on either side: the common case costs nothing
     ns_labels = snapshot.namespace_labels
+    node_infos = snapshot.node_infos
     scores: dict[str, dict[str, int]] = {}
 
-    def add(labels: Mapping[str, str], key: str, weight: int) -> None:
-        value = labels.get(key)
-        if value is not None:
+    def add(counts: Mapping[str, int], key: str, weight: int) -> None:
+        """Add ``weight`` per pod to the domain of each node holding pods (upstream adds it pod by pod)."""
+        for value, num in _domains(node_infos, key, counts):
             bucket = scores.setdefault(key, {})
-            bucket[value] = bucket.get(value, 0) + weight
+            bucket[value] = bucket.get(value, 0) + weight * num
 
-    for p in existing:
-        node = snapshot.node_infos.get(p.node_name)
-        if node is None or node.node is None:
-            continue
-        labels = node.labels
-        for t in pi.preferred_affinity:
-            if t.matches(p, ns_labels):
-                add(labels, t.topology_key, t.weight)
-        for t in pi.preferred_anti_affinity:
-            if t.matches(p, ns_labels):
-                add(labels, t.topology_key, -t.weight)
-        for t in p.required_affinity:
+    for t in pi.preferred_affinity:
+        add(pods_per_node(snapshot, t), t.topology_key, t.weight)
+    for t in pi.preferred_anti_affinity:
+        add(pods_per_node(snapshot, t), t.topology_key, -t.weight)
+    # Existing pods' terms towards this pod: each distinct term is matched once.
+    pods = None if hasattr(snapshot, "affinity_term_counts") else snapshot.affinity_pods()
+    for kind, sign in (("required_affinity", 0), ("preferred_affinity", 1), ("preferred_anti_affinity", -1)):
+        for t, counts in _grouped(snapshot, kind, pods):
             if t.matches(pi, ns_labels):
-                add(labels, t.topology_key, HARD_POD_AFFINITY_WEIGHT)
-        for t in p.preferred_affinity:
-            if t.matches(pi, ns_labels):
-                add(labels, t.topology_key, t.weight)
-        for t in p.preferred_anti_affinity:
-            if t.matches(pi, ns_labels):
-                add(labels, t.topology_key, -t.weight)
+                add(counts, t.topology_key, HARD_POD_AFFINITY_WEIGHT if sign == 0 else sign * t.weight)
     return scores or None
 
 

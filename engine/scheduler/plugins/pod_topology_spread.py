@@ -96,8 +96,20 @@ def default_constraints(pi: PodInfo, store: Any) -> list[Constraint]:
     return [Constraint(skew, key, selector) for key, skew in SYSTEM_DEFAULT_CONSTRAINTS]
 
 
-def count_by_node(snapshot: Any, selector: LabelSelector, namespace: str) -> dict[str, int]:
-    """Matching, non-terminating pods per node in ``namespace``."""
+def count_by_node(snapshot: Any, selector: LabelSelector, namespace: str) -> Mapping[str, int]:
+    """Matching, non-terminating pods per node in ``namespace`` (read-only).
+
+    The scheduler cache keeps these counts incrementally (``spread_counts``), so a cycle costs the
+    nodes it looks at, not the size of the workload; other snapshots are counted from scratch.
+    """
+    memo = getattr(snapshot, "spread_counts", None)
+    if memo is not None:
+        return memo(namespace, selector)
+    return recount_by_node(snapshot, selector, namespace)
+
+
+def recount_by_node(snapshot: Any, selector: LabelSelector, namespace: str) -> dict[str, int]:
+    """``count_by_node`` by walking every matching pod (the reference the memo must equal)."""
     out: dict[str, int] = {}
     for p in snapshot.pods_matching(namespace, selector):
         if p.terminating:
@@ -170,7 +182,7 @@ class ScoreState:
         self.ignored: set[str] = set()
         self.pair_counts: dict[tuple[str, str], int] = {}
         self.weights: list[float] = []
-        self.host_counts: list[dict[str, int]] = []
+        self.host_counts: list[Mapping[str, int]] = []
 
 
 def pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> ScoreState | None:
@@ -203,15 +215,22 @@ def pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> ScoreStat
         state.weights.append(math.log(size + 2))
     state.host_counts = [count_by_node(snapshot, c.selector, pi.namespace) for c in constraints]
     if state.pair_counts:
-        for ni in snapshot.nodes:
-            if require_all and not _has_all_keys(ni.labels, constraints):
+        # Only nodes holding matching pods add anything, so walk those rather than every node.
+        node_infos = snapshot.node_infos
+        for c, counts in zip(constraints, state.host_counts):
+            if c.topology_key == HOSTNAME_LABEL:
                 continue
-            for c, counts in zip(constraints, state.host_counts):
-                if c.topology_key == HOSTNAME_LABEL or not c.includes(pi, ni):
+            for name, num in counts.items():
+                ni = node_infos.get(name)
+                if ni is None or ni.node is None:       # not in the snapshot's node list
+                    continue
+                if require_all and not _has_all_keys(ni.labels, constraints):
+                    continue
+                if not c.includes(pi, ni):
                     continue
                 pair = (c.topology_key, ni.labels.get(c.topology_key, ""))
                 if pair in state.pair_counts:
-                    state.pair_counts[pair] += counts.get(ni.name, 0)
+                    state.pair_counts[pair] += num
     return state
 
 
