@@ -124,18 +124,19 @@ class APIServer:
                field_manager: str | None = None, managed_fields: list | None = None) -> dict:
         """Create from a client: full validation, defaulting and admission.
 
-        ``managed_fields`` is the field ownership server-side apply computed for a create-by-apply.
+        ``managed_fields`` is the field ownership server-side apply computed for a create-by-apply;
+        otherwise ``field_manager`` (if given) is recorded as owning every field it set.
         """
         self._check_available()
         return self._create(obj, namespace, dry_run=dry_run, strict=strict, trusted=False,
-                            managed_fields=managed_fields)
+                            managed_fields=managed_fields, manager=None if managed_fields else field_manager)
 
     def create_internal(self, obj: dict, namespace: str | None = None) -> dict:
         """Create from a controller or kubelet: same rules, schema check skipped (objects are ours)."""
         return self._create(obj, namespace, dry_run=False, strict=False, trusted=True)
 
     def _create(self, obj: dict, namespace: str | None, *, dry_run: bool, strict: bool, trusted: bool,
-                managed_fields: list | None = None) -> dict:
+                managed_fields: list | None = None, manager: str | None = None) -> dict:
         rt = self.type_of(obj)
         obj = clone(obj)
         meta = obj.get("metadata")
@@ -186,6 +187,9 @@ class APIServer:
             meta["generation"] = 1
         if managed_fields:
             meta["managedFields"] = managed_fields
+        elif manager:
+            obj = self._record_manager(rt, None, obj, manager, None)
+            meta = obj["metadata"]
         ns_key, name = self._key(rt, obj)
         if self.store.find(rt.plural, ns_key, name) is not None:
             raise AlreadyExists.of(rt.plural, rt.group, name)
@@ -215,10 +219,11 @@ class APIServer:
 
     # ------------------------------------------------------------------ update
     def update(self, obj: dict, *, subresource: str | None = None, strict: bool = False,
-               dry_run: bool = False) -> dict:
+               dry_run: bool = False, field_manager: str | None = None) -> dict:
         """PUT from a client (optimistic concurrency when ``metadata.resourceVersion`` is set)."""
         self._check_available()
-        return self._update(obj, subresource=subresource, strict=strict, dry_run=dry_run, trusted=False)
+        return self._update(obj, subresource=subresource, strict=strict, dry_run=dry_run, trusted=False,
+                            manager=field_manager)
 
     def update_internal(self, obj: dict, *, subresource: str | None = None) -> dict:
         """PUT from a controller/kubelet: no schema check; still validated and conflict-checked."""
@@ -227,7 +232,8 @@ class APIServer:
     def update_status(self, obj: dict) -> dict:
         return self._update(obj, subresource="status", strict=False, dry_run=False, trusted=True)
 
-    def _update(self, obj: dict, *, subresource: str | None, strict: bool, dry_run: bool, trusted: bool) -> dict:
+    def _update(self, obj: dict, *, subresource: str | None, strict: bool, dry_run: bool, trusted: bool,
+                manager: str | None = None) -> dict:
         rt = self.type_of(obj)
         meta = obj.get("metadata")
         if not isinstance(meta, dict) or not meta.get("name"):
@@ -246,10 +252,12 @@ class APIServer:
         new["metadata"]["namespace"] = ns
         if not rt.namespaced:
             new["metadata"].pop("namespace", None)
-        return self._write_update(rt, existing, new, subresource=subresource, trusted=trusted, dry_run=dry_run)
+        return self._write_update(rt, existing, new, subresource=subresource, trusted=trusted, dry_run=dry_run,
+                                  manager=manager)
 
     def _write_update(self, rt: ResourceType, existing: dict, new: dict, *, subresource: str | None,
-                      trusted: bool, dry_run: bool = False) -> dict:
+                      trusted: bool, dry_run: bool = False, manager: str | None = None) -> dict:
+        """Store ``new`` over ``existing``; a client write's ``manager`` takes ownership of what it changed."""
         from .defaults import carry_over_allocations, default_object
         from .validation import validate_update
         old_meta = existing["metadata"]
@@ -283,6 +291,11 @@ class APIServer:
             self._fail_invalid(rt, meta["name"], causes)
             if rt.kind not in _NO_GENERATION and new.get("spec") != existing.get("spec"):
                 meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        if manager:
+            new = self._record_manager(rt, existing, new, manager, subresource)
+            meta = new["metadata"]
+        elif not trusted and "managedFields" in old_meta:
+            meta["managedFields"] = old_meta["managedFields"]   # ownership is the server's record
         if new == existing:
             return existing  # a no-op write keeps its resourceVersion, as in Kubernetes
         if dry_run:
@@ -344,7 +357,20 @@ class APIServer:
             result["metadata"]["namespace"] = ns
         if self.validate_schema:
             self._schema_check(rt, result, strict)
-        return self._write_update(rt, existing, result, subresource=subresource, trusted=False, dry_run=dry_run)
+        return self._write_update(rt, existing, result, subresource=subresource, trusted=False, dry_run=dry_run,
+                                  manager=None if patch_type == "apply" else field_manager)
+
+    def _record_manager(self, rt: ResourceType, existing: dict | None, new: dict, manager: str,
+                        subresource: str | None) -> dict:
+        """``new`` with ``metadata.managedFields`` naming ``manager`` as owner of what it set (an Update entry).
+
+        Client writes only: controller and kubelet writes keep the ownership they found, which is
+        what server-side apply conflicts need (e.g. a later ``apply --server-side`` of ``replicas``
+        conflicts with the ``kubectl-client-side-apply`` or ``kubectl-scale`` that set it).
+        """
+        from .fieldmanager import record_update_manager
+        return record_update_manager(existing, new, manager, now_iso=rfc3339(self.clock.now),
+                                     api_version=rt.api_version, subresource=subresource)
 
     # ------------------------------------------------------------------ delete
     def delete(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None = None,
@@ -476,7 +502,8 @@ class APIServer:
         obj = self.get(resource, namespace, name)
         return _scale_of(rt, obj)
 
-    def update_scale(self, resource: str, namespace: str, name: str, scale: dict) -> dict:
+    def update_scale(self, resource: str, namespace: str, name: str, scale: dict,
+                     field_manager: str | None = None) -> dict:
         self._check_available()
         rt = self.resource(resource)
         if "scale" not in rt.subresources:
@@ -494,10 +521,13 @@ class APIServer:
             raise Invalid.of("Scale", "autoscaling", name, [Cause("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
         new = clone(obj)
         new.setdefault("spec", {})["replicas"] = replicas
+        if field_manager:
+            new = self._record_manager(rt, obj, new, field_manager, "scale")
         stored = self._write_update(rt, obj, new, subresource=None, trusted=True)
         return _scale_of(rt, stored)
 
-    def patch_scale(self, resource: str, namespace: str, name: str, body: Any, patch_type: str) -> dict:
+    def patch_scale(self, resource: str, namespace: str, name: str, body: Any, patch_type: str,
+                    field_manager: str | None = None) -> dict:
         from . import patch as patching
         current = self.get_scale(resource, namespace, name)
         if patch_type == "json":
@@ -506,7 +536,7 @@ class APIServer:
             if not isinstance(body, dict):
                 raise BadRequest("patch must be an object")
             patched = patching.merge_patch(current, body)
-        return self.update_scale(resource, namespace, name, patched)
+        return self.update_scale(resource, namespace, name, patched, field_manager)
 
     def bind(self, namespace: str, name: str, node_name: str) -> dict:
         """pods/binding: set ``spec.nodeName`` once (the scheduler's last step)."""

@@ -311,3 +311,22 @@ def test_server_side_apply_creates_then_updates(kubectl, tmp_path):
     cm = kubectl("get", "configmap", "ssa", "-o", "json", "--show-managed-fields").json()
     assert cm["data"] == {"colour": "green"}
     assert any(m["manager"] == "kubectl" and m["operation"] == "Apply" for m in cm["metadata"]["managedFields"])
+
+
+def test_server_side_apply_conflicts_with_fields_client_side_apply_and_scale_set(kubectl):
+    """Every client write records its field manager, so apply --server-side meets the real conflicts."""
+    apply_web(kubectl, replicas=2)
+    managed = kubectl("get", "deploy", "web", "-o", "json", "--show-managed-fields").json()["metadata"]["managedFields"]
+    owner = next(m for m in managed if m["manager"] == "kubectl-client-side-apply")
+    assert owner["operation"] == "Update" and "f:replicas" in owner["fieldsV1"]["f:spec"]
+    bumped = DEPLOYMENT.replace("replicas: 3", "replicas: 4")
+    res = kubectl("apply", "--server-side", "-f", "-", input=bumped)
+    assert res.code != 0
+    assert 'conflict with "kubectl-client-side-apply"' in res.err and ".spec.replicas" in res.err
+    assert kubectl.ok("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}") == "2"
+    assert "serverside-applied" in kubectl.ok("apply", "--server-side", "--force-conflicts", "-f", "-", input=bumped)
+    assert kubectl.ok("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}") == "4"
+    # kubectl scale sends no fieldManager: the server names it after the User-Agent, "kubectl".
+    kubectl.ok("scale", "deploy", "web", "--replicas=3")
+    res = kubectl("apply", "--server-side", "-f", "-", input=bumped)
+    assert res.code != 0 and 'conflict with "kubectl" with subresource "scale"' in res.err

@@ -7,6 +7,7 @@ import pytest
 
 from engine.apiserver import APIServer
 from engine.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound, StatusError
+from engine.objects import clone
 
 DEPLOY = {
     "apiVersion": "apps/v1", "kind": "Deployment",
@@ -314,3 +315,22 @@ def test_an_owner_recreated_under_the_same_name_does_not_adopt_the_old_dependent
     cluster.run_for(1)
     assert cluster.store.find("configmaps", "default", "dep") is None, old["metadata"]["ownerReferences"]
     assert cluster.store.find("configmaps", "default", "owner") is not None
+
+
+def test_client_writes_record_their_field_manager_and_a_no_op_patch_changes_nothing(api):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"a": "1"}}
+    created = api.create(cm, "default", field_manager="kubectl-create")
+    [entry] = created["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"]) == ("kubectl-create", "Update")
+    assert entry["fieldsV1"]["f:data"] == {".": {}, "f:a": {}}
+    same = api.patch("configmaps", "default", "owned", {"data": {"a": "1"}}, "merge", field_manager="kubectl-patch")
+    assert same["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    changed = api.patch("configmaps", "default", "owned", {"data": {"b": "2"}}, "merge", field_manager="kubectl-patch")
+    owners = {m["manager"]: m["fieldsV1"]["f:data"] for m in changed["metadata"]["managedFields"]}
+    assert owners == {"kubectl-create": {".": {}, "f:a": {}}, "kubectl-patch": {"f:b": {}}}
+    # A PUT cannot rewrite who owns what: the server keeps its record.
+    body = clone(changed)
+    body["metadata"]["managedFields"] = []
+    body["data"]["a"] = "3"
+    put = api.update(body)
+    assert {m["manager"] for m in put["metadata"]["managedFields"]} == {"kubectl-create", "kubectl-patch"}

@@ -208,10 +208,19 @@ def _prepare_body(target: Target, obj: dict, *, for_update: bool) -> dict:
     return obj
 
 
+def field_manager() -> str | None:
+    """``?fieldManager=``, else the User-Agent up to its first "/" (``kubectl``), as the apiserver derives it."""
+    explicit = q_str("fieldManager")
+    if explicit:
+        return explicit
+    agent = request.headers.get("User-Agent", "").split("/", 1)[0].strip()
+    return agent[:128] or None
+
+
 def create_object(target: Target) -> Response:
     validation = field_validation()
     dry = dry_run()
-    manager = q_str("fieldManager")
+    manager = field_manager()
     obj = _prepare_body(target, media.decode_object(request), for_update=False)
     warnings = _warnings(target.rt, obj, validation)
     created = call(lambda c: c.api.create(obj, target.namespace, dry_run=dry, strict=validation == "Strict",
@@ -224,7 +233,9 @@ def update_object(target: Target) -> Response:
     dry = dry_run()
     obj = _prepare_body(target, media.decode_object(request), for_update=True)
     warnings = _warnings(target.rt, obj, validation)
-    updated = call(lambda c: c.api.update(obj, subresource=target.sub, strict=validation == "Strict", dry_run=dry))
+    manager = field_manager()
+    updated = call(lambda c: c.api.update(obj, subresource=target.sub, strict=validation == "Strict", dry_run=dry,
+                                          field_manager=manager))
     return json_response(updated, 200, headers=warnings)
 
 
@@ -232,8 +243,8 @@ def patch_object(target: Target) -> Response:
     validation = field_validation()
     dry = dry_run()
     force = q_bool("force")
-    manager = q_str("fieldManager")
     patch_type, body = media.decode_patch(request)
+    manager = q_str("fieldManager") if patch_type == "apply" else field_manager()
     if patch_type == "apply" and not manager:
         raise BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for "
                          "apply patch")
@@ -323,11 +334,12 @@ def _check_scale_body(target: Target, body: dict) -> dict:
 def put_scale(target: Target) -> Response:
     body = _check_scale_body(target, media.decode_object(request))
     dry = dry_run()
+    manager = field_manager()
 
     def do(cluster):
         if dry:
             return cluster.api.get_scale(target.rt.plural, target.namespace, target.name)
-        return cluster.api.update_scale(target.rt.plural, target.namespace, target.name, body)
+        return cluster.api.update_scale(target.rt.plural, target.namespace, target.name, body, manager)
 
     return json_response(call(do))
 
@@ -337,8 +349,9 @@ def patch_scale(target: Target) -> Response:
     if patch_type == "apply":
         raise media.UnsupportedMediaType("apply patches are not supported on the scale subresource; use "
                                          "application/merge-patch+json")
+    manager = field_manager()
     return json_response(call(lambda c: c.api.patch_scale(target.rt.plural, target.namespace, target.name, body,
-                                                          patch_type)))
+                                                          patch_type, manager)))
 
 
 def evict(target: Target) -> Response:
