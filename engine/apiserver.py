@@ -256,8 +256,12 @@ class APIServer:
                                   manager=manager)
 
     def _write_update(self, rt: ResourceType, existing: dict, new: dict, *, subresource: str | None,
-                      trusted: bool, dry_run: bool = False, manager: str | None = None) -> dict:
-        """Store ``new`` over ``existing``; a client write's ``manager`` takes ownership of what it changed."""
+                      trusted: bool, dry_run: bool = False, manager: str | None = None,
+                      applied: bool = False) -> dict:
+        """Store ``new`` over ``existing``; a client write's ``manager`` takes ownership of what it changed.
+
+        ``applied``: ``new`` carries the ownership server-side apply computed; keep it as it is.
+        """
         from .defaults import carry_over_allocations, default_object
         from .validation import validate_update
         old_meta = existing["metadata"]
@@ -294,8 +298,12 @@ class APIServer:
         if manager:
             new = self._record_manager(rt, existing, new, manager, subresource)
             meta = new["metadata"]
-        elif not trusted and "managedFields" in old_meta:
-            meta["managedFields"] = old_meta["managedFields"]   # ownership is the server's record
+        elif not trusted and not applied:
+            # Ownership is the server's record: a client body cannot rewrite it.
+            if "managedFields" in old_meta:
+                meta["managedFields"] = old_meta["managedFields"]
+            else:
+                meta.pop("managedFields", None)
         if new == existing:
             return existing  # a no-op write keeps its resourceVersion, as in Kubernetes
         if dry_run:
@@ -357,8 +365,9 @@ class APIServer:
             result["metadata"]["namespace"] = ns
         if self.validate_schema:
             self._schema_check(rt, result, strict)
+        applied = patch_type == "apply"
         return self._write_update(rt, existing, result, subresource=subresource, trusted=False, dry_run=dry_run,
-                                  manager=None if patch_type == "apply" else field_manager)
+                                  manager=None if applied else field_manager, applied=applied)
 
     def _record_manager(self, rt: ResourceType, existing: dict | None, new: dict, manager: str,
                         subresource: str | None) -> dict:

@@ -326,6 +326,9 @@ def test_server_side_apply_conflicts_with_fields_client_side_apply_and_scale_set
     assert kubectl.ok("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}") == "2"
     assert "serverside-applied" in kubectl.ok("apply", "--server-side", "--force-conflicts", "-f", "-", input=bumped)
     assert kubectl.ok("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}") == "4"
+    managed = kubectl("get", "deploy", "web", "-o", "json", "--show-managed-fields").json()["metadata"]["managedFields"]
+    owns_replicas = [m["manager"] for m in managed if "f:replicas" in m["fieldsV1"].get("f:spec", {})]
+    assert owns_replicas == ["kubectl"]   # forced: the applier took the field over
     # kubectl scale sends no fieldManager: the server names it after the User-Agent, "kubectl".
     kubectl.ok("scale", "deploy", "web", "--replicas=3")
     res = kubectl("apply", "--server-side", "-f", "-", input=bumped)
