@@ -47,10 +47,11 @@ Server -> client
     "clock", "profile": {"name", "values"}}`` -- every object in the store (Lease objects excluded,
     see ``LIVE_EXCLUDE``), ordered by (resource, namespace, name). Replace all local state with it.
 ``delta`` ``{"from_rv", "to_rv", "generation", "changes": [{"type": ADDED|MODIFIED|DELETED,
-    "resource", "object"}], "clock"}`` -- one batch per frame (at most one per 25 ms) for all clients. Apply the
-    changes in order; for DELETED the object is its last state. Several modifications of one object
-    inside one batch are folded into one entry carrying the latest state (at the position of the
-    first). ``from_rv`` of a delta equals ``to_rv`` of the previous one; if it does not, re-subscribe.
+    "resource", "object"}], "clock"}`` -- one batch per frame (at most one per 25 ms) for all
+    clients. Apply the changes in order; for DELETED the object is its last state. Several
+    modifications of one object inside one batch are folded into one entry carrying the latest
+    state (at the position of the first). ``from_rv`` of a delta equals ``to_rv`` of the previous
+    one; if it does not, re-subscribe.
 ``clock`` ``{"now": sim seconds, "paused", "speed", "lag": wall seconds behind pace, "profile": name,
     "generation", "error"?}`` -- inside every delta, alone ~1/s when nothing changes, and at once
     after ``sim.*`` actions.
@@ -258,7 +259,10 @@ class Broadcaster:
         return out
 
     def _emit_pending(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None) -> None:
-        with _uninterrupted():
+        if pending is None or pending[0] == "delta":
+            with _uninterrupted():
+                self._emit_to_room(pending, clock)
+        else:   # a snapshot can take long to encode: never hold the GIL through that
             self._emit_to_room(pending, clock)
         self._last_emit = time.monotonic()
 
