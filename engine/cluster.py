@@ -13,7 +13,7 @@ from .errors import BadRequest, NotFound
 from .objects import clone
 from .profile import get_profile
 from .resources import by_kind_name
-from .store import Store
+from .store import ADDED, DELETED, MODIFIED, Event, Store
 
 
 class Cluster:
@@ -93,6 +93,35 @@ class Cluster:
         """Simulated time the cluster was created (the default namespace's birth)."""
         ns = self.store.find("namespaces", "", "default")
         return parse_rfc3339(ns["metadata"]["creationTimestamp"]) if ns else 0.0
+
+    def catch_up(self, since: int) -> list[Event] | None:
+        """Every change after ``since`` as events, also across a restart; None if that cannot be told.
+
+        After a restart the history window starts at the restored revision, so a client that saw
+        revision ``since`` before it would have to resync. The persisted change log still says which
+        objects changed up to the restart: each becomes one event carrying its current state (or a
+        DELETED stub naming it), followed by the window's own events -- the same folded picture a
+        live delta gives. None without a database, or if the log has a gap (retention).
+        """
+        boundary = self.store.compacted          # revisions up to here are only in the change log
+        if self.persistence is None or not 0 <= since < boundary or since > self.store.revision:
+            return None
+        rows = self.persistence.changes_since(since, limit=boundary - since)
+        if len(rows) != boundary - since or rows[0][0] != since + 1 or rows[-1][0] != boundary:
+            return None
+        first: dict[tuple[str, str, str], str] = {}
+        for _rv, kind, resource, namespace, name in rows:
+            first.setdefault((resource, namespace, name), kind)
+        events = []
+        for (resource, namespace, name), kind in first.items():
+            obj = self.store.find(resource, namespace, name)
+            if obj is not None:
+                events.append(Event(ADDED if kind == ADDED else MODIFIED, resource, obj,
+                                    int(obj["metadata"]["resourceVersion"])))
+            elif kind != ADDED:                  # existed before ``since``: the client must drop it
+                meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+                events.append(Event(DELETED, resource, {"metadata": meta}, boundary))
+        return events + list(self.store.events_since(boundary))
 
     def flush(self) -> None:
         """Group commit: everything written since the last flush, in one transaction."""

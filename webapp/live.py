@@ -13,7 +13,8 @@ Client -> server
       * ``since`` null/absent -> one ``snapshot``;
       * ``since`` inside the store's history window (and ``generation``, if given, is current) ->
         one ``delta`` with ``from_rv == since`` covering exactly the changes the client missed
-        (possibly none: ``changes == []``);
+        (possibly none: ``changes == []``); after a server restart on the same database, changes
+        from before the restart are rebuilt from the persisted change log (``Cluster.catch_up``);
       * otherwise -> ``resync`` ``{"reason": "Expired", "message": ...}`` then a ``snapshot``.
     After that the client receives every broadcast ``delta`` (their ``from_rv`` chain without gaps).
 ``action`` ``{"type": str, "args": {...}}``
@@ -317,8 +318,10 @@ class Broadcaster:
                     reply.append(("snapshot", self._snapshot_locked()))
                 else:
                     reason = self._resume_problem(since, generation)
-                    if reason is None:
-                        events = list(store.events_since(since))
+                    events = list(store.events_since(since)) if reason is None else None
+                    if events is None and generation in (None, self.generation):
+                        events = self.runtime.cluster.catch_up(since)   # across a server restart
+                    if events is not None:
                         reply.append(("delta", {"from_rv": since, "to_rv": head, "generation": self.generation,
                                                 "changes": fold_changes(events, self.exclude,
                                                                         self.runtime.hidden_refs()),

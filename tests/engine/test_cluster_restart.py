@@ -29,3 +29,20 @@ def test_restart_resumes_every_object_and_the_revision_never_goes_back(tmp_path)
               and victim not in {p["metadata"]["name"] for p in running_ready(second, "app=web")}, 60)
     assert second.store.revision > rv
     second.close()
+
+
+def test_catch_up_tells_the_changes_of_before_a_restart_from_the_change_log(tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept", "namespace": "default"}}
+    first = Cluster(seed=3, store_url=url, nodes=1, empty=True)
+    first.apply([cm, dict(cm, metadata={"name": "dropped", "namespace": "default"})])
+    seen = first.store.revision
+    first.api.delete("configmaps", "default", "dropped")
+    first.api.patch("configmaps", "default", "kept", {"data": {"x": "1"}}, "merge")
+    first.close()
+
+    second = Cluster(seed=3, store_url=url, nodes=1, empty=True)
+    events = [(e.type, e.resource, e.key[2]) for e in second.catch_up(seen) if e.resource == "configmaps"]
+    assert events == [("DELETED", "configmaps", "dropped"), ("MODIFIED", "configmaps", "kept")]
+    assert Cluster(seed=3, nodes=1, empty=True).catch_up(0) is None   # no database, nothing to tell
+    second.close()

@@ -186,3 +186,38 @@ def test_malformed_subscribe_is_refused(sio_client, payload):
     assert ack["ok"] is False
     assert ack["error"]["reason"] == "BadRequest" and ack["error"]["code"] == 400
     assert messages(sio_client) == []
+
+
+def test_resume_across_a_server_restart_rebuilds_what_was_missed_from_the_change_log(tmp_path):
+    """A page that saw revision N before the restart gets one delta, not a full resync."""
+    from webapp import create_app, shutdown_app
+
+    config = {"TESTING": True, "SEED": 1, "DB_URL": f"sqlite:///{tmp_path / 'cluster.db'}", "START_THREADS": False}
+    first = create_app(dict(config))
+    page = socketio.test_client(first, namespace=NS, flask_test_client=first.test_client())
+    apply_configmap(page, "old")
+    subscribe(page)
+    last = messages(page)[-1][1]["revision"]
+    page.disconnect(namespace=NS)
+    writer = socketio.test_client(first, namespace=NS, flask_test_client=first.test_client())
+    assert action(writer, "object.delete", resource="configmaps", namespace="default", name="old")["ok"]
+    apply_configmap(writer, "new")
+    apply_configmap(writer, "gone")
+    assert action(writer, "object.delete", resource="configmaps", namespace="default", name="gone")["ok"]
+    writer.disconnect(namespace=NS)
+    shutdown_app(first)
+
+    second = create_app(dict(config))
+    try:
+        back = socketio.test_client(second, namespace=NS, flask_test_client=second.test_client())
+        ack = subscribe(back, last)
+        [(name, delta)] = messages(back)
+        assert ack["ok"] and name == "delta", delta
+        store = second.extensions["kubedrill"].cluster.store
+        assert delta["from_rv"] == last and delta["to_rv"] == store.revision > last
+        # "gone" came and went while the page was away: it never hears of it.
+        assert _names(delta["changes"]) == [("DELETED", "old"), ("ADDED", "new")]
+        assert next(c for c in delta["changes"] if c["type"] == "ADDED")["object"]["data"] == {"colour": "blue"}
+        back.disconnect(namespace=NS)
+    finally:
+        shutdown_app(second)
