@@ -3,7 +3,7 @@
 Each stage says *when* it applies (the scope — pod or container — and the state it starts from,
 plus an optional fault that must be active), *how long* it takes (a Profile field giving a
 ``(min, max)`` range, drawn with the cluster's seeded rng, or a back-off), *what state follows*,
-and *which events* the kubelet records. The kubelet (engine/kubelet.py) is the interpreter: it picks
+and *which events* the kubelet records. The kubelet (engine/kubelet_containers.py) is the interpreter: it picks
 the first matching stage for a pod or container, waits the delay on the simulated clock, applies it,
 and looks again — level-triggered, so a kubelet that was stopped simply resumes from the state it
 finds.
