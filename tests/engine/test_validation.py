@@ -11,6 +11,8 @@ from engine import defaults, resources, validation
 from engine.errors import Invalid
 from engine.objects import clone
 from engine.quantity import QUANTITY_MESSAGE, cpu_millis, memory_bytes, parse_quantity
+from engine.selectors import label_key_error, label_value_error
+from engine.validation import apps, common, core
 
 MANIFESTS = pathlib.Path(__file__).parent / "manifests"
 
@@ -94,8 +96,8 @@ def _set(path: str, value):
 
 
 DELETE = object()
-SUBDOMAIN_MSG = validation.DNS1123_SUBDOMAIN_MSG
-LABEL_MSG = validation.DNS1123_LABEL_MSG
+SUBDOMAIN_MSG = common.DNS1123_SUBDOMAIN_MSG
+LABEL_MSG = common.DNS1123_LABEL_MSG
 
 CREATE_CASES = [
     # metadata
@@ -107,10 +109,10 @@ CREATE_CASES = [
      [("metadata.name", "FieldValueInvalid", f'Invalid value: "{"a" * 254}": must be no more than 253 characters')]),
     ("bad-label-value", deployment, _set("metadata.labels", {"app": "bad value"}),
      [("metadata.labels", "FieldValueInvalid",
-       'Invalid value: "bad value": ' + validation.label_value_error("bad value"))]),
+       'Invalid value: "bad value": ' + label_value_error("bad value"))]),
     ("bad-annotation-key", deployment, _set("metadata.annotations", {"bad key": "x"}),
      [("metadata.annotations", "FieldValueInvalid",
-       'Invalid value: "bad key": ' + validation.label_key_error("bad key"))]),
+       'Invalid value: "bad key": ' + label_key_error("bad key"))]),
     # deployment spec
     ("negative-replicas", deployment, _set("spec.replicas", -1),
      [("spec.replicas", "FieldValueInvalid", "Invalid value: -1: must be greater than or equal to 0")]),
@@ -136,7 +138,7 @@ CREATE_CASES = [
     ("max-surge-percent-format", deployment,
      _set("spec.strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25"}}),
      [("spec.strategy.rollingUpdate.maxSurge", "FieldValueInvalid",
-       'Invalid value: "25": ' + validation.PERCENT_MSG)]),
+       'Invalid value: "25": ' + common.PERCENT_MSG)]),
     ("surge-and-unavailable-zero", deployment,
      _set("spec.strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}),
      [("spec.strategy.rollingUpdate.maxUnavailable", "FieldValueInvalid",
@@ -184,7 +186,7 @@ CREATE_CASES = [
      []),
     # services
     ("service-name-dns1035", service, _set("metadata.name", "1web"),
-     [("metadata.name", "FieldValueInvalid", f'Invalid value: "1web": {validation.DNS1035_LABEL_MSG}')]),
+     [("metadata.name", "FieldValueInvalid", f'Invalid value: "1web": {common.DNS1035_LABEL_MSG}')]),
     ("service-ports-required", service, _set("spec.ports", []),
      [("spec.ports", "FieldValueRequired", "Required value")]),
     ("service-port-range", service, _set("spec.ports.0.port", 0),
@@ -236,7 +238,7 @@ OTHER_KIND_CASES = [
     ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ok", "namespace": "default"}},
      [("metadata.namespace", "FieldValueForbidden", "Forbidden: not allowed on this type")]),
     ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"bad key": "v"}},
-     [("data[bad key]", "FieldValueInvalid", f'Invalid value: "bad key": {validation.CONFIG_KEY_MSG}')]),
+     [("data[bad key]", "FieldValueInvalid", f'Invalid value: "bad key": {core.CONFIG_KEY_MSG}')]),
     ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"big": "x" * (1024 * 1024 + 1)}},
      [("", "FieldValueTooLong", "Too long: may not be more than 1048576 bytes")]),
     ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls"}, "type": "kubernetes.io/tls",
@@ -299,7 +301,7 @@ def test_deployment_scale_and_image_change_are_fine():
 
 def test_statefulset_forbidden_spec_update():
     assert update_causes(_set("spec.serviceName", "other")(statefulset()), statefulset()) == [
-        ("spec", "FieldValueForbidden", "Forbidden: " + validation.STATEFULSET_UPDATE_FORBIDDEN)]
+        ("spec", "FieldValueForbidden", "Forbidden: " + apps.STATEFULSET_UPDATE_FORBIDDEN)]
     assert update_causes(_set("spec.replicas", 5)(statefulset()), statefulset()) == []
 
 
@@ -310,7 +312,7 @@ def test_pod_update_rules():
     changed = _set("spec.containers.0.ports", [{"containerPort": 81}])(pod())
     assert update_causes(changed, pod()) == [
         ("spec", "FieldValueForbidden",
-         "Forbidden: pod updates may not change fields other than " + validation.POD_UPDATABLE_FIELDS)]
+         "Forbidden: pod updates may not change fields other than " + core.POD_UPDATABLE_FIELDS)]
     relabelled = _set("metadata.labels", {"app": "web", "debug": "true"})(pod())
     assert update_causes(relabelled, pod()) == []
 
@@ -356,7 +358,7 @@ def test_pvc_may_only_grow_storage_once_bound():
                                              "Forbidden: field can not be less than previous value")]
     modes = _set("spec.accessModes", ["ReadWriteMany"])(clone(bound))
     assert update_causes(modes, bound) == [("spec", "FieldValueForbidden",
-                                            "Forbidden: " + validation.PVC_UPDATE_FORBIDDEN)]
+                                            "Forbidden: " + core.PVC_UPDATE_FORBIDDEN)]
 
 
 def test_storageclass_updates_forbidden():
