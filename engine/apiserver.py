@@ -263,7 +263,7 @@ class APIServer:
         ``applied``: ``new`` carries the ownership server-side apply computed; keep it as it is.
         """
         from .defaults import carry_over_allocations, default_object
-        from .validation import validate_update
+        from .validation import validate_status_update, validate_update
         old_meta = existing["metadata"]
         meta = new.setdefault("metadata", {})
         if subresource == "status":
@@ -295,6 +295,8 @@ class APIServer:
             self._fail_invalid(rt, meta["name"], causes)
             if rt.kind not in _NO_GENERATION and new.get("spec") != existing.get("spec"):
                 meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        elif subresource == "status" and not trusted:
+            self._fail_invalid(rt, meta["name"], validate_status_update(rt, new, existing))
         if manager:
             new = self._record_manager(rt, existing, new, manager, subresource)
             meta = new["metadata"]

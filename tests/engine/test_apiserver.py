@@ -334,3 +334,12 @@ def test_client_writes_record_their_field_manager_and_a_no_op_patch_changes_noth
     body["data"]["a"] = "3"
     put = api.update(body)
     assert {m["manager"] for m in put["metadata"]["managedFields"]} == {"kubectl-create", "kubectl-patch"}
+
+
+def test_a_client_status_write_with_a_negative_counter_is_invalid_and_changes_nothing(api):
+    created = api.create(dict(DEPLOY), "default")
+    bad = clone(created)
+    bad["status"] = {"replicas": -1}
+    err = unchanged(api, api.update, bad, subresource="status")
+    assert err.code == 422 and err.reason == "Invalid"
+    assert [c["field"] for c in err.to_status()["details"]["causes"]] == ["status.replicas"]
