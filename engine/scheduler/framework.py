@@ -348,12 +348,6 @@ class SchedulerCache:
     def all_pods(self) -> Iterable[PodInfo]:
         return self._pods.values()
 
-    def affinity_pods(self) -> list[PodInfo]:
-        return list(self._affinity.values())
-
-    def anti_affinity_pods(self) -> list[PodInfo]:
-        return list(self._anti.values())
-
     def namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
         if self.store is None:
             return None

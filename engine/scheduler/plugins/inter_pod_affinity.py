@@ -43,31 +43,18 @@ def pods_per_node(snapshot: Any, term: AffinityTerm) -> Mapping[str, int]:
     From the cache's incremental counts when the term lists its namespaces; a namespaceSelector
     (namespace labels can change at any time) is evaluated by walking every pod.
     """
-    memo = getattr(snapshot, "spread_counts", None)
-    if memo is not None and term.namespace_selector is None:
+    if term.namespace_selector is None:
         if len(term.namespaces) == 1:
-            return memo(next(iter(term.namespaces)), term.selector, True)
+            return snapshot.spread_counts(next(iter(term.namespaces)), term.selector, True)
         out: dict[str, int] = {}
         for ns in sorted(term.namespaces):
-            _add_counts(out, memo(ns, term.selector, True))
+            _add_counts(out, snapshot.spread_counts(ns, term.selector, True))
         return out
     ns_labels = snapshot.namespace_labels
     out = {}
     for p in _candidates(snapshot, (term,)):
         if term.matches(p, ns_labels):
             out[p.node_name] = out.get(p.node_name, 0) + 1
-    return out
-
-
-def _grouped(snapshot: Any, kind: str, pods: Iterable[PodInfo] | None = None
-             ) -> list[tuple[AffinityTerm, Mapping[str, int]]]:
-    """Existing pods' ``kind`` terms with the number of pods per node carrying each."""
-    if pods is None:
-        return snapshot.affinity_term_counts(kind)
-    out = []
-    for p in pods:
-        for t in getattr(p, kind):
-            out.append((t, {p.node_name: 1}))
     return out
 
 
@@ -81,7 +68,6 @@ class FilterState:
         self.self_match = False
 
 
-
 def _domains(node_infos: Mapping[str, Any], key: str, counts: Mapping[str, int]) -> Iterator[tuple[str, int]]:
     """``(topology value, pods)`` for each existing node in ``counts`` that carries label ``key``."""
     for name, num in counts.items():
@@ -92,15 +78,10 @@ def _domains(node_infos: Mapping[str, Any], key: str, counts: Mapping[str, int])
         if value is not None:
             yield value, num
 
+
 def pre_filter(pi: PodInfo, snapshot: Any) -> FilterState | None:
     """Count, per topology pair, the pods the terms select (None when nothing can reject a node)."""
-    incremental = hasattr(snapshot, "affinity_term_counts")
-    if incremental:
-        any_anti = snapshot.has_anti_affinity_pods()
-        anti_pods = None
-    else:
-        anti_pods = snapshot.anti_affinity_pods()
-        any_anti = bool(anti_pods)
+    any_anti = snapshot.has_anti_affinity_pods()
     if not pi.required_affinity and not pi.required_anti_affinity and not any_anti:
         return None
     ns_labels = snapshot.namespace_labels
@@ -114,7 +95,7 @@ def pre_filter(pi: PodInfo, snapshot: Any) -> FilterState | None:
 
     # Existing pods' anti-affinity towards this pod: each distinct term is matched once.
     if any_anti:
-        for term, counts in _grouped(snapshot, "required_anti_affinity", anti_pods):
+        for term, counts in snapshot.affinity_term_counts("required_anti_affinity"):
             if term.matches(pi, ns_labels):
                 count(state.existing_anti, term.topology_key, counts)
     if pi.required_affinity:
@@ -170,8 +151,7 @@ def filter(pi: PodInfo, ni: NodeInfo, state: FilterState | None) -> Status | Non
 # --------------------------------------------------------------------------- score
 def pre_score(pi: PodInfo, snapshot: Any) -> dict[str, dict[str, int]] | None:
     """Weights per topology key and value (None: skipped, nothing to prefer)."""
-    if not (pi.preferred_affinity or pi.preferred_anti_affinity) and not getattr(
-            snapshot, "has_affinity_pods", lambda: True)():
+    if not (pi.preferred_affinity or pi.preferred_anti_affinity) and not snapshot.has_affinity_pods():
         return None                 # no terms on either side: the common case costs nothing
     ns_labels = snapshot.namespace_labels
     node_infos = snapshot.node_infos
@@ -188,11 +168,12 @@ def pre_score(pi: PodInfo, snapshot: Any) -> dict[str, dict[str, int]] | None:
     for t in pi.preferred_anti_affinity:
         add(pods_per_node(snapshot, t), t.topology_key, -t.weight)
     # Existing pods' terms towards this pod: each distinct term is matched once.
-    pods = None if hasattr(snapshot, "affinity_term_counts") else snapshot.affinity_pods()
-    for kind, sign in (("required_affinity", 0), ("preferred_affinity", 1), ("preferred_anti_affinity", -1)):
-        for t, counts in _grouped(snapshot, kind, pods):
+    for kind, weight in (("required_affinity", lambda t: HARD_POD_AFFINITY_WEIGHT),
+                         ("preferred_affinity", lambda t: t.weight),
+                         ("preferred_anti_affinity", lambda t: -t.weight)):
+        for t, counts in snapshot.affinity_term_counts(kind):
             if t.matches(pi, ns_labels):
-                add(counts, t.topology_key, HARD_POD_AFFINITY_WEIGHT if sign == 0 else sign * t.weight)
+                add(counts, t.topology_key, weight(t))
     return scores or None
 
 

@@ -100,22 +100,9 @@ def count_by_node(snapshot: Any, selector: LabelSelector, namespace: str) -> Map
     """Matching, non-terminating pods per node in ``namespace`` (read-only).
 
     The scheduler cache keeps these counts incrementally (``spread_counts``), so a cycle costs the
-    nodes it looks at, not the size of the workload; other snapshots are counted from scratch.
+    nodes it looks at, not the size of the workload.
     """
-    memo = getattr(snapshot, "spread_counts", None)
-    if memo is not None:
-        return memo(namespace, selector)
-    return recount_by_node(snapshot, selector, namespace)
-
-
-def recount_by_node(snapshot: Any, selector: LabelSelector, namespace: str) -> dict[str, int]:
-    """``count_by_node`` by walking every matching pod (the reference the memo must equal)."""
-    out: dict[str, int] = {}
-    for p in snapshot.pods_matching(namespace, selector):
-        if p.terminating:
-            continue
-        out[p.node_name] = out.get(p.node_name, 0) + 1
-    return out
+    return snapshot.spread_counts(namespace, selector)
 
 
 def _has_all_keys(labels: Mapping[str, str], constraints: Iterable[Constraint]) -> bool:
