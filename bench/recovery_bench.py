@@ -28,7 +28,7 @@ import psutil  # noqa: E402
 
 from engine.clock import rfc3339  # noqa: E402
 from engine.cluster import Cluster  # noqa: E402
-from engine.kubelet_stages import image_id, normalize_image  # noqa: E402
+from engine.kubelet.stages import image_id, normalize_image  # noqa: E402
 from engine.objects import pod_ready  # noqa: E402
 
 PODS_PER_RS = 100
@@ -40,7 +40,7 @@ def build(nodes: int, pods: int) -> Cluster:
     cluster = Cluster(seed=7, profile="kubernetes", nodes=0, empty=True, bootstrap=False)
     manager = getattr(cluster, "kubelet_manager", None)
     if manager is None:  # until engine/wiring.py creates it
-        from engine.kubelet import KubeletManager
+        from engine.kubelet.kubelet import KubeletManager
         manager = KubeletManager(cluster.api, cluster.clock, cluster.profile)
         cluster.kubelet_manager = manager
         cluster.kubelets = manager.kubelets

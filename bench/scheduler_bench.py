@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from engine.clock import Clock  # noqa: E402
 from engine.scheduler import Scheduler  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.etcd.store import Store  # noqa: E402
 
 
 class FakeAPI:
@@ -74,7 +74,7 @@ def main() -> None:
         api = FakeAPI(store, clock)
         kind = "in-bench fake API"
     else:
-        from engine.apiserver import APIServer
+        from engine.apiserver.server import APIServer
         from engine.profile import get_profile
         api = APIServer(store, clock, get_profile("kubernetes"))
         kind = "real engine.apiserver.APIServer"

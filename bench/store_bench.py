@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil  # noqa: E402
 
-from engine.persistence import SqlPersistence  # noqa: E402
+from engine.etcd.persistence import SqlPersistence  # noqa: E402
 from engine.selectors import LabelSelector  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.etcd.store import Store  # noqa: E402
 
 # CPU time of this process: the machine is shared, and wall time would mostly measure the
 # neighbours. Restart is also reported in wall time, the figure a user waits for.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .manifests import parse_manifests
+from .apiserver.manifests import parse_manifests
 from .network.system import node_internal_ip, system_services
 
 if TYPE_CHECKING:

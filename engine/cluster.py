@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .apiserver import APIServer, ensure_namespaces
+from .apiserver.server import APIServer, ensure_namespaces
 from .clock import Clock, parse_rfc3339
 from .errors import BadRequest, NotFound
 from .objects import clone
 from .profile import get_profile
-from .resources import by_kind_name
-from .store import ADDED, DELETED, MODIFIED, Event, Store
+from .apiserver.resources import by_kind_name
+from .etcd.store import ADDED, DELETED, MODIFIED, Event, Store
 
 
 class Cluster:
@@ -32,7 +32,7 @@ class Cluster:
         self.persistence = None
         restored = False
         if store_url:
-            from .persistence import SqlPersistence
+            from .etcd.persistence import SqlPersistence
             self.persistence = SqlPersistence(store_url)
             if fresh:
                 self.persistence.clear()
@@ -202,7 +202,7 @@ class Cluster:
         return self.api.patch(rt.plural, namespace, name, patch, "strategic")
 
     def rollback(self, kind: str, namespace: str, name: str, revision: int | None = None) -> dict:
-        from .rollback import rollback
+        from .controllers.rollback import rollback
         return rollback(self, self._workload(kind).kind, namespace, name, revision)
 
     def delete_object(self, resource: str, namespace: str | None, name: str) -> dict:
@@ -213,7 +213,7 @@ class Cluster:
 
     def pod_logs(self, namespace: str, name: str, container: str | None = None, previous: bool = False,
                  tail_lines: int | None = None) -> str:
-        from .logs import pod_logs
+        from .kubelet.logs import pod_logs
         return pod_logs(self, namespace, name, container, previous, tail_lines)
 
     # ------------------------------------------------------------------ helpers

@@ -387,7 +387,7 @@ def _a_delete_pod(run: "DrillRun", force: bool = False, **args: Any) -> Any:
 
 
 def _a_restore(run: "DrillRun", **args: Any) -> Any:
-    from .snapshot import latest_backup, restore_snapshot
+    from .etcd.snapshot import latest_backup, restore_snapshot
     snap = latest_backup(run.cluster)
     if snap is None:
         raise NotFound("no etcd snapshot to restore: take a backup first (etcdctl snapshot save)")
@@ -395,7 +395,7 @@ def _a_restore(run: "DrillRun", **args: Any) -> Any:
 
 
 def _a_snapshot(run: "DrillRun", **args: Any) -> Any:
-    from .snapshot import backup
+    from .etcd.snapshot import backup
     snap = backup(run.cluster)
     return {"revision": snap["revision"], "objects": snap["count"]}
 
@@ -427,7 +427,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 
 
 def _manifest_objects(manifest: Any) -> list[dict]:
-    from .manifests import parse_manifests
+    from .apiserver.manifests import parse_manifests
     return parse_manifests(manifest)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .admission import PLUGINS
+from .apiserver.admission import PLUGINS
 from .controllers.daemonset import DaemonSetController
 from .controllers.deployment import DeploymentController
 from .controllers.garbage_collector import GarbageCollector
@@ -12,10 +12,10 @@ from .controllers.node_lifecycle import NodeLifecycleController
 from .controllers.replicaset import ReplicaSetController
 from .controllers.statefulset import StatefulSetController
 from .controllers.volume_binding import AttachDetachController, PersistentVolumeController
-from .kubelet import KubeletManager
+from .kubelet.kubelet import KubeletManager
 from .network import install as install_network
 from .scheduler.scheduler import Scheduler
-from .storage_data import StorageDataWriter
+from .controllers.volume_data import StorageDataWriter
 
 if TYPE_CHECKING:
     from .cluster import Cluster

@@ -52,7 +52,7 @@ def _accepts(factory: Callable[..., Any], param: str) -> bool:
 
 def wipe_store(url: str) -> None:
     """Empty the persisted cluster at ``url`` (objects, revision, change log) so the next start is fresh."""
-    from engine import persistence
+    from engine.etcd import persistence
 
     db = persistence.SqlPersistence(url)
     try:

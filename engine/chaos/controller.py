@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..apiserver import set_condition
+from ..apiserver.server import set_condition
 from ..clock import Handle, parse_rfc3339, rfc3339
 from ..errors import StatusError
 from ..objects import clone
-from ..store import Event
-from ..controllers.base import Controller
+from ..etcd.store import Event
+from ..client.workqueue import Controller
 from .faults import Fault, apply_fault, component_targets, fault_for, target_id
 from .kinds import API_VERSION, PLURALS, TEMPLATE_KEYS, parse_duration, parse_every
 from .selection import choose, node_candidates, pod_candidates

@@ -185,7 +185,7 @@ def _component(cluster: "Cluster", target: dict, spec: dict, on: bool) -> str:
 
 
 def _etcd_loss(cluster: "Cluster", target: dict, spec: dict) -> str:
-    from ..snapshot import wipe_store
+    from ..etcd.snapshot import wipe_store
     return f"{wipe_store(cluster)} objects lost"
 
 

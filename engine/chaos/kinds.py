@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import resources
+from ..apiserver import resources
 from ..errors import Cause, Invalid
-from ..resources import ResourceType
+from ..apiserver.resources import ResourceType
 
 if TYPE_CHECKING:
-    from ..apiserver import APIServer
+    from ..apiserver.server import APIServer
 
 GROUP = "chaos.kubedrill.io"
 VERSION = "v1"

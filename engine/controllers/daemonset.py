@@ -11,8 +11,8 @@ from ..errors import StatusError
 from ..objects import clone, is_pod_active, owner_controller, pod_ready
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..selectors import LabelSelector
-from ..store import DELETED, Event
-from .base import Controller
+from ..etcd.store import DELETED, Event
+from ..client.workqueue import Controller
 from .replicaset import pod_available, pod_from_template
 
 DAEMON_TOLERATIONS = (

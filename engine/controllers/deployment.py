@@ -13,8 +13,8 @@ from ..clock import parse_rfc3339, rfc3339
 from ..errors import AlreadyExists, StatusError
 from ..objects import clone, owner_controller
 from ..selectors import LabelSelector
-from ..store import Event
-from .base import Controller
+from ..etcd.store import Event
+from ..client.workqueue import Controller
 from .replicaset import controller_ref
 
 HASH_LABEL = "pod-template-hash"

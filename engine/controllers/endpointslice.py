@@ -24,8 +24,8 @@ from typing import Any, Iterable
 from ..clock import rfc3339_micro
 from ..objects import clone, pod_ready
 from ..selectors import LabelSelector
-from ..store import ADDED, DELETED, Event, Store
-from .base import Controller
+from ..etcd.store import ADDED, DELETED, Event, Store
+from ..client.workqueue import Controller
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"

@@ -12,9 +12,9 @@ owner deleted and re-created under the same name is not mistaken for the old one
 from __future__ import annotations
 
 from ..objects import clone
-from ..resources import by_kind, by_kind_name
-from ..store import ADDED, DELETED, Event, Key
-from .base import Controller
+from ..apiserver.resources import by_kind, by_kind_name
+from ..etcd.store import ADDED, DELETED, Event, Key
+from ..client.workqueue import Controller
 
 
 def owner_key(ref: dict, namespace: str) -> Key | None:

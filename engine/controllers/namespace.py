@@ -1,9 +1,9 @@
 """Namespace controller: a deleted namespace is Terminating until everything in it is gone."""
 from __future__ import annotations
 
-from .. import resources
-from ..store import DELETED, Event
-from .base import Controller
+from ..apiserver import resources
+from ..etcd.store import DELETED, Event
+from ..client.workqueue import Controller
 
 
 class NamespaceController(Controller):

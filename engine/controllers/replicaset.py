@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from functools import cmp_to_key
 
-from ..apiserver import get_condition
+from ..apiserver.server import get_condition
 from ..clock import parse_rfc3339
 from ..errors import StatusError
 from ..objects import clone, is_pod_active, owner_controller, pod_ready
 from ..selectors import LabelSelector
-from ..store import DELETED, MODIFIED, Event
-from .base import Controller
+from ..etcd.store import DELETED, MODIFIED, Event
+from ..client.workqueue import Controller
 
 BURST_REPLICAS = 500
 # Pod changes that only move status counters (scheduled, started, ready) are folded into one sync per

@@ -9,8 +9,8 @@ address goes back to the pool (``DeletingLoadBalancer`` / ``DeletedLoadBalancer`
 from __future__ import annotations
 
 from ..objects import clone
-from ..store import DELETED, Event
-from .base import Controller
+from ..etcd.store import DELETED, Event
+from ..client.workqueue import Controller
 
 POOL_PREFIX = "172.18.255."
 POOL = range(1, 255)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import re
 
-from ..apiserver import get_condition
+from ..apiserver.server import get_condition
 from ..clock import parse_rfc3339
 from ..errors import AlreadyExists, StatusError
 from ..objects import clone, owner_controller
 from ..selectors import LabelSelector
-from ..store import DELETED, Event
-from .base import Controller
+from ..etcd.store import DELETED, Event
+from ..client.workqueue import Controller
 from .replicaset import controller_ref, pod_from_template
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..apiserver import get_condition
+from ..apiserver.server import get_condition
 from ..clock import rfc3339
 from ..errors import StatusError
 from ..objects import clone
 from ..quantity import parse_quantity
 from ..selectors import LabelSelector
-from ..store import ADDED, DELETED, Event
-from .base import Controller
+from ..etcd.store import ADDED, DELETED, Event
+from ..client.workqueue import Controller
 
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
@@ -419,7 +419,7 @@ class PersistentVolumeController(Controller):
     # ------------------------------------------------------------------ binding
     def bind(self, pv: dict, pvc: dict, by_controller: bool) -> None:
         """``bind``: claimRef on the volume, volumeName on the claim, both phases Bound."""
-        from ..storage_data import DATA_ROWS
+        from .volume_data import DATA_ROWS
         now = rfc3339(self.clock.now)
         cmeta = pvc["metadata"]
         ref = {"kind": "PersistentVolumeClaim", "namespace": cmeta.get("namespace", ""), "name": cmeta["name"],
@@ -507,7 +507,7 @@ class PersistentVolumeController(Controller):
             self.api.remove_finalizer("persistentvolumes", "", name, "kubernetes.io/pv-protection")
             return
         if policy == "Recycle":
-            from ..storage_data import DATA_ROWS
+            from .volume_data import DATA_ROWS
             new = clone(pv)
             new["spec"].pop("claimRef", None)
             (new["metadata"].get("annotations") or {}).pop(DATA_ROWS, None)

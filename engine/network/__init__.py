@@ -2,7 +2,7 @@
 
 ``install(cluster)`` wires everything into a cluster (admission plugin, the EndpointSlice, Endpoints
 and service-LB controllers, the proxy view and the traffic simulator) and sets ``cluster.network``.
-Pod IPs are not here: the kubelet allocates them from its node's ``podCIDR`` (engine/node_ipam.py).
+Pod IPs are not here: the kubelet allocates them from its node's ``podCIDR`` (engine/kubelet/ipam.py).
 """
 from __future__ import annotations
 

@@ -19,12 +19,12 @@ import random
 from typing import TYPE_CHECKING
 
 from ..errors import Cause, Invalid
-from ..store import DELETED, Event
+from ..etcd.store import DELETED, Event
 
 if TYPE_CHECKING:
-    from ..apiserver import APIServer
-    from ..resources import ResourceType
-    from ..store import Store
+    from ..apiserver.server import APIServer
+    from ..apiserver.resources import ResourceType
+    from ..etcd.store import Store
 
 SERVICE_CIDR = "10.96.0.0/12"
 NODE_PORT_RANGE = (30000, 32767)

@@ -3,7 +3,7 @@
 The API lags reality: a powered-off node's pods stay Ready until the node lifecycle controller
 notices, a container with a failing app stays Ready until its readiness probe fails
 ``failureThreshold`` times. Traffic and traces ask these functions, which read the kubelet's own
-memory (``engine/kubelet.py``: ``powered``, ``partitioned``, ``pods[(ns, name)]`` with container
+memory (``engine/kubelet/kubelet.py``: ``powered``, ``partitioned``, ``pods[(ns, name)]`` with container
 states and injected faults) and fall back to the API objects when no kubelet is known.
 """
 from __future__ import annotations

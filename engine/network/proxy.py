@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
-from ..store import DELETED, Event, Store
+from ..etcd.store import DELETED, Event, Store
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MIN_SYNC_PERIOD = 1.0

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from ..clock import Clock
 from ..errors import StatusError
 from ..objects import clone
-from ..store import DELETED, Event, Store
+from ..etcd.store import DELETED, Event, Store
 from . import liveness
 from .proxy import ProxyView
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.admission import PLUGINS
-from engine.apiserver import APIServer, ensure_namespaces
+from engine.apiserver.admission import PLUGINS
+from engine.apiserver.server import APIServer, ensure_namespaces
 from engine.clock import Clock
 from engine.cluster import Cluster
 from engine.profile import get_profile
-from engine.store import Store
+from engine.etcd.store import Store
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from engine.apiserver import APIServer
+from engine.apiserver.server import APIServer
 from engine.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound, StatusError
 from engine.objects import clone
 

@@ -8,7 +8,7 @@ import pytest
 from engine.chaos.selection import choose
 from engine.cluster import Cluster
 from engine.errors import Invalid, ServiceUnavailable
-from engine.snapshot import backup, restore_snapshot
+from engine.etcd.snapshot import backup, restore_snapshot
 
 WEB = """
 apiVersion: apps/v1

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from engine import defaults, resources
+from engine.apiserver import defaults, resources
 from engine.objects import clone, is_pod_active, labels, owner_controller, pod_ready
 
 

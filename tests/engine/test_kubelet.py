@@ -6,7 +6,7 @@ import ipaddress
 import pytest
 
 from engine.errors import BadRequest
-from engine.logs import pod_logs
+from engine.kubelet.logs import pod_logs
 from tests.engine.kubelet_helpers import Recorder, condition, get, kubectl_status, make_cluster, pod
 
 
@@ -339,7 +339,7 @@ def test_unknown_fault_kind_is_rejected(kc):
 
 def test_resume_after_restart_keeps_running_pods_and_heartbeats():
     from engine.cluster import Cluster
-    from engine.kubelet import KubeletManager
+    from engine.kubelet.kubelet import KubeletManager
     from engine.objects import clone
 
     kc = make_cluster()

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
-from engine.persistence import SqlPersistence
+from engine.etcd.persistence import SqlPersistence
 from engine.selectors import LabelSelector
-from engine.store import Store
+from engine.etcd.store import Store
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import time
 import pytest
 import yaml
 
-from engine import schema
+from engine.apiserver import schema
 
 MANIFESTS = pathlib.Path(__file__).parent / "manifests"
 

@@ -7,7 +7,7 @@ from engine.cluster import Cluster
 from engine.controllers.statefulset import (POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL, WAITING_REASON,
                                              StatefulSetController, parent_and_ordinal, pod_dns_name)
 from engine.controllers.volume_binding import AttachDetachController, PersistentVolumeController
-from engine.storage_data import DATA_ROWS, StorageDataWriter
+from engine.controllers.volume_data import DATA_ROWS, StorageDataWriter
 
 from simulate import events, run_until
 

@@ -5,7 +5,7 @@ import pytest
 
 from engine.cluster import Cluster
 from engine.controllers.volume_binding import (ATTACHED_NODE, attach_blocker, find_best_match)
-from engine.storage_data import DATA_ROWS, EPHEMERAL_ROWS
+from engine.controllers.volume_data import DATA_ROWS, EPHEMERAL_ROWS
 
 from simulate import events, run_until
 from test_statefulset import running_ready, wire_storage

@@ -1,4 +1,4 @@
-"""Discovery documents built from ``engine/resources.py``: /version, /api, /apis and resource lists.
+"""Discovery documents built from ``engine/apiserver/resources.py``: /version, /api, /apis and resource lists.
 
 kubectl resolves ``po``/``deploy``/``all`` only through what discovery advertises (short names,
 categories), and needs the right ``responseKind`` for subresources (``scale`` → autoscaling/v1 Scale,
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import resources
+from engine.apiserver import resources
 import engine.chaos  # noqa: F401,E402 - registers the chaos.kubedrill.io kinds before discovery is served
 
 VERSION = {

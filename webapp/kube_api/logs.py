@@ -1,6 +1,6 @@
 """``GET pods/<name>/log``: simulated container logs as ``text/plain``; ``follow=true`` keeps streaming.
 
-Text comes from ``cluster.pod_logs(ns, name, container, previous, tail_lines)`` (engine/logs.py). If
+Text comes from ``cluster.pod_logs(ns, name, container, previous, tail_lines)`` (engine/kubelet/logs.py). If
 the engine has no log generator, the log is built from the pod's own Events (kubelet lines such as
 "Started container nginx"), so ``kubectl logs`` always shows something true about the pod.
 """

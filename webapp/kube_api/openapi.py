@@ -13,7 +13,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from engine import resources
+from engine.apiserver import resources
 
 _REF = "#/$defs/"
 _COMPONENT = "#/components/schemas/"
@@ -21,9 +21,9 @@ _COMPONENT = "#/components/schemas/"
 
 def _definitions() -> dict[str, dict[str, Any]]:
     try:
-        from engine.schema import definitions
+        from engine.apiserver.schema import definitions
         return definitions()
-    except ImportError:  # engine/schema.py not written yet: read the schemas ourselves
+    except ImportError:  # engine/apiserver/schema.py not written yet: read the schemas ourselves
         from importlib import resources as ilr
         path = ilr.files("kubernetes_validate").joinpath("kubernetes-json-schema/v1.32.0-local/_definitions.json")
         return json.loads(path.read_text(encoding="utf-8"))["$defs"]
@@ -100,7 +100,7 @@ def _closure(roots: list[str]) -> dict[str, Any]:
 
 def _def_name(rt: resources.ResourceType) -> str | None:
     try:
-        from engine.schema import definition_name
+        from engine.apiserver.schema import definition_name
         return definition_name(rt.api_version, rt.kind)
     except ImportError:
         for name, schema in _definitions().items():

@@ -1,4 +1,4 @@
-"""REST handlers for every kind in ``engine/resources.py``: list/get/create/update/patch/delete + subresources.
+"""REST handlers for every kind in ``engine/apiserver/resources.py``: list/get/create/update/patch/delete + subresources.
 
 The HTTP layer only translates (URL → resource, query/body → arguments, result → JSON/Table); every
 decision — validation, defaulting, patch semantics, deletion — is the API server's
@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Response, request
 
-from engine import resources
+from engine.apiserver import resources
 from engine.errors import BadRequest, MethodNotAllowed, NotFound, StatusError
-from engine.node_lease import materialized_lease
+from engine.kubelet.lease import materialized_lease
 
 from . import logs, media, printers, watch
 from .common import call, dry_run, field_validation, json_response, q_bool, q_int, q_str
@@ -173,7 +173,7 @@ def _warnings(rt: resources.ResourceType, obj: dict, validation: str) -> list[tu
     if validation != "Warn":
         return []
     try:
-        from engine.schema import unknown_fields
+        from engine.apiserver.schema import unknown_fields
         unknown = unknown_fields(rt.api_version, rt.kind, obj)
     except Exception:  # noqa: BLE001 - warnings are best effort; the API server still validates
         return []

@@ -5,7 +5,7 @@ import pytest
 from scheduler_testkit import FakeAPI
 
 from engine.clock import Clock
-from engine.store import Store
+from engine.etcd.store import Store
 
 
 @pytest.fixture

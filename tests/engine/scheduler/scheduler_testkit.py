@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine.clock import Clock
 from engine.errors import Conflict, NotFound
 from engine.objects import clone
-from engine.store import Store
+from engine.etcd.store import Store
 
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 

@@ -10,7 +10,7 @@ from engine.scheduler.plugins import (balanced_allocation, inter_pod_affinity, n
                                       volume_binding)
 from engine.scheduler.plugins.helpers import default_normalize_score
 from engine.scheduler.types import (UNRESOLVABLE, UNSCHEDULABLE, NodeInfo, PodInfo, pod_requests)
-from engine.store import Store
+from engine.etcd.store import Store
 
 
 def node_info(node: dict, *pods: dict) -> NodeInfo:

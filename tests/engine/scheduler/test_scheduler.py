@@ -6,7 +6,7 @@ from scheduler_testkit import CONTROL_PLANE_TAINT, make_node, make_pod
 from engine.clock import Clock
 from engine.objects import clone
 from engine.scheduler import Scheduler
-from engine.store import Store
+from engine.etcd.store import Store
 from scheduler_testkit import FakeAPI
 
 

@@ -1,0 +1,84 @@
+"""The event recorder: Kubernetes core/v1 Events with aggregation, plus a learner explanation.
+
+Repeats of the same (object, reason, message, source) bump ``count`` and ``lastTimestamp`` on one
+Event, as the real recorder's correlator does, so a crash loop does not flood the store.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..clock import parse_rfc3339, rfc3339
+from ..errors import NotFound
+
+if TYPE_CHECKING:
+    from .server import APIServer
+
+EXPLANATION = "kubedrill.io/explanation"
+_HEX = "0123456789abcdef"
+
+
+class EventRecorder:
+    def __init__(self, api: "APIServer"):
+        self.api = api
+        self._index: dict[tuple, tuple[str, str]] = {}
+        self.enabled = True
+
+    def record(self, involved: dict, reason: str, message: str, *, type: str = "Normal",
+               component: str, explanation: str = "", host: str = "", field_path: str = "",
+               action: str = "") -> None:
+        if not self.enabled:
+            return
+        api = self.api
+        meta = involved.get("metadata", {})
+        ns = meta.get("namespace") or "default"
+        name = meta.get("name", "")
+        now = api.clock.now
+        key = (meta.get("uid", ""), reason, message, component, field_path)
+        found = self._index.get(key)
+        if found is not None:
+            existing = api.store.find("events", *found)
+            if existing is not None:
+                ev = dict(existing)
+                ev["count"] = int(existing.get("count", 1)) + 1
+                ev["lastTimestamp"] = rfc3339(now)
+                ev["metadata"] = dict(existing["metadata"])
+                if explanation:
+                    ev["metadata"]["annotations"] = {EXPLANATION: explanation}
+                api.store.update("events", ev)
+                return
+        ev_name = f"{name}.{''.join(api.clock.rng.choice(_HEX) for _ in range(16))}"
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": ev_name, "namespace": ns},
+            "involvedObject": {k: v for k, v in (
+                ("kind", involved.get("kind", "")), ("namespace", meta.get("namespace", "")),
+                ("name", name), ("uid", meta.get("uid", "")), ("apiVersion", involved.get("apiVersion", "")),
+                ("resourceVersion", meta.get("resourceVersion", "")), ("fieldPath", field_path)) if v},
+            "reason": reason, "message": message, "type": type,
+            "source": {"component": component, **({"host": host} if host else {})},
+            "firstTimestamp": rfc3339(now), "lastTimestamp": rfc3339(now), "count": 1,
+            "eventTime": None, "reportingComponent": component, "reportingInstance": host or component,
+        }
+        if action:
+            event["action"] = action
+        if explanation:
+            event["metadata"]["annotations"] = {EXPLANATION: explanation}
+        stored = api.create_internal(event)
+        stored_key = (stored["metadata"]["namespace"], stored["metadata"]["name"])
+        self._index[key] = stored_key
+        api.clock.schedule(api.profile.event_ttl, lambda: self._expire(key, stored_key))
+
+    def _expire(self, key: tuple, stored_key: tuple[str, str]) -> None:
+        # Like the etcd lease behind a real Event, the TTL counts from the last update.
+        existing = self.api.store.find("events", *stored_key)
+        if existing is not None:
+            left = parse_rfc3339(existing["lastTimestamp"]) + self.api.profile.event_ttl - self.api.clock.now
+            if left > 0:
+                self.api.clock.schedule(left, lambda: self._expire(key, stored_key))
+                return
+        if self._index.get(key) == stored_key:
+            del self._index[key]
+        try:
+            self.api.store.delete("events", *stored_key)
+        except NotFound:
+            pass

@@ -1,0 +1,733 @@
+"""The API server: the only write path into the store.
+
+Every write — from kubectl, the dashboard, or a controller — passes through here: routing to a
+resource type, schema and semantic validation with Kubernetes-style errors, defaulting, admission,
+metadata management (uid, creationTimestamp, generation, generateName), graceful deletion with
+finalizers, and the subresources (status, scale, binding, eviction).
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, Iterable
+
+from . import resources
+from ..clock import Clock, rfc3339
+from ..errors import (AlreadyExists, BadRequest, Cause, Conflict, Invalid, NotFound, ServiceUnavailable,
+                     StatusError, TooManyRequests)
+from .events import EventRecorder
+from .manifests import parse_manifests
+from ..objects import clone
+from ..profile import Profile
+from .resources import ResourceType
+from ..selectors import FieldSelector, LabelSelector
+from ..etcd.store import Store, Watch
+
+# generateName suffix: apimachinery's rand.String alphabet (no vowels, no 0/1/3), 5 characters.
+_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+# Kinds whose create strategy resets status (PrepareForCreate in the real registry).
+_RESET_STATUS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "PodDisruptionBudget",
+                 "PersistentVolumeClaim", "PersistentVolume", "Service", "Namespace", "Pod"}
+# Kinds whose spec changes bump metadata.generation.
+_NO_GENERATION = {"Event", "Lease", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "ControllerRevision",
+                  "PersistentVolumeClaim", "PersistentVolume"}
+
+Admission = Callable[["APIServer", ResourceType, dict, "dict | None"], None]
+
+
+class APIServer:
+    """Validates, defaults and admits writes; the store never sees an invalid object."""
+
+    def __init__(self, store: Store, clock: Clock, profile: Profile):
+        self.store = store
+        self.clock = clock
+        self.profile = profile
+        self.events = EventRecorder(self)
+        self.admission: list[Admission] = []        # mutating, run on create and update
+        self.available = True                       # False while ControlPlaneChaos stops the API server
+        self.validate_schema = True
+
+    # ------------------------------------------------------------------ helpers
+    def _check_available(self) -> None:
+        if not self.available:
+            raise ServiceUnavailable("the API server is not available (stopped by a ControlPlaneChaos fault)")
+
+    def resource(self, plural: str) -> ResourceType:
+        rt = resources.find_plural(plural)
+        if rt is None:
+            raise NotFound("the server could not find the requested resource", kind=plural)
+        return rt
+
+    def type_of(self, obj: Any) -> ResourceType:
+        if not isinstance(obj, dict):
+            raise BadRequest("the object is not a JSON/YAML mapping")
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if not api_version or not isinstance(api_version, str):
+            raise BadRequest("Object 'apiVersion' is missing in the object", causes=[
+                Cause("apiVersion", "Required value", "FieldValueRequired")])
+        if not kind or not isinstance(kind, str):
+            raise BadRequest("Object 'Kind' is missing in the object", causes=[
+                Cause("kind", "Required value", "FieldValueRequired")])
+        rt = resources.by_kind(api_version, kind)
+        if rt is None:
+            raise BadRequest(f'no matches for kind "{kind}" in version "{api_version}"',
+                             kind=kind, causes=[Cause("kind", f'Unsupported value: "{kind}"', "FieldValueNotSupported")])
+        return rt
+
+    def _new_uid(self) -> str:
+        return str(uuid.UUID(int=self.clock.rng.getrandbits(128), version=4))
+
+    def generate_name(self, base: str) -> str:
+        rng = self.clock.rng
+        return base[:58] + "".join(rng.choice(_ALPHANUMS) for _ in range(5))
+
+    def _key(self, rt: ResourceType, obj: dict) -> tuple[str, str]:
+        meta = obj["metadata"]
+        return (meta.get("namespace", "") if rt.namespaced else ""), meta["name"]
+
+    def _fail_invalid(self, rt: ResourceType, name: str, causes: list[Cause]) -> None:
+        if causes:
+            raise Invalid.of(rt.kind, rt.group, name, causes)
+
+    # ------------------------------------------------------------------ reads
+    def get(self, resource: str, namespace: str | None, name: str) -> dict:
+        self._check_available()
+        rt = self.resource(resource)
+        obj = self.store.find(resource, namespace or "" if rt.namespaced else "", name)
+        if obj is None:
+            raise NotFound.of(rt.plural, rt.group, name)
+        return obj
+
+    def list(self, resource: str, namespace: str | None = None, *, label_selector: str | None = None,
+             field_selector: str | None = None, limit: int = 0,
+             continue_token: str | None = None) -> tuple[list[dict], str, str | None]:
+        self._check_available()
+        rt = self.resource(resource)
+        labels = LabelSelector.parse(label_selector)
+        fields = FieldSelector.parse(field_selector, resource)
+        if limit < 0:
+            raise BadRequest(f"invalid limit: {limit}")
+        items, rv, token = self.store.list_page(resource, namespace if rt.namespaced else None, labels, fields,
+                                                limit=limit, continue_token=continue_token)
+        return items, str(rv), token
+
+    def watch(self, resource: str, namespace: str | None = None, since: str | int | None = None,
+              label_selector: str | None = None, field_selector: str | None = None) -> Watch:
+        self._check_available()
+        rt = self.resource(resource)
+        return self.store.watch(since, resource, namespace if rt.namespaced else None,
+                                LabelSelector.parse(label_selector), FieldSelector.parse(field_selector, resource))
+
+    # ------------------------------------------------------------------ create
+    def create(self, obj: dict, namespace: str | None = None, *, dry_run: bool = False, strict: bool = False,
+               field_manager: str | None = None, managed_fields: list | None = None) -> dict:
+        """Create from a client: full validation, defaulting and admission.
+
+        ``managed_fields`` is the field ownership server-side apply computed for a create-by-apply;
+        otherwise ``field_manager`` (if given) is recorded as owning every field it set.
+        """
+        self._check_available()
+        return self._create(obj, namespace, dry_run=dry_run, strict=strict, trusted=False,
+                            managed_fields=managed_fields, manager=None if managed_fields else field_manager)
+
+    def create_internal(self, obj: dict, namespace: str | None = None) -> dict:
+        """Create from a controller or kubelet: same rules, schema check skipped (objects are ours)."""
+        return self._create(obj, namespace, dry_run=False, strict=False, trusted=True)
+
+    def _create(self, obj: dict, namespace: str | None, *, dry_run: bool, strict: bool, trusted: bool,
+                managed_fields: list | None = None, manager: str | None = None) -> dict:
+        rt = self.type_of(obj)
+        obj = clone(obj)
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise Invalid.of(rt.kind, rt.group, "", [Cause("metadata", "Invalid value: must be an object")])
+        if rt.namespaced:
+            body_ns = meta.get("namespace")
+            if namespace and body_ns and body_ns != namespace:
+                raise BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+            ns = body_ns or namespace or "default"
+            if not isinstance(ns, str):
+                raise Invalid.of(rt.kind, rt.group, "", [Cause("metadata.namespace", "Invalid value: must be a string")])
+            meta["namespace"] = ns
+            namespace_obj = self.store.find("namespaces", "", ns)
+            if namespace_obj is None:
+                raise NotFound.of("namespaces", "", ns)
+            if namespace_obj["metadata"].get("deletionTimestamp"):
+                raise _terminating_namespace(rt, meta.get("name", ""), ns)
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name") and meta.get("generateName"):
+            if not isinstance(meta["generateName"], str):
+                raise Invalid.of(rt.kind, rt.group, "", [Cause("metadata.generateName", "Invalid value: must be a string")])
+            meta["name"] = self._unique_name(rt, meta)
+        if not trusted and self.validate_schema:
+            self._schema_check(rt, obj, strict)
+        for key in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                    "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"):
+            meta.pop(key, None)
+        from .defaults import default_object
+        from .validation import validate_create
+        default_object(rt, obj)
+        for plugin in self.admission:
+            plugin(self, rt, obj, None)
+        name = meta.get("name", "")
+        if not trusted:
+            self._fail_invalid(rt, name if isinstance(name, str) else "", validate_create(rt, obj))
+        elif not name:
+            self._fail_invalid(rt, "", [Cause("metadata.name", "Required value: name or generateName is required",
+                                               "FieldValueRequired")])
+        if rt.kind in _RESET_STATUS and (not trusted or "status" not in obj):
+            obj["status"] = _initial_status(rt, obj)
+        meta["uid"] = self._new_uid()
+        meta["creationTimestamp"] = rfc3339(self.clock.now)
+        if rt.kind not in _NO_GENERATION:
+            meta["generation"] = 1
+        if managed_fields:
+            meta["managedFields"] = managed_fields
+        elif manager:
+            obj = self._record_manager(rt, None, obj, manager, None)
+            meta = obj["metadata"]
+        ns_key, name = self._key(rt, obj)
+        if self.store.find(rt.plural, ns_key, name) is not None:
+            raise AlreadyExists.of(rt.plural, rt.group, name)
+        if dry_run:
+            meta["resourceVersion"] = ""
+            return obj
+        return self.store.create(rt.plural, obj)
+
+    def _unique_name(self, rt: ResourceType, meta: dict) -> str:
+        ns = meta.get("namespace", "")
+        for _ in range(16):
+            name = self.generate_name(meta["generateName"])
+            if self.store.find(rt.plural, ns, name) is None:
+                return name
+        return self.generate_name(meta["generateName"])
+
+    def _schema_check(self, rt: ResourceType, obj: dict, strict: bool) -> None:
+        from .schema import schema_causes, unknown_fields
+        name = obj.get("metadata", {}).get("name", "")
+        if strict:
+            unknown = unknown_fields(rt.api_version, rt.kind, obj)
+            if unknown:
+                raise BadRequest("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
+        causes = schema_causes(rt.api_version, rt.kind, obj, strict=False)
+        if causes:
+            raise Invalid.of(rt.kind, rt.group, name if isinstance(name, str) else "", causes)
+
+    # ------------------------------------------------------------------ update
+    def update(self, obj: dict, *, subresource: str | None = None, strict: bool = False,
+               dry_run: bool = False, field_manager: str | None = None) -> dict:
+        """PUT from a client (optimistic concurrency when ``metadata.resourceVersion`` is set)."""
+        self._check_available()
+        return self._update(obj, subresource=subresource, strict=strict, dry_run=dry_run, trusted=False,
+                            manager=field_manager)
+
+    def update_internal(self, obj: dict, *, subresource: str | None = None) -> dict:
+        """PUT from a controller/kubelet: no schema check; still validated and conflict-checked."""
+        return self._update(obj, subresource=subresource, strict=False, dry_run=False, trusted=True)
+
+    def update_status(self, obj: dict) -> dict:
+        return self._update(obj, subresource="status", strict=False, dry_run=False, trusted=True)
+
+    def _update(self, obj: dict, *, subresource: str | None, strict: bool, dry_run: bool, trusted: bool,
+                manager: str | None = None) -> dict:
+        rt = self.type_of(obj)
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("name"):
+            raise Invalid.of(rt.kind, rt.group, "", [Cause("metadata.name", "Required value: name is required",
+                                                            "FieldValueRequired")])
+        ns = (meta.get("namespace") or "default") if rt.namespaced else ""
+        existing = self.store.find(rt.plural, ns, meta["name"])
+        if existing is None:
+            raise NotFound.of(rt.plural, rt.group, meta["name"])
+        want_rv = meta.get("resourceVersion")
+        if want_rv not in (None, "") and str(want_rv) != existing["metadata"]["resourceVersion"]:
+            raise Conflict.modified(rt.plural, rt.group, meta["name"])
+        if not trusted and self.validate_schema:
+            self._schema_check(rt, obj, strict)
+        new = clone(obj)
+        new["metadata"]["namespace"] = ns
+        if not rt.namespaced:
+            new["metadata"].pop("namespace", None)
+        return self._write_update(rt, existing, new, subresource=subresource, trusted=trusted, dry_run=dry_run,
+                                  manager=manager)
+
+    def _write_update(self, rt: ResourceType, existing: dict, new: dict, *, subresource: str | None,
+                      trusted: bool, dry_run: bool = False, manager: str | None = None,
+                      applied: bool = False) -> dict:
+        """Store ``new`` over ``existing``; a client write's ``manager`` takes ownership of what it changed.
+
+        ``applied``: ``new`` carries the ownership server-side apply computed; keep it as it is.
+        """
+        from .defaults import carry_over_allocations, default_object
+        from .validation import validate_status_update, validate_update
+        old_meta = existing["metadata"]
+        meta = new.setdefault("metadata", {})
+        if subresource == "status":
+            merged = clone(existing)
+            if "status" in new:
+                merged["status"] = new["status"]
+            new = merged
+            meta = new["metadata"]
+        else:
+            if "status" in rt.subresources and rt.kind != "Node":
+                # The main resource ignores status changes (they go through /status), like the real registry.
+                if "status" in existing:
+                    new["status"] = existing["status"]
+                else:
+                    new.pop("status", None)
+            carry_over_allocations(rt, new, existing)
+            default_object(rt, new)
+            for plugin in self.admission:
+                plugin(self, rt, new, existing)
+        # Fields the server owns.
+        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+            if key in old_meta:
+                meta[key] = old_meta[key]
+            else:
+                meta.pop(key, None)
+        meta["resourceVersion"] = old_meta["resourceVersion"]
+        if subresource is None:
+            causes = validate_update(rt, new, existing)
+            self._fail_invalid(rt, meta["name"], causes)
+            if rt.kind not in _NO_GENERATION and new.get("spec") != existing.get("spec"):
+                meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        elif subresource == "status" and not trusted:
+            self._fail_invalid(rt, meta["name"], validate_status_update(rt, new, existing))
+        if manager:
+            new = self._record_manager(rt, existing, new, manager, subresource)
+            meta = new["metadata"]
+        elif not trusted and not applied:
+            # Ownership is the server's record: a client body cannot rewrite it.
+            if "managedFields" in old_meta:
+                meta["managedFields"] = old_meta["managedFields"]
+            else:
+                meta.pop("managedFields", None)
+        if new == existing:
+            return existing  # a no-op write keeps its resourceVersion, as in Kubernetes
+        if dry_run:
+            return new
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            return self._remove(rt, new)
+        return self.store.update(rt.plural, new)
+
+    # ------------------------------------------------------------------ patch
+    def patch(self, resource: str, namespace: str | None, name: str, body: Any, patch_type: str, *,
+              subresource: str | None = None, field_manager: str | None = None, force: bool = False,
+              dry_run: bool = False, strict: bool = False) -> dict:
+        self._check_available()
+        from . import fieldmanager
+        from . import patch as patching
+        rt = self.resource(resource)
+        ns = (namespace or "default") if rt.namespaced else ""
+        existing = self.store.find(resource, ns, name)
+        if patch_type == "apply":
+            if not isinstance(body, dict):
+                raise BadRequest("apply patch must be an object")
+            if existing is None:
+                body = dict(body)
+                body.setdefault("metadata", {})
+                body["metadata"] = dict(body["metadata"], name=name)
+                if rt.namespaced:
+                    body["metadata"]["namespace"] = ns
+                applied = fieldmanager.server_side_apply(None, body, field_manager or "unknown", rt.api_version,
+                                                         rt.kind, force, rfc3339(self.clock.now))
+                return self.create(applied, ns or None, dry_run=dry_run, strict=strict,
+                                   managed_fields=applied.get("metadata", {}).get("managedFields"))
+            result = fieldmanager.server_side_apply(existing, body, field_manager or "unknown", rt.api_version,
+                                                    rt.kind, force, rfc3339(self.clock.now))
+        else:
+            if existing is None:
+                raise NotFound.of(rt.plural, rt.group, name)
+            if patch_type == "json":
+                if not isinstance(body, list):
+                    raise BadRequest("json patch must be a list of operations")
+                result = patching.json_patch(existing, body)
+            elif patch_type == "merge":
+                if not isinstance(body, dict):
+                    raise BadRequest("merge patch must be an object")
+                result = patching.merge_patch(existing, body)
+            elif patch_type == "strategic":
+                if not isinstance(body, dict):
+                    raise BadRequest("strategic merge patch must be an object")
+                result = patching.strategic_merge_patch(existing, body, rt.api_version, rt.kind)
+            else:
+                raise BadRequest(f"unsupported patch type {patch_type!r}")
+        if not isinstance(result, dict) or not isinstance(result.get("metadata"), dict):
+            raise BadRequest("the patch produced an object without metadata")
+        want_rv = result["metadata"].get("resourceVersion")
+        if want_rv not in (None, "") and str(want_rv) != existing["metadata"]["resourceVersion"]:
+            raise Conflict.modified(rt.plural, rt.group, name)
+        result["metadata"]["name"] = name
+        result["apiVersion"], result["kind"] = rt.api_version, rt.kind
+        if rt.namespaced:
+            result["metadata"]["namespace"] = ns
+        if self.validate_schema:
+            self._schema_check(rt, result, strict)
+        applied = patch_type == "apply"
+        return self._write_update(rt, existing, result, subresource=subresource, trusted=False, dry_run=dry_run,
+                                  manager=None if applied else field_manager, applied=applied)
+
+    def _record_manager(self, rt: ResourceType, existing: dict | None, new: dict, manager: str,
+                        subresource: str | None) -> dict:
+        """``new`` with ``metadata.managedFields`` naming ``manager`` as owner of what it set (an Update entry).
+
+        Client writes only: controller and kubelet writes keep the ownership they found, which is
+        what server-side apply conflicts need (e.g. a later ``apply --server-side`` of ``replicas``
+        conflicts with the ``kubectl-client-side-apply`` or ``kubectl-scale`` that set it).
+        """
+        from .fieldmanager import record_update_manager
+        return record_update_manager(existing, new, manager, now_iso=rfc3339(self.clock.now),
+                                     api_version=rt.api_version, subresource=subresource)
+
+    # ------------------------------------------------------------------ delete
+    def delete(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None = None,
+               propagation: str | None = None, preconditions: dict | None = None, dry_run: bool = False) -> dict:
+        """Delete like the real registry: graceful for pods, finalizers honoured, propagation policies."""
+        self._check_available()
+        return self._delete(resource, namespace, name, grace_period=grace_period, propagation=propagation,
+                            preconditions=preconditions, dry_run=dry_run)
+
+    def delete_internal(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None = None,
+                        propagation: str | None = None, uid: str | None = None) -> dict | None:
+        """Delete from a controller; None when the object is already gone (or was replaced)."""
+        try:
+            return self._delete(resource, namespace, name, grace_period=grace_period, propagation=propagation,
+                                preconditions={"uid": uid} if uid else None, dry_run=False)
+        except NotFound:
+            return None
+        except Conflict:
+            return None
+
+    def _delete(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None,
+                propagation: str | None, preconditions: dict | None, dry_run: bool) -> dict:
+        rt = self.resource(resource)
+        ns = (namespace or "default") if rt.namespaced else ""
+        existing = self.store.find(resource, ns, name)
+        if existing is None:
+            raise NotFound.of(rt.plural, rt.group, name)
+        meta = existing["metadata"]
+        if preconditions:
+            uid, rv = preconditions.get("uid"), preconditions.get("resourceVersion")
+            if uid and uid != meta.get("uid"):
+                raise Conflict(f'Operation cannot be fulfilled on {rt.qualified} "{name}": Precondition failed: '
+                               f"UID in precondition: {uid}, UID in object meta: {meta.get('uid')}",
+                               name=name, group=rt.group, kind=rt.plural)
+            if rv and str(rv) != meta.get("resourceVersion"):
+                raise Conflict.modified(rt.plural, rt.group, name)
+        if grace_period is not None and grace_period < 0:
+            grace_period = 1  # the real registry turns negative grace into 1 (kubectl's --grace-period=-1 means default)
+        if propagation not in (None, "Background", "Foreground", "Orphan"):
+            raise BadRequest(f'Unsupported value: "{propagation}": supported values: "Foreground", "Background", "Orphan"',
+                             causes=[Cause("propagationPolicy", f'Unsupported value: "{propagation}"',
+                                           "FieldValueNotSupported")])
+        if rt.kind == "Namespace":
+            return self._delete_namespace(existing, dry_run)
+        if dry_run:
+            return existing
+        finalizers = list(meta.get("finalizers") or [])
+        if propagation == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        elif propagation == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        grace = self._grace_for(rt, existing, grace_period)
+        if meta.get("deletionTimestamp"):
+            # Already terminating: a shorter grace period may still speed it up (force delete).
+            if grace == 0 and not finalizers:
+                return self._remove(rt, existing)
+            current = meta.get("deletionGracePeriodSeconds")
+            if grace is not None and current is not None and grace < current:
+                obj = clone(existing)
+                obj["metadata"]["deletionGracePeriodSeconds"] = grace
+                obj["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now + grace)
+                return self.store.update(rt.plural, obj)
+            return existing
+        if not finalizers and not grace:
+            return self._remove(rt, existing)
+        obj = clone(existing)
+        obj["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now + (grace or 0))
+        obj["metadata"]["deletionGracePeriodSeconds"] = grace or 0
+        if finalizers:
+            obj["metadata"]["finalizers"] = finalizers
+        return self.store.update(rt.plural, obj)
+
+    def _delete_namespace(self, ns_obj: dict, dry_run: bool) -> dict:
+        from ..errors import Forbidden
+        name = ns_obj["metadata"]["name"]
+        if name in SYSTEM_NAMESPACES:
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                            name=name, kind="namespaces")
+        if dry_run or ns_obj["metadata"].get("deletionTimestamp"):
+            return ns_obj
+        new = clone(ns_obj)
+        new["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now)
+        new["metadata"]["deletionGracePeriodSeconds"] = 0
+        new.setdefault("status", {})["phase"] = "Terminating"
+        return self.store.update("namespaces", new)
+
+    def _grace_for(self, rt: ResourceType, obj: dict, requested: int | None) -> int | None:
+        if rt.kind != "Pod":
+            return None
+        spec, status = obj.get("spec", {}), obj.get("status", {})
+        # Pods that never ran on a node, or that already finished, go at once (registry's CheckGracefulDelete).
+        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+            return 0
+        if requested is not None:
+            return requested
+        return int(spec.get("terminationGracePeriodSeconds", 30))
+
+    def _remove(self, rt: ResourceType, obj: dict) -> dict:
+        meta = obj["metadata"]
+        return self.store.delete(rt.plural, meta.get("namespace", ""), meta["name"])
+
+    def finish_pod_termination(self, namespace: str, name: str, uid: str) -> None:
+        """The kubelet confirms the containers are gone: remove the pod object (grace 0)."""
+        pod = self.store.find("pods", namespace, name)
+        if pod is None or pod["metadata"].get("uid") != uid:
+            return
+        if pod["metadata"].get("finalizers"):
+            return
+        self.store.delete("pods", namespace, name)
+
+    def remove_finalizer(self, resource: str, namespace: str, name: str, finalizer: str) -> None:
+        obj = self.store.find(resource, namespace, name)
+        if obj is None or finalizer not in (obj["metadata"].get("finalizers") or []):
+            return
+        new = clone(obj)
+        new["metadata"]["finalizers"] = [f for f in new["metadata"]["finalizers"] if f != finalizer]
+        if not new["metadata"]["finalizers"]:
+            del new["metadata"]["finalizers"]
+            if new["metadata"].get("deletionTimestamp"):
+                self.store.delete(resource, namespace, name)
+                return
+        self.store.update(resource, new)
+
+    # ------------------------------------------------------------------ subresources
+    def get_scale(self, resource: str, namespace: str, name: str) -> dict:
+        rt = self.resource(resource)
+        if "scale" not in rt.subresources:
+            raise NotFound("the server could not find the requested resource", kind=resource)
+        obj = self.get(resource, namespace, name)
+        return _scale_of(rt, obj)
+
+    def update_scale(self, resource: str, namespace: str, name: str, scale: dict,
+                     field_manager: str | None = None) -> dict:
+        self._check_available()
+        rt = self.resource(resource)
+        if "scale" not in rt.subresources:
+            raise NotFound("the server could not find the requested resource", kind=resource)
+        obj = self.get(resource, namespace, name)
+        if not isinstance(scale, dict):
+            raise BadRequest("Scale body must be an object")
+        want_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if want_rv not in (None, "") and str(want_rv) != obj["metadata"]["resourceVersion"]:
+            raise Conflict.modified(rt.plural, rt.group, name)
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool):
+            raise Invalid.of("Scale", "autoscaling", name, [Cause("spec.replicas", f"Invalid value: {replicas!r}: must be an integer")])
+        if replicas < 0:
+            raise Invalid.of("Scale", "autoscaling", name, [Cause("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
+        new = clone(obj)
+        new.setdefault("spec", {})["replicas"] = replicas
+        if field_manager:
+            new = self._record_manager(rt, obj, new, field_manager, "scale")
+        stored = self._write_update(rt, obj, new, subresource=None, trusted=True)
+        return _scale_of(rt, stored)
+
+    def patch_scale(self, resource: str, namespace: str, name: str, body: Any, patch_type: str,
+                    field_manager: str | None = None) -> dict:
+        from . import patch as patching
+        current = self.get_scale(resource, namespace, name)
+        if patch_type == "json":
+            patched = patching.json_patch(current, body)
+        else:
+            if not isinstance(body, dict):
+                raise BadRequest("patch must be an object")
+            patched = patching.merge_patch(current, body)
+        return self.update_scale(resource, namespace, name, patched, field_manager)
+
+    def bind(self, namespace: str, name: str, node_name: str) -> dict:
+        """pods/binding: set ``spec.nodeName`` once (the scheduler's last step)."""
+        self._check_available()
+        pod = self.store.find("pods", namespace, name)
+        if pod is None:
+            raise NotFound.of("pods", "", name)
+        current = pod.get("spec", {}).get("nodeName")
+        if current:
+            raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already assigned '
+                           f"to node \"{current}\"", name=name, kind="pods/binding")
+        if pod["metadata"].get("deletionTimestamp"):
+            raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is being deleted, '
+                           "cannot be assigned to a host", name=name, kind="pods/binding")
+        new = clone(pod)
+        new["spec"]["nodeName"] = node_name
+        status = new.setdefault("status", {})
+        set_condition(status, "PodScheduled", "True", now=rfc3339(self.clock.now))
+        return self.store.update("pods", new)
+
+    def evict(self, namespace: str, name: str, *, grace_period: int | None = None) -> None:
+        """pods/eviction: delete unless a PodDisruptionBudget forbids it (429)."""
+        self._check_available()
+        pod = self.store.find("pods", namespace, name)
+        if pod is None:
+            raise NotFound.of("pods", "", name)
+        if pod["metadata"].get("deletionTimestamp"):
+            return
+        from .disruption import blocking_budget
+        budget = blocking_budget(self.store, pod)
+        if budget is not None:
+            pdb, message = budget
+            raise TooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.",
+                                  name=name, kind="pods", causes=[Cause("", message, "DisruptionBudget")],
+                                  retry_after=None)
+        new = clone(pod)
+        set_condition(new.setdefault("status", {}), "DisruptionTarget", "True", reason="EvictionByEvictionAPI",
+                      message="Eviction API: evicting", now=rfc3339(self.clock.now))
+        self.store.update("pods", new)
+        self._delete("pods", namespace, name, grace_period=grace_period, propagation=None, preconditions=None,
+                     dry_run=False)
+
+    # ------------------------------------------------------------------ events
+    def record_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal",
+                     component: str, explanation: str = "", host: str = "", field_path: str = "") -> None:
+        self.events.record(involved, reason, message, type=type, component=component, explanation=explanation,
+                           host=host, field_path=field_path)
+
+    # ------------------------------------------------------------------ manifests
+    def apply_manifest(self, source: Any, *, field_manager: str = "kubedrill", namespace: str | None = None) -> list[dict]:
+        """Create-or-update every object in ``source`` (YAML/JSON text or dicts), all or nothing.
+
+        Every document is validated first (dry run); if any fails nothing is written, so a bad
+        manifest leaves the cluster unchanged.
+        """
+        self._check_available()
+        objs = parse_manifests(source)
+        if not objs:
+            raise BadRequest("no objects found in the manifest")
+        plans = []
+        for index, obj in enumerate(objs):
+            try:
+                rt = self.type_of(obj)
+                name = (obj.get("metadata") or {}).get("name")
+                ns = ((obj.get("metadata") or {}).get("namespace") or namespace or "default") if rt.namespaced else ""
+                existing = self.store.find(rt.plural, ns, name) if isinstance(name, str) and name else None
+                if existing is None:
+                    self.create(obj, namespace, dry_run=True)
+                else:
+                    self.patch(rt.plural, ns, name, obj, "apply", field_manager=field_manager, force=True, dry_run=True)
+                plans.append((rt, ns, name, obj, existing is None))
+            except StatusError as err:
+                if len(objs) > 1:
+                    err.message = f"document {index + 1} ({obj.get('kind', '?') if isinstance(obj, dict) else '?'}): {err.message}"
+                    err.args = (err.message,)
+                raise
+        out = []
+        for rt, ns, name, obj, absent in plans:
+            if absent:
+                out.append(self.create(obj, namespace))
+            else:
+                out.append(self.patch(rt.plural, ns, name, obj, "apply", field_manager=field_manager, force=True))
+        return out
+
+
+def _terminating_namespace(rt: ResourceType, name: str, ns: str) -> StatusError:
+    from ..errors import Forbidden
+    return Forbidden(f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace {ns} '
+                     "because it is being terminated", name=name, group=rt.group, kind=rt.plural)
+
+
+def set_condition(status: dict, ctype: str, value: str, *, reason: str = "", message: str = "",
+                  now: str = "") -> bool:
+    """Set a condition in ``status.conditions`` (a fresh dict owned by the caller); True if it changed.
+
+    ``lastTransitionTime`` moves only when the status value changes, as in Kubernetes.
+    """
+    conds = status.setdefault("conditions", [])
+    for i, cond in enumerate(conds):
+        if cond.get("type") == ctype:
+            if cond.get("status") == value and cond.get("reason", "") == reason and cond.get("message", "") == message:
+                return False
+            new = dict(cond, status=value)
+            if reason:
+                new["reason"] = reason
+            else:
+                new.pop("reason", None)
+            if message:
+                new["message"] = message
+            else:
+                new.pop("message", None)
+            if cond.get("status") != value:
+                new["lastTransitionTime"] = now
+            new["lastProbeTime"] = None
+            conds[i] = new
+            return True
+    cond = {"type": ctype, "status": value, "lastProbeTime": None, "lastTransitionTime": now}
+    if reason:
+        cond["reason"] = reason
+    if message:
+        cond["message"] = message
+    conds.append(cond)
+    return True
+
+
+def get_condition(obj: dict, ctype: str) -> dict | None:
+    for cond in (obj.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == ctype:
+            return cond
+    return None
+
+
+def _initial_status(rt: ResourceType, obj: dict) -> dict:
+    if rt.kind == "Pod":
+        return {"phase": "Pending", "qosClass": _qos_class(obj)}
+    if rt.kind == "PersistentVolumeClaim":
+        return {"phase": "Pending"}
+    if rt.kind == "PersistentVolume":
+        return {"phase": "Pending"}
+    if rt.kind == "Namespace":
+        return {"phase": "Active"}
+    if rt.kind == "Service":
+        return {"loadBalancer": {}}
+    return {}
+
+
+def _qos_class(pod: dict) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    requests_any = limits_all = False
+    guaranteed = bool(containers)
+    for c in containers:
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        if req or lim:
+            requests_any = True
+        for r in ("cpu", "memory"):
+            if r not in lim or (r in req and str(req[r]) != str(lim[r])):
+                guaranteed = False
+    if guaranteed and requests_any:
+        return "Guaranteed"
+    return "Burstable" if requests_any else "BestEffort"
+
+
+def _scale_of(rt: ResourceType, obj: dict) -> dict:
+    meta = obj["metadata"]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    selector = spec.get("selector")
+    sel_text = str(LabelSelector.from_dict(selector)) if isinstance(selector, dict) else ""
+    return {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": meta["name"], "namespace": meta.get("namespace", ""), "uid": meta.get("uid"),
+                     "resourceVersion": meta.get("resourceVersion"),
+                     "creationTimestamp": meta.get("creationTimestamp")},
+        "spec": {"replicas": int(spec.get("replicas", 1))},
+        "status": {"replicas": int(status.get("replicas", 0)), "selector": sel_text},
+    }
+
+
+def ensure_namespaces(api: APIServer, names: Iterable[str] = SYSTEM_NAMESPACES) -> None:
+    for ns in names:
+        if api.store.find("namespaces", "", ns) is None:
+            api.create_internal({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
+                                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})

@@ -1,0 +1,1 @@
+"""What client-go gives every component: keyed work queues and the controller worker loop."""
