@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .apiserver.resources import by_kind_name
 from .apiserver.server import APIServer, ensure_namespaces
 from .clock import Clock, parse_rfc3339
 from .errors import BadRequest, NotFound
-from .objects import clone
-from .profile import get_profile
-from .apiserver.resources import by_kind_name
 from .etcd.store import ADDED, DELETED, MODIFIED, Event, Store
+from .objects import spec_of
+from .profile import get_profile
 
 
 class Cluster:
@@ -232,7 +232,7 @@ class Cluster:
 
     def _kubelet_for(self, namespace: str, name: str):
         pod = self.api.get("pods", namespace, name)
-        node = pod.get("spec", {}).get("nodeName")
+        node = spec_of(pod).get("nodeName")
         if not node:
             raise BadRequest(f'pod "{name}" is not running on a node yet')
         return self._kubelet(node)

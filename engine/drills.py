@@ -18,6 +18,7 @@ from typing import Any, Callable
 import yaml
 
 from .errors import BadRequest, NotFound, StatusError
+from .objects import annotations_of, spec_of, status_of
 from .selectors import LabelSelector
 
 DRILLS_DIR = Path(__file__).resolve().parent.parent / "drills"
@@ -58,7 +59,7 @@ def _public_entry(entry: dict) -> dict:
     out = {"at": entry["at"]}
     if "inject" in entry:
         out["inject"] = {"kind": entry["inject"].get("kind"), "name": entry["inject"]["metadata"]["name"],
-                         "action": (entry["inject"].get("spec") or {}).get("action")}
+                         "action": spec_of(entry["inject"]).get("action")}
     if "action" in entry:
         out["action"] = entry["action"]
     if "load" in entry:
@@ -115,14 +116,14 @@ def _pods(cluster: Any, namespace: str, selector: LabelSelector) -> list[dict]:
 
 def _ready(pod: dict) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or ())
+               for c in status_of(pod).get("conditions") or ())
 
 
 def _workload_ready(cluster: Any, resource: str, namespace: str, name: str) -> int:
     obj = cluster.store.find(resource, namespace, name)
     if obj is None:
         return 0
-    selector = LabelSelector.from_dict((obj.get("spec") or {}).get("selector") or {})
+    selector = LabelSelector.from_dict(spec_of(obj).get("selector") or {})
     return sum(1 for p in _pods(cluster, namespace, selector) if _ready(p))
 
 
@@ -133,7 +134,7 @@ def serving(cluster: Any, pod: dict) -> bool:
     a ``readiness`` fault means the app stopped answering, whether or not a probe notices.
     """
     meta = pod["metadata"]
-    kubelet = cluster.kubelets.get((pod.get("spec") or {}).get("nodeName") or "")
+    kubelet = cluster.kubelets.get(spec_of(pod).get("nodeName") or "")
     if kubelet is None or not getattr(kubelet, "powered", False) or getattr(kubelet, "partitioned", False):
         return False
     runtime = getattr(kubelet, "pods", {}).get((meta.get("namespace", ""), meta["name"]))
@@ -162,7 +163,7 @@ def service_endpoints(cluster: Any, namespace: str, name: str) -> list[dict] | N
                     if pod is not None:
                         pods.append(pod)
         return pods
-    selector = (svc.get("spec") or {}).get("selector")
+    selector = spec_of(svc).get("selector")
     if not selector:
         return []
     return [p for p in _pods(cluster, namespace, LabelSelector.from_labels(selector)) if _ready(p)]
@@ -196,13 +197,13 @@ def service_success_rate(cluster: Any, namespace: str, name: str) -> float:
 def _data_rows(obj: dict | None) -> int | None:
     if obj is None:
         return None
-    for key, value in sorted(((obj.get("metadata") or {}).get("annotations") or {}).items()):
+    for key, value in sorted(annotations_of(obj).items()):
         if "rows" in key:
             try:
                 return int(value)
             except (TypeError, ValueError):
                 continue
-    for where in ((obj.get("status") or {}).get("data"), (obj.get("status") or {})):
+    for where in (status_of(obj).get("data"), status_of(obj)):
         if isinstance(where, dict) and isinstance(where.get("rows"), int):
             return where["rows"]
     return None
@@ -275,8 +276,8 @@ def _p_data_intact(run: "DrillRun", spec: dict, state: ProbeState) -> tuple[bool
     sts = store.find("statefulsets", ns, name)
     if sts is None:
         return False, "statefulset missing"
-    claims = [t["metadata"]["name"] for t in (sts.get("spec") or {}).get("volumeClaimTemplates") or ()]
-    replicas = int((sts.get("spec") or {}).get("replicas", 1))
+    claims = [t["metadata"]["name"] for t in spec_of(sts).get("volumeClaimTemplates") or ()]
+    replicas = int(spec_of(sts).get("replicas", 1))
     best = state.memory.setdefault("rows", {})
     ok, values = True, {}
     for claim in claims:
@@ -288,7 +289,7 @@ def _p_data_intact(run: "DrillRun", spec: dict, state: ProbeState) -> tuple[bool
                     ok = False
                 values[pvc_name] = None
                 continue
-            pv = store.find("persistentvolumes", "", (pvc.get("spec") or {}).get("volumeName") or "")
+            pv = store.find("persistentvolumes", "", spec_of(pvc).get("volumeName") or "")
             rows = _data_rows(pvc)
             rows = rows if rows is not None else _data_rows(pv)
             rows = rows if rows is not None else 0
@@ -332,8 +333,8 @@ def _p_rollout(run: "DrillRun", spec: dict, state: ProbeState) -> tuple[bool, An
     obj = run.cluster.store.find("deployments", spec.get("namespace", "default"), spec["deployment"])
     if obj is None:
         return False, "missing"
-    want = int((obj.get("spec") or {}).get("replicas", 1))
-    st = obj.get("status") or {}
+    want = int(spec_of(obj).get("replicas", 1))
+    st = status_of(obj)
     done = (int(st.get("observedGeneration", 0)) >= int(obj["metadata"].get("generation", 1))
             and int(st.get("updatedReplicas", 0)) >= want and int(st.get("availableReplicas", 0)) >= want
             and int(st.get("replicas", 0)) == want)
@@ -375,7 +376,7 @@ def _resolve_pods(run: "DrillRun", args: dict) -> list[str]:
     selector = LabelSelector.parse(args.get("selector") or "")
     node = args.get("node")
     out = [p["metadata"]["name"] for p in run.cluster.store.list("pods", args.get("namespace", "default"), selector)
-           if not node or (p.get("spec") or {}).get("nodeName") == node]
+           if not node or spec_of(p).get("nodeName") == node]
     if not out:
         raise NotFound(f"no pods match {args.get('selector', '')!r}" + (f" on node {node}" if node else ""))
     return out
@@ -514,7 +515,7 @@ class DrillRun:
                 if "inject" in entry:
                     obj = entry["inject"]
                     record.update(kind=obj.get("kind"), name=obj["metadata"]["name"],
-                                  action=(obj.get("spec") or {}).get("action"))
+                                  action=spec_of(obj).get("action"))
                     # The instructor's injection bypasses a downed API server (it is the instructor).
                     if self.cluster.api.available:
                         self.cluster.api.create(obj)

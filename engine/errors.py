@@ -6,7 +6,7 @@ Messages follow apimachinery ``pkg/api/errors/errors.go``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 

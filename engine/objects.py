@@ -1,14 +1,18 @@
 """Small typed views over Kubernetes-shaped dicts (in the spirit of kopf's body/meta/spec).
 
-Objects read from the store are shared: never mutate them, ``clone`` first. The accessors here return
-the live sub-dicts for reading; an empty mapping stands in for an absent one, so callers need no
-``or {}`` chains.
+The one way the engine reads an object's sections: ``meta_of``, ``spec_of``, ``status_of``,
+``labels_of``, ``annotations_of`` (never ``obj.get("spec") or {}``; a test keeps it so). They return
+the live sub-mapping for reading, or an empty read-only mapping when the section is absent, null or
+not a mapping (so a malformed body cannot make a reader raise). Below a section, fields are plain
+dict reads. Objects read from the store are shared: never mutate them, ``clone`` first; writers
+build sections with ``setdefault``.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Mapping
 
-_EMPTY: Mapping[str, Any] = {}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def clone(obj: Any) -> Any:
@@ -23,7 +27,7 @@ def clone(obj: Any) -> Any:
         return _clone_dict(obj)
     if cls is list or cls is tuple:
         return _clone_list(obj)
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):  # dict subclasses, and the read-only empty section of the views below
         return {k: clone(v) for k, v in obj.items()}
     return obj
 
@@ -55,59 +59,46 @@ def _clone_list(obj: list | tuple) -> list:
     return out
 
 
-def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Return ``metadata`` (empty mapping when absent)."""
-    return obj.get("metadata") or _EMPTY
+def _section(obj: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    value = obj.get(key) if obj else None
+    return value if isinstance(value, dict) else _EMPTY
 
 
-def spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Return ``spec`` (empty mapping when absent)."""
-    return obj.get("spec") or _EMPTY
+def meta_of(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Return ``metadata`` (an empty mapping when absent)."""
+    return _section(obj, "metadata")
 
 
-def status(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Return ``status`` (empty mapping when absent)."""
-    return obj.get("status") or _EMPTY
+def spec_of(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Return ``spec`` (an empty mapping when absent)."""
+    return _section(obj, "spec")
 
 
-def name(obj: Mapping[str, Any]) -> str:
-    return meta(obj).get("name") or ""
+def status_of(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Return ``status`` (an empty mapping when absent)."""
+    return _section(obj, "status")
 
 
-def namespace(obj: Mapping[str, Any]) -> str:
-    return meta(obj).get("namespace") or ""
+def labels_of(obj: Mapping[str, Any] | None) -> Mapping[str, str]:
+    """Return ``metadata.labels`` (an empty mapping when absent)."""
+    return _section(meta_of(obj), "labels")
 
 
-def uid(obj: Mapping[str, Any]) -> str:
-    return meta(obj).get("uid") or ""
-
-
-def labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    """Return ``metadata.labels`` (empty mapping when absent)."""
-    return meta(obj).get("labels") or _EMPTY
-
-
-def annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    """Return ``metadata.annotations`` (empty mapping when absent)."""
-    return meta(obj).get("annotations") or _EMPTY
+def annotations_of(obj: Mapping[str, Any] | None) -> Mapping[str, str]:
+    """Return ``metadata.annotations`` (an empty mapping when absent)."""
+    return _section(meta_of(obj), "annotations")
 
 
 def owner_controller(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """Return the ownerReference with ``controller: true`` (``metav1.GetControllerOf``), or None."""
-    for ref in meta(obj).get("ownerReferences") or ():
+    for ref in meta_of(obj).get("ownerReferences") or ():
         if ref.get("controller"):
             return ref
     return None
 
 
-def is_controlled_by(obj: Mapping[str, Any], owner_uid: str) -> bool:
-    """Tell whether ``obj``'s controller reference points at ``owner_uid``."""
-    ref = owner_controller(obj)
-    return ref is not None and ref.get("uid") == owner_uid
-
-
 def is_terminating(obj: Mapping[str, Any]) -> bool:
-    return bool(meta(obj).get("deletionTimestamp"))
+    return bool(meta_of(obj).get("deletionTimestamp"))
 
 
 def is_pod_active(pod: Mapping[str, Any]) -> bool:
@@ -115,13 +106,13 @@ def is_pod_active(pod: Mapping[str, Any]) -> bool:
 
     Not Succeeded, not Failed and not being deleted.
     """
-    return (status(pod).get("phase") not in ("Succeeded", "Failed")
-            and not meta(pod).get("deletionTimestamp"))
+    return (status_of(pod).get("phase") not in ("Succeeded", "Failed")
+            and not meta_of(pod).get("deletionTimestamp"))
 
 
 def pod_condition(pod: Mapping[str, Any], cond_type: str) -> Mapping[str, Any] | None:
     """Return the pod condition of ``cond_type`` (``Ready``, ``PodScheduled``, ...), or None."""
-    for cond in status(pod).get("conditions") or ():
+    for cond in status_of(pod).get("conditions") or ():
         if cond.get("type") == cond_type:
             return cond
     return None
@@ -133,7 +124,42 @@ def pod_ready(pod: Mapping[str, Any]) -> bool:
     return cond is not None and cond.get("status") == "True"
 
 
-def pod_containers(pod_or_template_spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Return the containers of a pod, or of a pod spec when given one."""
-    pod_spec = pod_or_template_spec.get("spec", pod_or_template_spec)
-    return list(pod_spec.get("containers") or ())
+def set_condition(status: dict, ctype: str, value: str, *, reason: str = "", message: str = "",
+                  now: str = "") -> bool:
+    """Set a condition in ``status.conditions`` (a fresh dict owned by the caller); True if it changed.
+
+    ``lastTransitionTime`` moves only when the status value changes, as in Kubernetes.
+    """
+    conds = status.setdefault("conditions", [])
+    for i, cond in enumerate(conds):
+        if cond.get("type") == ctype:
+            if cond.get("status") == value and cond.get("reason", "") == reason and cond.get("message", "") == message:
+                return False
+            new = dict(cond, status=value)
+            if reason:
+                new["reason"] = reason
+            else:
+                new.pop("reason", None)
+            if message:
+                new["message"] = message
+            else:
+                new.pop("message", None)
+            if cond.get("status") != value:
+                new["lastTransitionTime"] = now
+            new["lastProbeTime"] = None
+            conds[i] = new
+            return True
+    cond = {"type": ctype, "status": value, "lastProbeTime": None, "lastTransitionTime": now}
+    if reason:
+        cond["reason"] = reason
+    if message:
+        cond["message"] = message
+    conds.append(cond)
+    return True
+
+
+def get_condition(obj: dict, ctype: str) -> dict | None:
+    for cond in status_of(obj).get("conditions") or ():
+        if cond.get("type") == ctype:
+            return cond
+    return None

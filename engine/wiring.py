@@ -12,10 +12,10 @@ from .controllers.node_lifecycle import NodeLifecycleController
 from .controllers.replicaset import ReplicaSetController
 from .controllers.statefulset import StatefulSetController
 from .controllers.volume_binding import AttachDetachController, PersistentVolumeController
+from .controllers.volume_data import StorageDataWriter
 from .kubelet.kubelet import KubeletManager
 from .network import install as install_network
 from .scheduler.scheduler import Scheduler
-from .controllers.volume_data import StorageDataWriter
 
 if TYPE_CHECKING:
     from .cluster import Cluster

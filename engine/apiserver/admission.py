@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .resources import ResourceType
+from ..objects import annotations_of
 from ..selectors import LabelSelector
+from .resources import ResourceType
 
 if TYPE_CHECKING:
     from .server import APIServer
@@ -62,7 +63,7 @@ def default_storage_class(api: "APIServer", rt: ResourceType, obj: dict, old: di
     if "storageClassName" in spec and spec["storageClassName"] is not None:
         return
     for sc in api.store.list("storageclasses", None, LabelSelector()):
-        if (sc["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true":
+        if annotations_of(sc).get(DEFAULT_CLASS) == "true":
             spec["storageClassName"] = sc["metadata"]["name"]
             return
 

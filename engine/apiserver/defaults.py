@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from typing import Any, Callable
 
+from ..objects import spec_of
 from ..quantity import parse_quantity
 from .resources import ResourceType
 
@@ -378,7 +379,7 @@ def carry_over_allocations(rt: ResourceType, new: dict[str, Any], old: dict[str,
     """
     if rt.kind != "Service":
         return
-    spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+    spec, old_spec = new.setdefault("spec", {}), spec_of(old)
     if spec.get("type") == "ExternalName" or old_spec.get("type") == "ExternalName":
         return
     if not spec.get("clusterIP") and old_spec.get("clusterIP"):

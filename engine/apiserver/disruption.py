@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
-from ..objects import pod_ready
-from ..selectors import LabelSelector
 from ..etcd.store import Store
+from ..objects import labels_of, pod_ready, spec_of, status_of
+from ..selectors import LabelSelector
 
 
 def _resolve(value, total: int, round_up: bool) -> int:
@@ -21,12 +21,12 @@ def _resolve(value, total: int, round_up: bool) -> int:
 
 def budget_numbers(store: Store, pdb: dict) -> dict:
     """``currentHealthy``, ``desiredHealthy``, ``expectedPods``, ``disruptionsAllowed`` for a PDB."""
-    spec = pdb.get("spec") or {}
+    spec = spec_of(pdb)
     selector = LabelSelector.from_dict(spec.get("selector") if spec.get("selector") is not None else {})
     ns = pdb["metadata"].get("namespace", "")
     pods = [p for p in store.list("pods", ns, selector)
             if not p["metadata"].get("deletionTimestamp")
-            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+            and status_of(p).get("phase") not in ("Succeeded", "Failed")]
     expected = len(pods)
     healthy = sum(1 for p in pods if pod_ready(p))
     if spec.get("minAvailable") is not None:
@@ -42,9 +42,9 @@ def budget_numbers(store: Store, pdb: dict) -> dict:
 def blocking_budget(store: Store, pod: dict) -> tuple[dict, str] | None:
     """The first PDB that forbids evicting ``pod``, with the reason; None when eviction is allowed."""
     ns = pod["metadata"].get("namespace", "")
-    labels = pod["metadata"].get("labels") or {}
+    labels = labels_of(pod)
     for pdb in store.list("poddisruptionbudgets", ns):
-        sel = (pdb.get("spec") or {}).get("selector")
+        sel = spec_of(pdb).get("selector")
         if sel is None or not LabelSelector.from_dict(sel).matches(labels):
             continue
         if not pod_ready(pod):

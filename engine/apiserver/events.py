@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..clock import parse_rfc3339, rfc3339
 from ..errors import NotFound
+from ..objects import meta_of
 
 if TYPE_CHECKING:
     from .server import APIServer
@@ -29,7 +30,7 @@ class EventRecorder:
         if not self.enabled:
             return
         api = self.api
-        meta = involved.get("metadata", {})
+        meta = meta_of(involved)
         ns = meta.get("namespace") or "default"
         name = meta.get("name", "")
         now = api.clock.now

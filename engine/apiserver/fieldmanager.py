@@ -20,10 +20,11 @@ import json
 from typing import Any
 
 from engine.apiserver import resources
+
 from ..errors import BadRequest, Cause, Conflict
 from ..objects import clone as _clone
+from ..objects import meta_of
 from .patch import _dedupe, _items_prop, _json_kind, _patch_meta, _prop, _root_prop, _same, _type_of
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Field sets (structured-merge-diff model) for server-side apply and managedFields
@@ -246,7 +247,7 @@ class _Entry:
 
 
 def _entries(obj: dict | None) -> list[_Entry]:
-    raw = ((obj or {}).get("metadata") or {}).get("managedFields") or []
+    raw = meta_of(obj).get("managedFields") or []
     return [_Entry.decode(e) for e in raw if isinstance(e, dict)]
 
 

@@ -30,9 +30,9 @@ import jsonpatch
 import jsonpointer
 
 from engine.apiserver import schema
+
 from ..errors import BadRequest, Invalid
 from ..objects import clone as _clone
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Schema: the v1.32 OpenAPI definitions

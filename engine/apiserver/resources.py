@@ -5,7 +5,7 @@ and by the dashboard. Short names and categories match the real apiserver.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

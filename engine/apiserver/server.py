@@ -10,17 +10,26 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, Iterable
 
-from . import resources
 from ..clock import Clock, rfc3339
-from ..errors import (AlreadyExists, BadRequest, Cause, Conflict, Invalid, NotFound, ServiceUnavailable,
-                     StatusError, TooManyRequests)
+from ..errors import (
+    AlreadyExists,
+    BadRequest,
+    Cause,
+    Conflict,
+    Invalid,
+    NotFound,
+    ServiceUnavailable,
+    StatusError,
+    TooManyRequests,
+)
+from ..etcd.store import Store, Watch
+from ..objects import clone, meta_of, set_condition, spec_of, status_of
+from ..profile import Profile
+from ..selectors import FieldSelector, LabelSelector
+from . import resources
 from .events import EventRecorder
 from .manifests import parse_manifests
-from ..objects import clone
-from ..profile import Profile
 from .resources import ResourceType
-from ..selectors import FieldSelector, LabelSelector
-from ..etcd.store import Store, Watch
 
 # generateName suffix: apimachinery's rand.String alphabet (no vowels, no 0/1/3), 5 characters.
 _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
@@ -208,7 +217,7 @@ class APIServer:
 
     def _schema_check(self, rt: ResourceType, obj: dict, strict: bool) -> None:
         from .schema import schema_causes, unknown_fields
-        name = obj.get("metadata", {}).get("name", "")
+        name = meta_of(obj).get("name", "")
         if strict:
             unknown = unknown_fields(rt.api_version, rt.kind, obj)
             if unknown:
@@ -336,7 +345,7 @@ class APIServer:
                 applied = fieldmanager.server_side_apply(None, body, field_manager or "unknown", rt.api_version,
                                                          rt.kind, force, rfc3339(self.clock.now))
                 return self.create(applied, ns or None, dry_run=dry_run, strict=strict,
-                                   managed_fields=applied.get("metadata", {}).get("managedFields"))
+                                   managed_fields=meta_of(applied).get("managedFields"))
             result = fieldmanager.server_side_apply(existing, body, field_manager or "unknown", rt.api_version,
                                                     rt.kind, force, rfc3339(self.clock.now))
         else:
@@ -471,7 +480,7 @@ class APIServer:
     def _grace_for(self, rt: ResourceType, obj: dict, requested: int | None) -> int | None:
         if rt.kind != "Pod":
             return None
-        spec, status = obj.get("spec", {}), obj.get("status", {})
+        spec, status = spec_of(obj), status_of(obj)
         # Pods that never ran on a node, or that already finished, go at once (registry's CheckGracefulDelete).
         if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
             return 0
@@ -522,10 +531,10 @@ class APIServer:
         obj = self.get(resource, namespace, name)
         if not isinstance(scale, dict):
             raise BadRequest("Scale body must be an object")
-        want_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        want_rv = meta_of(scale).get("resourceVersion")
         if want_rv not in (None, "") and str(want_rv) != obj["metadata"]["resourceVersion"]:
             raise Conflict.modified(rt.plural, rt.group, name)
-        replicas = (scale.get("spec") or {}).get("replicas")
+        replicas = spec_of(scale).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool):
             raise Invalid.of("Scale", "autoscaling", name, [Cause("spec.replicas", f"Invalid value: {replicas!r}: must be an integer")])
         if replicas < 0:
@@ -555,7 +564,7 @@ class APIServer:
         pod = self.store.find("pods", namespace, name)
         if pod is None:
             raise NotFound.of("pods", "", name)
-        current = pod.get("spec", {}).get("nodeName")
+        current = spec_of(pod).get("nodeName")
         if current:
             raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already assigned '
                            f"to node \"{current}\"", name=name, kind="pods/binding")
@@ -611,8 +620,8 @@ class APIServer:
         for index, obj in enumerate(objs):
             try:
                 rt = self.type_of(obj)
-                name = (obj.get("metadata") or {}).get("name")
-                ns = ((obj.get("metadata") or {}).get("namespace") or namespace or "default") if rt.namespaced else ""
+                name = meta_of(obj).get("name")
+                ns = (meta_of(obj).get("namespace") or namespace or "default") if rt.namespaced else ""
                 existing = self.store.find(rt.plural, ns, name) if isinstance(name, str) and name else None
                 if existing is None:
                     self.create(obj, namespace, dry_run=True)
@@ -639,47 +648,6 @@ def _terminating_namespace(rt: ResourceType, name: str, ns: str) -> StatusError:
                      "because it is being terminated", name=name, group=rt.group, kind=rt.plural)
 
 
-def set_condition(status: dict, ctype: str, value: str, *, reason: str = "", message: str = "",
-                  now: str = "") -> bool:
-    """Set a condition in ``status.conditions`` (a fresh dict owned by the caller); True if it changed.
-
-    ``lastTransitionTime`` moves only when the status value changes, as in Kubernetes.
-    """
-    conds = status.setdefault("conditions", [])
-    for i, cond in enumerate(conds):
-        if cond.get("type") == ctype:
-            if cond.get("status") == value and cond.get("reason", "") == reason and cond.get("message", "") == message:
-                return False
-            new = dict(cond, status=value)
-            if reason:
-                new["reason"] = reason
-            else:
-                new.pop("reason", None)
-            if message:
-                new["message"] = message
-            else:
-                new.pop("message", None)
-            if cond.get("status") != value:
-                new["lastTransitionTime"] = now
-            new["lastProbeTime"] = None
-            conds[i] = new
-            return True
-    cond = {"type": ctype, "status": value, "lastProbeTime": None, "lastTransitionTime": now}
-    if reason:
-        cond["reason"] = reason
-    if message:
-        cond["message"] = message
-    conds.append(cond)
-    return True
-
-
-def get_condition(obj: dict, ctype: str) -> dict | None:
-    for cond in (obj.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == ctype:
-            return cond
-    return None
-
-
 def _initial_status(rt: ResourceType, obj: dict) -> dict:
     if rt.kind == "Pod":
         return {"phase": "Pending", "qosClass": _qos_class(obj)}
@@ -695,7 +663,7 @@ def _initial_status(rt: ResourceType, obj: dict) -> dict:
 
 
 def _qos_class(pod: dict) -> str:
-    containers = (pod.get("spec") or {}).get("containers") or []
+    containers = spec_of(pod).get("containers") or []
     requests_any = limits_all = False
     guaranteed = bool(containers)
     for c in containers:
@@ -713,7 +681,7 @@ def _qos_class(pod: dict) -> str:
 
 def _scale_of(rt: ResourceType, obj: dict) -> dict:
     meta = obj["metadata"]
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = spec_of(obj), status_of(obj)
     selector = spec.get("selector")
     sel_text = str(LabelSelector.from_dict(selector)) if isinstance(selector, dict) else ""
     return {

@@ -12,14 +12,13 @@ reverts what can be reverted. A ``Schedule`` creates a child experiment from its
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..apiserver.server import set_condition
+from ..client.workqueue import Controller
 from ..clock import Handle, parse_rfc3339, rfc3339
 from ..errors import StatusError
-from ..objects import clone
 from ..etcd.store import Event
-from ..client.workqueue import Controller
+from ..objects import clone, set_condition, spec_of, status_of
 from .faults import Fault, apply_fault, component_targets, fault_for, target_id
 from .kinds import API_VERSION, PLURALS, TEMPLATE_KEYS, parse_duration, parse_every
 from .selection import choose, node_candidates, pod_candidates
@@ -97,7 +96,7 @@ class ChaosController(Controller):
             if obj.get("status") != exp.status:
                 self._write_status(exp)  # e.g. an etcd restore brought back an older status
             return
-        if (obj.get("status") or {}).get("experiment"):
+        if status_of(obj).get("experiment"):
             self._adopt(key, obj)
         else:
             self._inject(key, obj)
@@ -122,7 +121,7 @@ class ChaosController(Controller):
     # ------------------------------------------------------------------ inject
     def _inject(self, key: Key, obj: dict) -> None:
         kind, meta = obj["kind"], obj["metadata"]
-        spec = dict(obj.get("spec") or {}, _namespace=meta.get("namespace", ""))
+        spec = dict(spec_of(obj), _namespace=meta.get("namespace", ""))
         fault = fault_for(kind, spec)
         now = rfc3339(self.clock.now)
         status: dict = {"experiment": {"desiredPhase": "Run", "phase": "Running", "startTime": now,
@@ -238,7 +237,7 @@ class ChaosController(Controller):
     def _adopt(self, key: Key, obj: dict) -> None:
         """Rebuild an experiment from its status (after a restart, or an etcd restore brought it back)."""
         kind, meta = obj["kind"], obj["metadata"]
-        spec = dict(obj.get("spec") or {}, _namespace=meta.get("namespace", ""))
+        spec = dict(spec_of(obj), _namespace=meta.get("namespace", ""))
         status = clone(obj["status"])
         exp = Experiment(key, meta.get("uid", ""), kind, meta["name"], fault_for(kind, spec), spec, status)
         self.experiments[key] = exp
@@ -274,7 +273,7 @@ class ChaosController(Controller):
         if state is not None and state.timer is not None:
             state.timer.cancel()
         meta = obj["metadata"]
-        last = (obj.get("status") or {}).get("lastScheduleTime") or meta.get("creationTimestamp")
+        last = status_of(obj).get("lastScheduleTime") or meta.get("creationTimestamp")
         start = parse_rfc3339(last) if last else self.clock.now
         state = ScheduleState(meta.get("uid", ""), interval)
         self.schedules[key] = state
@@ -292,13 +291,13 @@ class ChaosController(Controller):
         spec, meta = obj["spec"], obj["metadata"]
         kind = spec["type"]
         template = clone(spec[TEMPLATE_KEYS[kind]])
-        status = clone(obj.get("status") or {})
+        status = clone(status_of(obj))
         now = rfc3339(self.clock.now)
         status["lastScheduleTime"] = now
         runs = int(status.get("runs", 0)) + 1
         status["runs"] = runs
         children = self._children(obj)
-        active = [c for c in children if (c.get("status") or {}).get("experiment", {}).get("phase") == "Running"]
+        active = [c for c in children if status_of(c).get("experiment", {}).get("phase") == "Running"]
         sched = obj
         if spec.get("dryRun"):
             fault = fault_for(kind, template)
@@ -342,7 +341,7 @@ class ChaosController(Controller):
         children = self._children(obj)
         self._trim_history(children, int(spec.get("historyLimit", 1)))
         status["active"] = [_ref(c) for c in self._children(obj)
-                            if (c.get("status") or {}).get("experiment", {}).get("phase") == "Running"]
+                            if status_of(c).get("experiment", {}).get("phase") == "Running"]
         self._write(obj, status)
         self.api.record_event(sched, "Spawned", f"Schedule {meta['name']} created {kind} {created['metadata']['name']}",
                               component=COMPONENT,
@@ -361,7 +360,7 @@ class ChaosController(Controller):
         for child in children:
             if excess <= 0:
                 break
-            if (child.get("status") or {}).get("experiment", {}).get("phase") == "Running":
+            if status_of(child).get("experiment", {}).get("phase") == "Running":
                 continue
             meta = child["metadata"]
             self.api.delete_internal(obj_plural(child["kind"]), meta.get("namespace", ""), meta["name"],

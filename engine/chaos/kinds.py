@@ -11,8 +11,9 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..apiserver import resources
-from ..errors import Cause, Invalid
 from ..apiserver.resources import ResourceType
+from ..errors import Cause, Invalid
+from ..objects import meta_of
 
 if TYPE_CHECKING:
     from ..apiserver.server import APIServer
@@ -101,7 +102,7 @@ def default_chaos(obj: dict) -> None:
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return
-    ns = (obj.get("metadata") or {}).get("namespace") or "default"
+    ns = meta_of(obj).get("namespace") or "default"
     if kind == "Schedule":
         spec.setdefault("historyLimit", 1)
         spec.setdefault("concurrencyPolicy", "Forbid")
@@ -294,7 +295,7 @@ def make_admission(known_controllers: Callable[[], list[str]]) -> Callable:
             causes.append(Cause("spec", "Forbidden: the spec of a chaos experiment is immutable; delete it and "
                                 "create a new one", "FieldValueForbidden"))
         if causes:
-            name = (obj.get("metadata") or {}).get("name") or ""
+            name = meta_of(obj).get("name") or ""
             raise Invalid.of(rt.kind, rt.group, name if isinstance(name, str) else "", causes)
 
     return chaos_admission

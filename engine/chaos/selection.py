@@ -10,6 +10,7 @@ import math
 import random
 from typing import TYPE_CHECKING
 
+from ..objects import labels_of, spec_of, status_of
 from ..selectors import LabelSelector
 from .kinds import percent
 
@@ -33,7 +34,7 @@ def pod_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
     for ns, names in sorted((selector.get("pods") or {}).items()):
         for name in names:
             pod = store.find("pods", ns, name)
-            if pod is not None and labels.matches(pod["metadata"].get("labels") or {}):
+            if pod is not None and labels.matches(labels_of(pod)):
                 found[(ns, name)] = pod
     if not selector.get("pods"):
         for ns in sorted(set(selector.get("namespaces") or ())):
@@ -42,9 +43,9 @@ def pod_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
     out = []
     for key in sorted(found):
         pod = found[key]
-        if pod["metadata"].get("deletionTimestamp") or not pod.get("spec", {}).get("nodeName"):
+        if pod["metadata"].get("deletionTimestamp") or not spec_of(pod).get("nodeName"):
             continue
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        if status_of(pod).get("phase") in ("Succeeded", "Failed"):
             continue
         out.append(pod)
     return out
@@ -67,7 +68,7 @@ def node_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
         if names:
             if name not in names:
                 continue
-        elif not selector.get("labelSelectors") and CONTROL_PLANE_LABEL in (node["metadata"].get("labels") or {}):
+        elif not selector.get("labelSelectors") and CONTROL_PLANE_LABEL in labels_of(node):
             continue
         out.append(node)
     return sorted(out, key=lambda n: n["metadata"]["name"])

@@ -7,12 +7,12 @@ reconciles that node, so the cost of a node change does not grow with the cluste
 """
 from __future__ import annotations
 
+from ..client.workqueue import Controller
 from ..errors import StatusError
-from ..objects import clone, is_pod_active, owner_controller, pod_ready
+from ..etcd.store import DELETED, Event
+from ..objects import clone, is_pod_active, labels_of, owner_controller, pod_ready, spec_of, status_of
 from ..scheduler.plugins.taint_toleration import tolerates
 from ..selectors import LabelSelector
-from ..etcd.store import DELETED, Event
-from ..client.workqueue import Controller
 from .replicaset import pod_available, pod_from_template
 
 DAEMON_TOLERATIONS = (
@@ -30,8 +30,8 @@ def node_should_run(ds: dict, node: dict) -> bool:
     """Whether a daemon pod belongs on ``node``: its selector/affinity match and its taints are tolerated."""
     if node["metadata"].get("deletionTimestamp"):
         return False
-    pod_spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    labels = node["metadata"].get("labels") or {}
+    pod_spec = spec_of(spec_of(ds).get("template"))
+    labels = labels_of(node)
     for k, v in (pod_spec.get("nodeSelector") or {}).items():
         if labels.get(k) != v:
             return False
@@ -41,14 +41,14 @@ def node_should_run(ds: dict, node: dict) -> bool:
     if terms and not any(_term_matches(t, node) for t in terms):
         return False
     tolerations = list(pod_spec.get("tolerations") or []) + list(DAEMON_TOLERATIONS)
-    for taint in (node.get("spec") or {}).get("taints") or ():
+    for taint in spec_of(node).get("taints") or ():
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(tolerates(t, taint) for t in tolerations):
             return False
     return True
 
 
 def _term_matches(term: dict, node: dict) -> bool:
-    labels = node["metadata"].get("labels") or {}
+    labels = labels_of(node)
     for expr in term.get("matchExpressions") or ():
         sel = LabelSelector.from_dict({"matchExpressions": [expr]}) if expr.get("operator") in (
             "In", "NotIn", "Exists", "DoesNotExist") else None
@@ -80,9 +80,9 @@ def daemon_pod(ds: dict, node_name: str) -> dict:
 
 def target_node(pod: dict) -> str:
     """The node a daemon pod is pinned to (its node affinity), or where it runs."""
-    if pod.get("spec", {}).get("nodeName"):
+    if spec_of(pod).get("nodeName"):
         return pod["spec"]["nodeName"]
-    terms = ((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+    terms = (((spec_of(pod).get("affinity") or {}).get("nodeAffinity") or {})
              .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
     for term in terms:
         for f in term.get("matchFields") or ():
@@ -118,7 +118,7 @@ class DaemonSetController(Controller):
     @staticmethod
     def _node_changed(old: dict, new: dict) -> bool:
         return (old["metadata"].get("labels") != new["metadata"].get("labels")
-                or (old.get("spec") or {}).get("taints") != (new.get("spec") or {}).get("taints"))
+                or spec_of(old).get("taints") != spec_of(new).get("taints"))
 
     def resync(self) -> None:
         for ds in self.store.list("daemonsets"):
@@ -191,7 +191,7 @@ class DaemonSetController(Controller):
         min_ready = int(ds["spec"].get("minReadySeconds", 0) or 0)
         available = sum(1 for p in pods if pod_available(p, min_ready, self.clock.now))
         generation = str(ds["metadata"].get("generation", 1))
-        updated = sum(1 for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-generation") == generation)
+        updated = sum(1 for p in pods if labels_of(p).get("pod-template-generation") == generation)
         status = {
             "currentNumberScheduled": current, "numberMisscheduled": len(scheduled) - current,
             "desiredNumberScheduled": desired, "numberReady": ready,
@@ -201,7 +201,7 @@ class DaemonSetController(Controller):
         for k in ("numberAvailable", "numberUnavailable", "updatedNumberScheduled"):
             if status[k] == 0:
                 status.pop(k)
-        if status != (ds.get("status") or {}):
+        if status != status_of(ds):
             new = clone(ds)
             new["status"] = status
             self.api.update_status(new)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import math
 
+from ..client.workqueue import Controller
 from ..clock import parse_rfc3339, rfc3339
 from ..errors import AlreadyExists, StatusError
-from ..objects import clone, owner_controller
-from ..selectors import LabelSelector
 from ..etcd.store import Event
-from ..client.workqueue import Controller
+from ..objects import annotations_of, clone, meta_of, owner_controller, spec_of, status_of
+from ..selectors import LabelSelector
 from .replicaset import controller_ref
 
 HASH_LABEL = "pod-template-hash"
@@ -44,7 +44,7 @@ def template_hash(template: dict, collision_count: int = 0) -> str:
 
 def _strip_hash(template: dict) -> dict:
     t = clone(template or {})
-    labels = (t.get("metadata") or {}).get("labels")
+    labels = meta_of(t).get("labels")
     if labels:
         labels.pop(HASH_LABEL, None)
     return t
@@ -65,11 +65,11 @@ def resolve_fenceposts(max_surge, max_unavailable, replicas: int) -> tuple[int, 
 
 
 def _replicas(obj: dict) -> int:
-    return int((obj.get("spec") or {}).get("replicas", 0) or 0)
+    return int(spec_of(obj).get("replicas", 0) or 0)
 
 
 def _status(obj: dict, key: str) -> int:
-    return int((obj.get("status") or {}).get(key, 0) or 0)
+    return int(status_of(obj).get(key, 0) or 0)
 
 
 def _neg(stamp: str) -> tuple:
@@ -79,7 +79,7 @@ def _neg(stamp: str) -> tuple:
 
 def _revision(rs: dict) -> int:
     try:
-        return int((rs["metadata"].get("annotations") or {}).get(REVISION, 0))
+        return int(annotations_of(rs).get(REVISION, 0))
     except ValueError:
         return 0
 
@@ -102,7 +102,7 @@ class DeploymentController(Controller):
                 self.queue.add((ns, ref["name"]))
             elif ref is None:
                 for d in self.store.list("deployments", ns):
-                    sel = (d.get("spec") or {}).get("selector")
+                    sel = spec_of(d).get("selector")
                     if sel is not None and LabelSelector.from_dict(sel).matches(meta.get("labels")):
                         self.queue.add((ns, d["metadata"]["name"]))
         elif ev.resource == "pods" and ev.type == "DELETED":
@@ -128,7 +128,7 @@ class DeploymentController(Controller):
         if d["metadata"].get("deletionTimestamp"):
             self.sync_status(d, rs_list, None)
             return
-        spec = d.get("spec") or {}
+        spec = spec_of(d)
         new_rs, old = self.find_new_and_old(d, rs_list)
         if spec.get("paused"):
             self.sync_scale(d, new_rs, old)
@@ -156,7 +156,7 @@ class DeploymentController(Controller):
         uid, ns = meta["uid"], meta.get("namespace", "")
         owned = [rs for rs in self.store.owned_by(uid, "replicasets")
                  if (owner_controller(rs) or {}).get("uid") == uid]
-        sel = (d.get("spec") or {}).get("selector")
+        sel = spec_of(d).get("selector")
         if sel is not None and not meta.get("deletionTimestamp"):
             selector = LabelSelector.from_dict(sel)
             for rs in self.store.list("replicasets", ns, selector):
@@ -173,7 +173,7 @@ class DeploymentController(Controller):
         want = _strip_hash(d["spec"].get("template") or {})
         new_rs = None
         for rs in rs_list:  # oldest first, like FindNewReplicaSet
-            if _strip_hash((rs.get("spec") or {}).get("template") or {}) == want:
+            if _strip_hash(spec_of(rs).get("template") or {}) == want:
                 new_rs = rs
                 break
         old = [rs for rs in rs_list if new_rs is None or rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
@@ -185,7 +185,7 @@ class DeploymentController(Controller):
         revision = max_old + 1
         surge, _ = self._fenceposts(d)
         if new_rs is not None:
-            annotations = dict(new_rs["metadata"].get("annotations") or {})
+            annotations = dict(annotations_of(new_rs))
             current = _revision(new_rs)
             changed = False
             if current < revision and current <= max_old:
@@ -204,7 +204,7 @@ class DeploymentController(Controller):
                 new_rs = self.api.update_internal(upd)
             self._set_deployment_revision(d, _revision(new_rs))
             return new_rs
-        collision = int((d.get("status") or {}).get("collisionCount", 0) or 0)
+        collision = int(status_of(d).get("collisionCount", 0) or 0)
         template = clone(d["spec"]["template"])
         h = template_hash(template, collision)
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
@@ -241,14 +241,14 @@ class DeploymentController(Controller):
 
     def _rs_annotations(self, d: dict, surge: int) -> dict:
         out = {DESIRED: str(_replicas(d)), MAX_REPLICAS: str(_replicas(d) + surge)}
-        cause = (d["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
+        cause = annotations_of(d).get(CHANGE_CAUSE)
         if cause:
             out[CHANGE_CAUSE] = cause
         return out
 
     def _set_deployment_revision(self, d: dict, revision: int) -> None:
         current = self.store.find("deployments", d["metadata"].get("namespace", ""), d["metadata"]["name"])
-        if current is None or (current["metadata"].get("annotations") or {}).get(REVISION) == str(revision):
+        if current is None or annotations_of(current).get(REVISION) == str(revision):
             return
         upd = clone(current)
         upd["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
@@ -265,7 +265,7 @@ class DeploymentController(Controller):
     def scale_rs(self, d: dict, rs: dict, replicas: int, explanation: str = "") -> dict:
         current = _replicas(rs)
         surge, _ = self._fenceposts(d)
-        annotations = dict(rs["metadata"].get("annotations") or {})
+        annotations = dict(annotations_of(rs))
         wanted = self._rs_annotations(d, surge)
         if current == replicas and all(annotations.get(k) == v for k, v in wanted.items()):
             return rs
@@ -287,7 +287,7 @@ class DeploymentController(Controller):
     def is_scaling_event(self, d: dict, new_rs: dict | None, old: list[dict]) -> bool:
         active = [rs for rs in ([new_rs] if new_rs else []) + old if _replicas(rs) > 0]
         for rs in active:
-            desired = (rs["metadata"].get("annotations") or {}).get(DESIRED)
+            desired = annotations_of(rs).get(DESIRED)
             if desired is not None and desired != str(_replicas(d)):
                 return True
         return False
@@ -336,7 +336,7 @@ class DeploymentController(Controller):
         if _replicas(d) == 0:
             return -_replicas(rs)
         total = _replicas(d) + surge
-        annotated = (rs["metadata"].get("annotations") or {}).get(MAX_REPLICAS)
+        annotated = annotations_of(rs).get(MAX_REPLICAS)
         base = int(annotated) if annotated and annotated.isdigit() else _status(d, "replicas")
         if base <= 0:
             return 0
@@ -436,7 +436,7 @@ class DeploymentController(Controller):
                 and _status(new_rs, "replicas") == want and all(_status(rs, "replicas") == 0 and _replicas(rs) == 0 for rs in old))
 
     def cleanup(self, d: dict, old: list[dict]) -> None:
-        limit = int((d.get("spec") or {}).get("revisionHistoryLimit", 10))
+        limit = int(spec_of(d).get("revisionHistoryLimit", 10))
         dead = [rs for rs in old if _replicas(rs) == 0 and _status(rs, "replicas") == 0
                 and not rs["metadata"].get("deletionTimestamp")]
         dead.sort(key=lambda r: (_revision(r), r["metadata"]["creationTimestamp"]))
@@ -453,7 +453,7 @@ class DeploymentController(Controller):
         stamp = rfc3339(now)
         replicas = sum(_status(rs, "replicas") for rs in rs_list)
         available = sum(_status(rs, "availableReplicas") for rs in rs_list)
-        status = dict(d.get("status") or {})
+        status = dict(status_of(d))
         new_status: dict = {"observedGeneration": d["metadata"].get("generation", 1), "replicas": replicas,
                             "updatedReplicas": _status(new_rs, "replicas") if new_rs else 0,
                             "readyReplicas": sum(_status(rs, "readyReplicas") for rs in rs_list),
@@ -479,7 +479,7 @@ class DeploymentController(Controller):
             put("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
         else:
             put("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
-        deadline = (d.get("spec") or {}).get("progressDeadlineSeconds", self.api.profile.progress_deadline_default)
+        deadline = spec_of(d).get("progressDeadlineSeconds", self.api.profile.progress_deadline_default)
         if paused:
             put("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
         elif new_rs is not None:

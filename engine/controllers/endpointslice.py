@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from ..clock import rfc3339_micro
-from ..objects import clone, pod_ready
-from ..selectors import LabelSelector
-from ..etcd.store import ADDED, DELETED, Event, Store
 from ..client.workqueue import Controller
+from ..clock import rfc3339_micro
+from ..etcd.store import ADDED, DELETED, Event, Store
+from ..objects import annotations_of, clone, labels_of, pod_ready, spec_of, status_of
+from ..selectors import LabelSelector
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -117,7 +117,7 @@ class ServiceSelectorIndex:
 
 def service_selector(svc: dict) -> dict[str, str] | None:
     """The selector the endpoint controllers act on (None: no selector, or an ExternalName Service)."""
-    spec = svc.get("spec") or {}
+    spec = spec_of(svc)
     if (spec.get("type") or "ClusterIP") == "ExternalName":
         return None
     selector = spec.get("selector")
@@ -127,7 +127,7 @@ def service_selector(svc: dict) -> dict[str, str] | None:
 # ---------------------------------------------------------------------- pure helpers
 def _pod_signature(pod: dict) -> tuple:
     """The pod fields an endpoint depends on (``podEndpointsChanged``)."""
-    meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+    meta, spec, status = pod["metadata"], spec_of(pod), status_of(pod)
     return (status.get("podIP"), pod_ready(pod), bool(meta.get("deletionTimestamp")), spec.get("nodeName"),
             status.get("phase") in ("Succeeded", "Failed"), spec.get("hostname"), spec.get("subdomain"))
 
@@ -140,7 +140,7 @@ def find_port(pod: dict, service_port: dict) -> int | None:
     if isinstance(target, str) and target.isdigit():
         return int(target)
     protocol = service_port.get("protocol") or "TCP"
-    for c in (pod.get("spec") or {}).get("containers") or ():
+    for c in spec_of(pod).get("containers") or ():
         for p in c.get("ports") or ():
             if p.get("name") == target and (p.get("protocol") or "TCP") == protocol:
                 return p.get("containerPort")
@@ -150,7 +150,7 @@ def find_port(pod: dict, service_port: dict) -> int | None:
 def pod_endpoint_ports(svc: dict, pod: dict) -> list[dict]:
     """The EndpointSlice ports of ``pod`` for ``svc`` (ports that cannot be resolved are left out)."""
     out = []
-    for sp in (svc.get("spec") or {}).get("ports") or ():
+    for sp in spec_of(svc).get("ports") or ():
         number = find_port(pod, sp)
         if number is None:
             continue
@@ -163,7 +163,7 @@ def pod_endpoint_ports(svc: dict, pod: dict) -> list[dict]:
 
 def should_publish(pod: dict, include_terminating: bool) -> bool:
     """``ShouldPodBeInEndpoints``: has an IP, not finished, and (unless asked) not terminating."""
-    status = pod.get("status") or {}
+    status = status_of(pod)
     if not status.get("podIP"):
         return False
     if status.get("phase") in ("Succeeded", "Failed"):
@@ -175,10 +175,10 @@ def should_publish(pod: dict, include_terminating: bool) -> bool:
 
 def pod_endpoint(svc: dict, pod: dict, zone: str | None) -> dict:
     """One ``discovery/v1`` Endpoint for ``pod``."""
-    meta, spec = pod["metadata"], pod.get("spec") or {}
+    meta, spec = pod["metadata"], spec_of(pod)
     terminating = bool(meta.get("deletionTimestamp"))
     serving = pod_ready(pod)
-    publish = bool((svc.get("spec") or {}).get("publishNotReadyAddresses"))
+    publish = bool(spec_of(svc).get("publishNotReadyAddresses"))
     ep: dict[str, Any] = {
         "addresses": [pod["status"]["podIP"]],
         "conditions": {"ready": publish or (serving and not terminating), "serving": serving,
@@ -196,8 +196,8 @@ def pod_endpoint(svc: dict, pod: dict, zone: str | None) -> dict:
 
 
 def service_labels(svc: dict, extra: dict[str, str]) -> dict[str, str]:
-    labels = {k: v for k, v in (svc["metadata"].get("labels") or {}).items() if k not in _RESERVED_LABELS}
-    if (svc.get("spec") or {}).get("clusterIP") == "None":
+    labels = {k: v for k, v in labels_of(svc).items() if k not in _RESERVED_LABELS}
+    if spec_of(svc).get("clusterIP") == "None":
         labels[HEADLESS_LABEL] = ""
     labels.update(extra)
     return labels
@@ -283,7 +283,7 @@ class _EndpointsBase(Controller):
             return None
         if node not in cache:
             obj = self.store.find("nodes", "", node)
-            cache[node] = ((obj or {}).get("metadata", {}).get("labels") or {}).get(ZONE_LABEL)
+            cache[node] = labels_of(obj).get(ZONE_LABEL)
         return cache[node]
 
 
@@ -294,7 +294,7 @@ class EndpointSliceController(_EndpointsBase):
     def _on_own(self, ev: Event) -> None:
         if ev.resource != "endpointslices" or ev.type != DELETED:
             return
-        labels = ev.obj["metadata"].get("labels") or {}
+        labels = labels_of(ev.obj)
         if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(SERVICE_NAME_LABEL):
             self.queue.add((ev.obj["metadata"].get("namespace", ""), labels[SERVICE_NAME_LABEL]))
 
@@ -322,7 +322,7 @@ class EndpointSliceController(_EndpointsBase):
             if not should_publish(pod, include_terminating=True):
                 continue
             ports = pod_endpoint_ports(svc, pod)
-            ep = pod_endpoint(svc, pod, self._zone((pod.get("spec") or {}).get("nodeName"), zones))
+            ep = pod_endpoint(svc, pod, self._zone(spec_of(pod).get("nodeName"), zones))
             pkey = _ports_key(ports)
             if pkey not in groups:
                 groups[pkey] = (ports, [])
@@ -435,8 +435,8 @@ class EndpointsController(_EndpointsBase):
         subsets, truncated = self.desired_subsets(svc, self._pods(svc, selector))
         labels = service_labels(svc, {SKIP_MIRROR_LABEL: "true"})
         if current is not None and (current.get("subsets") or []) == subsets \
-                and (current["metadata"].get("labels") or {}) == labels \
-                and ((current["metadata"].get("annotations") or {}).get(OVER_CAPACITY) == "truncated") == truncated:
+                and labels_of(current) == labels \
+                and (annotations_of(current).get(OVER_CAPACITY) == "truncated") == truncated:
             return
         obj: dict[str, Any] = clone(current) if current is not None else {
             "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": ns}}
@@ -460,7 +460,7 @@ class EndpointsController(_EndpointsBase):
 
     def desired_subsets(self, svc: dict, pods: Iterable[dict]) -> tuple[list[dict], bool]:
         """``RepackSubsets``: addresses grouped by identical port sets, sorted by IP; truncation flag."""
-        spec = svc.get("spec") or {}
+        spec = spec_of(svc)
         publish = bool(spec.get("publishNotReadyAddresses"))
         zones: dict[str, str | None] = {}
         groups: dict[str, tuple[list[dict], list[dict], list[dict]]] = {}
@@ -468,7 +468,7 @@ class EndpointsController(_EndpointsBase):
         for pod in pods:
             if not should_publish(pod, include_terminating=publish):
                 continue
-            pmeta, pspec = pod["metadata"], pod.get("spec") or {}
+            pmeta, pspec = pod["metadata"], spec_of(pod)
             addr: dict[str, Any] = {"ip": pod["status"]["podIP"]}
             if pspec.get("hostname") and pspec.get("subdomain") == svc["metadata"]["name"]:
                 addr["hostname"] = pspec["hostname"]

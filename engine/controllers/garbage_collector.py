@@ -11,10 +11,10 @@ owner deleted and re-created under the same name is not mistaken for the old one
 """
 from __future__ import annotations
 
-from ..objects import clone
 from ..apiserver.resources import by_kind, by_kind_name
-from ..etcd.store import ADDED, DELETED, Event, Key
 from ..client.workqueue import Controller
+from ..etcd.store import ADDED, DELETED, Event, Key
+from ..objects import clone
 
 
 def owner_key(ref: dict, namespace: str) -> Key | None:

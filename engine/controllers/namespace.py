@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..apiserver import resources
-from ..etcd.store import DELETED, Event
 from ..client.workqueue import Controller
+from ..etcd.store import DELETED, Event
 
 
 class NamespaceController(Controller):

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import math
 
-from ..apiserver.server import get_condition
-from ..clock import Handle, parse_rfc3339, rfc3339
-from ..kubelet.lease import LEASE_NAMESPACE, effective_renew_time, lease_is_renewing
-from ..objects import clone
-from ..scheduler.plugins.taint_toleration import tolerates
-from ..etcd.store import ADDED, DELETED, Event
 from ..client.workqueue import Controller
+from ..clock import Handle, parse_rfc3339, rfc3339
+from ..etcd.store import ADDED, DELETED, Event
+from ..kubelet.lease import LEASE_NAMESPACE, effective_renew_time, lease_is_renewing
+from ..objects import clone, get_condition, spec_of, status_of
+from ..scheduler.plugins.taint_toleration import tolerates
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -52,7 +51,7 @@ def desired_taints(node: dict) -> list[tuple[str, str]]:
         cond = get_condition(node, ctype)
         if cond is not None and cond.get("status") == "True":
             out.append((key, "NoSchedule"))
-    if (node.get("spec") or {}).get("unschedulable"):
+    if spec_of(node).get("unschedulable"):
         out.append((UNSCHEDULABLE, "NoSchedule"))
     return out
 
@@ -63,7 +62,7 @@ def eviction_time(pod: dict, taints: list[dict]) -> float | None:
     A taint the pod does not tolerate evicts at once (its ``timeAdded``); otherwise the smallest
     ``tolerationSeconds`` of the tolerations used counts from the taint's ``timeAdded``.
     """
-    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    tolerations = spec_of(pod).get("tolerations") or []
     when: float | None = None
     for taint in taints:
         if taint.get("effect") != "NoExecute":
@@ -108,9 +107,9 @@ class NodeLifecycleController(Controller):
                 self.queue.add(("node", name))
                 return
             old = ev.old or {}
-            if ((old.get("status") or {}).get("conditions") != (ev.obj.get("status") or {}).get("conditions")
-                    or (old.get("spec") or {}).get("unschedulable") != (ev.obj.get("spec") or {}).get("unschedulable")
-                    or (old.get("spec") or {}).get("taints") != (ev.obj.get("spec") or {}).get("taints")):
+            if (status_of(old).get("conditions") != status_of(ev.obj).get("conditions")
+                    or spec_of(old).get("unschedulable") != spec_of(ev.obj).get("unschedulable")
+                    or spec_of(old).get("taints") != spec_of(ev.obj).get("taints")):
                 self.queue.add(("node", name))
         elif resource == "pods":
             meta = ev.obj["metadata"]
@@ -120,7 +119,7 @@ class NodeLifecycleController(Controller):
                 if pending is not None:
                     pending[0].cancel()
                 return
-            node = (ev.obj.get("spec") or {}).get("nodeName")
+            node = spec_of(ev.obj).get("nodeName")
             if node and node in self._noexecute and key not in self._evictions and not meta.get("deletionTimestamp"):
                 self.queue.add(("pod", key[0], key[1]))
 
@@ -207,11 +206,11 @@ class NodeLifecycleController(Controller):
         """``MarkPodsNotReady``: Ready (and ContainersReady) False for every pod on the node."""
         now = rfc3339(self.clock.now)
         for pod in self.store.pods_on_node(node):
-            conds = (pod.get("status") or {}).get("conditions") or []
+            conds = status_of(pod).get("conditions") or []
             if not any(c.get("type") in ("Ready", "ContainersReady") and c.get("status") != "False" for c in conds):
                 continue
             new = dict(pod)
-            status = dict(pod.get("status") or {})
+            status = dict(status_of(pod))
             status["conditions"] = [dict(c, status="False", lastTransitionTime=now)
                                     if c.get("type") in ("Ready", "ContainersReady") and c.get("status") != "False"
                                     else c for c in conds]
@@ -221,7 +220,7 @@ class NodeLifecycleController(Controller):
     # ------------------------------------------------------------------ taints
     def _sync_taints(self, node: dict) -> None:
         name = node["metadata"]["name"]
-        current = list((node.get("spec") or {}).get("taints") or [])
+        current = list(spec_of(node).get("taints") or [])
         want = desired_taints(node)
         now = rfc3339(self.clock.now)
         kept = [t for t in current if t.get("key") not in MANAGED_TAINTS
@@ -257,7 +256,7 @@ class NodeLifecycleController(Controller):
         pod = self.store.find("pods", ns, name)
         if pod is None:
             return
-        taints = self._noexecute.get((pod.get("spec") or {}).get("nodeName") or "")
+        taints = self._noexecute.get(spec_of(pod).get("nodeName") or "")
         if taints:
             self._schedule_eviction(pod, taints)
 
@@ -277,7 +276,7 @@ class NodeLifecycleController(Controller):
             return
         uid = meta.get("uid", "")
         handle = self.clock.schedule_at(when, lambda: self.queue.add(("evict", key[0], key[1], uid)))
-        self._evictions[key] = (handle, uid, (pod.get("spec") or {}).get("nodeName") or "")
+        self._evictions[key] = (handle, uid, spec_of(pod).get("nodeName") or "")
 
     def _evict(self, ns: str, name: str, uid: str) -> None:
         pending = self._evictions.get((ns, name))
@@ -286,7 +285,7 @@ class NodeLifecycleController(Controller):
         pod = self.store.find("pods", ns, name)
         if pod is None or pod["metadata"].get("uid") != uid or pod["metadata"].get("deletionTimestamp"):
             return
-        node = (pod.get("spec") or {}).get("nodeName") or ""
+        node = spec_of(pod).get("nodeName") or ""
         taints = self._noexecute.get(node)
         if not taints:
             return
@@ -301,7 +300,7 @@ class NodeLifecycleController(Controller):
                               explanation=(f"{node} is tainted {taints[0]['key']}:NoExecute and {name}'s toleration "
                                            "ran out: the pod is deleted so its controller can replace it elsewhere"))
         new = dict(pod)
-        status = dict(pod.get("status") or {})
+        status = dict(status_of(pod))
         conds = [c for c in status.get("conditions") or () if c.get("type") != "DisruptionTarget"]
         conds.append({"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
                       "lastTransitionTime": rfc3339(self.clock.now), "reason": "DeletionByTaintManager",
@@ -338,9 +337,9 @@ class NodeLifecycleController(Controller):
             pending = self._evictions.pop((ns, name), None)
             if pending is not None:
                 pending[0].cancel()
-            if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+            if status_of(pod).get("phase") not in ("Succeeded", "Failed"):
                 new = dict(pod)
-                status = dict(pod.get("status") or {})
+                status = dict(status_of(pod))
                 conds = [c for c in status.get("conditions") or () if c.get("type") != "DisruptionTarget"]
                 conds.append({"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
                               "lastTransitionTime": now, "reason": "DeletionByPodGC",

@@ -10,13 +10,23 @@ from __future__ import annotations
 import math
 from functools import cmp_to_key
 
-from ..apiserver.server import get_condition
+from ..client.workqueue import Controller
 from ..clock import parse_rfc3339
 from ..errors import StatusError
-from ..objects import clone, is_pod_active, owner_controller, pod_ready
-from ..selectors import LabelSelector
 from ..etcd.store import DELETED, MODIFIED, Event
-from ..client.workqueue import Controller
+from ..objects import (
+    annotations_of,
+    clone,
+    get_condition,
+    is_pod_active,
+    labels_of,
+    meta_of,
+    owner_controller,
+    pod_ready,
+    spec_of,
+    status_of,
+)
+from ..selectors import LabelSelector
 
 BURST_REPLICAS = 500
 # Pod changes that only move status counters (scheduled, started, ready) are folded into one sync per
@@ -36,7 +46,7 @@ def controller_ref(owner: dict) -> dict:
 def pod_from_template(owner: dict, template: dict, *, name: str | None = None,
                       generate_name: str | None = None) -> dict:
     """A pod for ``owner`` from its pod template (labels, annotations, spec), controlled by it."""
-    tmeta = template.get("metadata") or {}
+    tmeta = meta_of(template)
     meta: dict = {"namespace": owner["metadata"].get("namespace", "default"),
                   "labels": dict(tmeta.get("labels") or {}),
                   "ownerReferences": [controller_ref(owner)]}
@@ -48,7 +58,7 @@ def pod_from_template(owner: dict, template: dict, *, name: str | None = None,
         meta["name"] = name
     else:
         meta["generateName"] = generate_name or f"{owner['metadata']['name']}-"
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(template.get("spec") or {})}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(spec_of(template))}
 
 
 def ready_since(pod: dict) -> float | None:
@@ -65,11 +75,11 @@ def pod_available(pod: dict, min_ready_seconds: int, now: float) -> bool:
 
 
 def _phase_rank(pod: dict) -> int:
-    return {"Pending": 0, "Unknown": 1, "Running": 2}.get((pod.get("status") or {}).get("phase", "Pending"), 0)
+    return {"Pending": 0, "Unknown": 1, "Running": 2}.get(status_of(pod).get("phase", "Pending"), 0)
 
 
 def _max_restarts(pod: dict) -> int:
-    return max((c.get("restartCount", 0) for c in (pod.get("status") or {}).get("containerStatuses") or ()), default=0)
+    return max((c.get("restartCount", 0) for c in status_of(pod).get("containerStatuses") or ()), default=0)
 
 
 def _log_bucket(now: float, t: float) -> int:
@@ -81,23 +91,23 @@ def pods_to_delete(pods: list[dict], related: list[dict], count: int, now: float
     """The ``count`` pods to remove first (``ActivePodsWithRanks.Less`` with LogarithmicScaleDown)."""
     per_node: dict[str, int] = {}
     for p in related:
-        node = p.get("spec", {}).get("nodeName", "")
+        node = spec_of(p).get("nodeName", "")
         if node and is_pod_active(p):
             per_node[node] = per_node.get(node, 0) + 1
-    rank = {p["metadata"]["uid"]: per_node.get(p.get("spec", {}).get("nodeName", ""), 0) for p in pods}
+    rank = {p["metadata"]["uid"]: per_node.get(spec_of(p).get("nodeName", ""), 0) for p in pods}
 
     def created(p: dict) -> float:
         return parse_rfc3339(p["metadata"]["creationTimestamp"])
 
     def cost(p: dict) -> int:
         try:
-            return int((p["metadata"].get("annotations") or {}).get(DELETION_COST, 0))
+            return int(annotations_of(p).get(DELETION_COST, 0))
         except ValueError:
             return 0
 
     def less(a: dict, b: dict) -> int:
         # 1. unassigned < assigned
-        an, bn = bool(a.get("spec", {}).get("nodeName")), bool(b.get("spec", {}).get("nodeName"))
+        an, bn = bool(spec_of(a).get("nodeName")), bool(spec_of(b).get("nodeName"))
         if an != bn:
             return -1 if not an else 1
         # 2. Pending < Unknown < Running
@@ -187,7 +197,7 @@ class ReplicaSetController(Controller):
             labels_changed = ev.old is None or ev.old["metadata"].get("labels") != pod["metadata"].get("labels")
             if labels_changed or old_ref is not None:
                 for owner in self.store.list(self.resource, ns):
-                    sel = (owner.get("spec") or {}).get("selector")
+                    sel = spec_of(owner).get("selector")
                     if sel is not None and LabelSelector.from_dict(sel).matches(pod["metadata"].get("labels")):
                         self.queue.add((ns, owner["metadata"]["name"]))
 
@@ -237,7 +247,7 @@ class ReplicaSetController(Controller):
         """Pods this ReplicaSet controls after adoption and release (ControllerRefManager)."""
         meta = rs["metadata"]
         ns, uid = meta.get("namespace", ""), meta["uid"]
-        sel = (rs.get("spec") or {}).get("selector")
+        sel = spec_of(rs).get("selector")
         selector = LabelSelector.from_dict(sel) if sel is not None else LabelSelector(nothing=True)
         claimed: dict[str, dict] = {}
         for pod in self.store.owned_by(uid, "pods"):
@@ -289,7 +299,7 @@ class ReplicaSetController(Controller):
 
     def manage_replicas(self, rs: dict, active: list[dict]) -> bool:
         """Create or delete pods toward ``spec.replicas``; tell whether anything was written."""
-        want = int((rs.get("spec") or {}).get("replicas", 1))
+        want = int(spec_of(rs).get("replicas", 1))
         diff = len(active) - want
         name = rs["metadata"]["name"]
         if diff < 0:
@@ -340,14 +350,14 @@ class ReplicaSetController(Controller):
         return out
 
     def update_status(self, rs: dict, pods: list[dict], active: list[dict], error: StatusError | None) -> None:
-        spec = rs.get("spec") or {}
+        spec = spec_of(rs)
         min_ready = int(spec.get("minReadySeconds", 0) or 0)
         now = self.clock.now
-        tlabels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        tlabels = labels_of(spec.get("template"))
         ready = [p for p in active if pod_ready(p)]
         available = [p for p in ready if pod_available(p, min_ready, now)]
-        fully = [p for p in active if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in tlabels.items())]
-        status = dict(rs.get("status") or {})
+        fully = [p for p in active if all(labels_of(p).get(k) == v for k, v in tlabels.items())]
+        status = dict(status_of(rs))
         new_status = {
             "replicas": len(active),
             "fullyLabeledReplicas": len(fully),

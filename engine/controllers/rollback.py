@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .deployment import HASH_LABEL, REVISION, _revision
 from ..errors import BadRequest, NotFound
-from ..objects import clone, owner_controller
+from ..objects import annotations_of, clone, owner_controller
+from .deployment import HASH_LABEL, REVISION, _revision
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -19,7 +19,7 @@ def rollback(cluster: "Cluster", kind: str, namespace: str, name: str, revision:
     d = api.get("deployments", namespace, name)
     uid = d["metadata"]["uid"]
     owned = [rs for rs in api.store.owned_by(uid, "replicasets") if (owner_controller(rs) or {}).get("uid") == uid]
-    current = int((d["metadata"].get("annotations") or {}).get(REVISION, 0) or 0)
+    current = int(annotations_of(d).get(REVISION, 0) or 0)
     history = sorted(owned, key=_revision)
     if revision in (None, 0):
         previous = [rs for rs in history if _revision(rs) < current]
@@ -31,6 +31,6 @@ def rollback(cluster: "Cluster", kind: str, namespace: str, name: str, revision:
         if target is None:
             raise NotFound(f"unable to find specified revision {revision} in history", name=name, kind="deployments")
     template = clone(target["spec"]["template"])
-    (template.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
+    template.get("metadata", {}).get("labels", {}).pop(HASH_LABEL, None)
     patch = [{"op": "replace", "path": "/spec/template", "value": template}]
     return api.patch("deployments", namespace, name, patch, "json")

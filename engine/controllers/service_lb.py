@@ -8,9 +8,9 @@ address goes back to the pool (``DeletingLoadBalancer`` / ``DeletedLoadBalancer`
 """
 from __future__ import annotations
 
-from ..objects import clone
-from ..etcd.store import DELETED, Event
 from ..client.workqueue import Controller
+from ..etcd.store import DELETED, Event
+from ..objects import clone, spec_of, status_of
 
 POOL_PREFIX = "172.18.255."
 POOL = range(1, 255)
@@ -19,12 +19,12 @@ COMPONENT = "service-controller"
 
 
 def wants_load_balancer(svc: dict) -> bool:
-    spec = svc.get("spec") or {}
+    spec = spec_of(svc)
     return spec.get("type") == "LoadBalancer" and not spec.get("loadBalancerClass")
 
 
 def ingress_ips(svc: dict) -> list[str]:
-    return [i.get("ip", "") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
+    return [i.get("ip", "") for i in (status_of(svc).get("loadBalancer") or {}).get("ingress") or ()
             if i.get("ip")]
 
 
@@ -88,7 +88,7 @@ class ServiceLBController(Controller):
         if ingress_ips(svc):
             self.api.record_event(svc, "DeletingLoadBalancer", "Deleting load balancer", component=COMPONENT)
             new = clone(svc)
-            new["status"] = dict(new.get("status") or {}, loadBalancer={})
+            new["status"] = dict(status_of(new), loadBalancer={})
             self.api.update_status(new)
             self.api.record_event(svc, "DeletedLoadBalancer", "Deleted load balancer", component=COMPONENT)
         self.assigned.pop(key, None)
@@ -109,7 +109,7 @@ class ServiceLBController(Controller):
             return
         self.assigned[key] = ip
         new = clone(svc)
-        status = dict(new.get("status") or {})
+        status = dict(status_of(new))
         status["loadBalancer"] = {"ingress": [{"ip": ip, "ipMode": "VIP"}]}
         new["status"] = status
         self.api.update_status(new)

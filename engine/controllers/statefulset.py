@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import re
 
-from ..apiserver.server import get_condition
+from ..client.workqueue import Controller
 from ..clock import parse_rfc3339
 from ..errors import AlreadyExists, StatusError
-from ..objects import clone, owner_controller
-from ..selectors import LabelSelector
 from ..etcd.store import DELETED, Event
-from ..client.workqueue import Controller
+from ..objects import clone, get_condition, labels_of, meta_of, owner_controller, spec_of, status_of
+from ..selectors import LabelSelector
 from .replicaset import controller_ref, pod_from_template
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
@@ -59,7 +58,7 @@ def claim_name(template_name: str, set_name: str, ordinal: int) -> str:
 
 def pod_dns_name(pod: dict) -> str | None:
     """The stable DNS name ``<pod>.<service>.<ns>.svc.cluster.local`` of a pod with a subdomain, else None."""
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     sub = spec.get("subdomain")
     if not sub:
         return None
@@ -83,7 +82,7 @@ def safe_encode(text: str) -> str:
 
 def revision_data(sset: dict) -> dict:
     """``getPatch``: the part of the set a revision records (the pod template, replaced wholesale)."""
-    template = clone((sset.get("spec") or {}).get("template") or {})
+    template = clone(spec_of(sset).get("template") or {})
     template["$patch"] = "replace"
     return {"spec": {"template": template}}
 
@@ -95,13 +94,13 @@ def revision_hash(data: dict, collision_count: int) -> str:
 
 
 def revision_template(revision: dict) -> dict:
-    template = clone(((revision.get("data") or {}).get("spec") or {}).get("template") or {})
+    template = clone(spec_of(revision.get("data")).get("template") or {})
     template.pop("$patch", None)
     return template
 
 
 def is_created(pod: dict) -> bool:
-    return bool((pod.get("status") or {}).get("phase"))
+    return bool(status_of(pod).get("phase"))
 
 
 def is_terminating(pod: dict) -> bool:
@@ -109,7 +108,7 @@ def is_terminating(pod: dict) -> bool:
 
 
 def is_running_and_ready(pod: dict) -> bool:
-    if (pod.get("status") or {}).get("phase") != "Running":
+    if status_of(pod).get("phase") != "Running":
         return False
     cond = get_condition(pod, "Ready")
     return cond is not None and cond.get("status") == "True"
@@ -129,11 +128,11 @@ def is_unavailable(pod: dict, min_ready: int, now: float) -> bool:
 
 
 def pod_revision(pod: dict) -> str:
-    return (pod["metadata"].get("labels") or {}).get(REVISION_LABEL, "")
+    return labels_of(pod).get(REVISION_LABEL, "")
 
 
 def _spec(sset: dict) -> dict:
-    return sset.get("spec") or {}
+    return spec_of(sset)
 
 
 def start_ordinal(sset: dict) -> int:
@@ -162,7 +161,7 @@ def claims_for(sset: dict, ordinal: int) -> list[dict]:
     selector_labels = ((_spec(sset).get("selector") or {}).get("matchLabels")) or {}
     out = []
     for template in _spec(sset).get("volumeClaimTemplates") or ():
-        tmeta = template.get("metadata") or {}
+        tmeta = meta_of(template)
         labels = dict(tmeta.get("labels") or {})
         labels.update(selector_labels)
         cmeta: dict = {"name": claim_name(tmeta.get("name", ""), meta["name"], ordinal),
@@ -172,7 +171,7 @@ def claims_for(sset: dict, ordinal: int) -> list[dict]:
         if tmeta.get("annotations"):
             cmeta["annotations"] = dict(tmeta["annotations"])
         out.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": cmeta,
-                    "spec": clone(template.get("spec") or {})})
+                    "spec": clone(spec_of(template))})
     return out
 
 
@@ -191,7 +190,7 @@ def new_statefulset_pod(sset: dict, template: dict, revision_name: str, ordinal:
     claim_volumes = []
     names = set()
     for template_claim in _spec(sset).get("volumeClaimTemplates") or ():
-        vname = (template_claim.get("metadata") or {}).get("name", "")
+        vname = meta_of(template_claim).get("name", "")
         names.add(vname)
         claim_volumes.append({"name": vname, "persistentVolumeClaim": {
             "claimName": claim_name(vname, sset["metadata"]["name"], ordinal)}})
@@ -203,7 +202,7 @@ def new_statefulset_pod(sset: dict, template: dict, revision_name: str, ordinal:
 
 def identity_matches(sset: dict, pod: dict) -> bool:
     parent, ordinal = parent_and_ordinal(pod["metadata"]["name"])
-    labels = pod["metadata"].get("labels") or {}
+    labels = labels_of(pod)
     return (ordinal >= 0 and parent == sset["metadata"]["name"]
             and pod["metadata"].get("namespace") == sset["metadata"].get("namespace")
             and labels.get(POD_NAME_LABEL) == pod["metadata"]["name"]
@@ -214,9 +213,9 @@ def storage_matches(sset: dict, pod: dict) -> bool:
     ordinal = ordinal_of(pod)
     if ordinal < 0:
         return False
-    volumes = {v.get("name"): v for v in (pod.get("spec") or {}).get("volumes") or ()}
+    volumes = {v.get("name"): v for v in spec_of(pod).get("volumes") or ()}
     for template in _spec(sset).get("volumeClaimTemplates") or ():
-        vname = (template.get("metadata") or {}).get("name", "")
+        vname = meta_of(template).get("name", "")
         vol = volumes.get(vname) or {}
         if (vol.get("persistentVolumeClaim") or {}).get("claimName") != claim_name(vname, sset["metadata"]["name"],
                                                                                    ordinal):
@@ -383,7 +382,7 @@ class StatefulSetController(Controller):
 
     def get_revisions(self, sset: dict, revisions: list[dict]) -> tuple[dict, dict, int]:
         """``getStatefulSetRevisions``: reuse an equal revision (roll back by renumbering) or create one."""
-        collision = int((sset.get("status") or {}).get("collisionCount", 0) or 0)
+        collision = int(status_of(sset).get("collisionCount", 0) or 0)
         data = revision_data(sset)
         next_number = (int(revisions[-1].get("revision", 0)) + 1) if revisions else 1
         equal = [r for r in revisions if r.get("data") == data]
@@ -395,13 +394,13 @@ class StatefulSetController(Controller):
             update = self.api.update_internal(new)
         else:
             update, collision = self._create_revision(sset, data, next_number, collision)
-        current = next((r for r in revisions if r["metadata"]["name"] == (sset.get("status") or {}).get(
+        current = next((r for r in revisions if r["metadata"]["name"] == status_of(sset).get(
             "currentRevision")), None)
         return (current or update), update, collision
 
     def _create_revision(self, sset: dict, data: dict, number: int, collision: int) -> tuple[dict, int]:
         meta = sset["metadata"]
-        labels = dict((((_spec(sset).get("template") or {}).get("metadata") or {}).get("labels")) or {})
+        labels = dict(labels_of(_spec(sset).get("template")))
         while True:
             digest = revision_hash(data, collision)
             rev = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
@@ -534,7 +533,7 @@ class StatefulSetController(Controller):
                         now: float, count: int) -> bool:
         """``processReplica``; True means stop this round."""
         pod = replicas[i]
-        phase = (pod.get("status") or {}).get("phase")
+        phase = status_of(pod).get("phase")
         if phase in ("Failed", "Succeeded"):
             if not is_terminating(pod):
                 self.delete_pod(sset, pod, f"{pod['metadata']['name']} {phase.lower()}"
@@ -672,7 +671,7 @@ class StatefulSetController(Controller):
         uid = pod["metadata"].get("uid", "")
         if uid in self._waiting_told:
             return
-        node_name = (pod.get("spec") or {}).get("nodeName")
+        node_name = spec_of(pod).get("nodeName")
         if not node_name:
             return
         node = self.store.find("nodes", "", node_name)
@@ -700,7 +699,7 @@ class StatefulSetController(Controller):
         fresh = self.store.find(self.resource, sset["metadata"].get("namespace", ""), sset["metadata"]["name"])
         if fresh is None:
             return
-        old = fresh.get("status") or {}
+        old = status_of(fresh)
         new_status = {k: v for k, v in st.items()
                       if not (k in ("readyReplicas", "currentReplicas", "updatedReplicas") and v == 0)}
         for k in ("conditions",):

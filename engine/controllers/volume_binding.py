@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..apiserver.server import get_condition
+from ..client.workqueue import Controller
 from ..clock import rfc3339
 from ..errors import StatusError
-from ..objects import clone
+from ..etcd.store import ADDED, DELETED, Event
+from ..objects import annotations_of, clone, get_condition, labels_of, spec_of, status_of
 from ..quantity import parse_quantity
 from ..selectors import LabelSelector
-from ..etcd.store import ADDED, DELETED, Event
-from ..client.workqueue import Controller
 
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
@@ -50,17 +49,17 @@ EXCLUSIVE_MESSAGE = "Volume is already exclusively attached to one node and can'
 # ---------------------------------------------------------------------------------------------- pure helpers
 def claim_class(pvc: dict) -> str:
     """``storagehelpers.GetPersistentVolumeClaimClass``: the beta annotation wins, then ``storageClassName``."""
-    ann = (pvc.get("metadata") or {}).get("annotations") or {}
+    ann = annotations_of(pvc)
     if BETA_CLASS in ann:
         return ann[BETA_CLASS]
-    return (pvc.get("spec") or {}).get("storageClassName") or ""
+    return spec_of(pvc).get("storageClassName") or ""
 
 
 def volume_class(pv: dict) -> str:
-    ann = (pv.get("metadata") or {}).get("annotations") or {}
+    ann = annotations_of(pv)
     if BETA_CLASS in ann:
         return ann[BETA_CLASS]
-    return (pv.get("spec") or {}).get("storageClassName") or ""
+    return spec_of(pv).get("storageClassName") or ""
 
 
 def _storage(obj_map: dict | None) -> float:
@@ -71,22 +70,22 @@ def _storage(obj_map: dict | None) -> float:
 
 
 def claim_request(pvc: dict) -> float:
-    return _storage(((pvc.get("spec") or {}).get("resources") or {}).get("requests"))
+    return _storage((spec_of(pvc).get("resources") or {}).get("requests"))
 
 
 def pod_claim_names(pod: dict) -> list[str]:
-    return [v["persistentVolumeClaim"]["claimName"] for v in (pod.get("spec") or {}).get("volumes") or ()
+    return [v["persistentVolumeClaim"]["claimName"] for v in spec_of(pod).get("volumes") or ()
             if (v.get("persistentVolumeClaim") or {}).get("claimName")]
 
 
 def node_matches(pv: dict, node: dict | None) -> bool:
     """Tell whether the PV's ``nodeAffinity`` admits ``node`` (no affinity: every node)."""
-    terms = ((((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms"))
+    terms = (((spec_of(pv).get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms"))
     if not terms:
         return True
     if node is None:
         return False
-    labels = dict(node["metadata"].get("labels") or {})
+    labels = dict(labels_of(node))
     labels.setdefault("kubernetes.io/hostname", node["metadata"]["name"])
     for term in terms:
         ok = True
@@ -116,7 +115,7 @@ def node_matches(pv: dict, node: dict | None) -> bool:
 
 def volume_matches(pv: dict, pvc: dict, node: dict | None = None, check_node: bool = False) -> bool:
     """``checkVolumeSatisfyClaim`` + selector and class: may ``pv`` be bound to ``pvc``?"""
-    spec, cspec = pv.get("spec") or {}, pvc.get("spec") or {}
+    spec, cspec = spec_of(pv), spec_of(pvc)
     if volume_class(pv) != claim_class(pvc):
         return False
     if not set(cspec.get("accessModes") or ()) <= set(spec.get("accessModes") or ()):
@@ -138,7 +137,7 @@ def find_best_match(pvs: list[dict], pvc: dict, node: dict | None = None, check_
     meta = pvc["metadata"]
     best = None
     for pv in pvs:
-        ref = (pv.get("spec") or {}).get("claimRef")
+        ref = spec_of(pv).get("claimRef")
         if pv["metadata"].get("deletionTimestamp"):
             continue
         if ref:
@@ -149,7 +148,7 @@ def find_best_match(pvs: list[dict], pvc: dict, node: dict | None = None, check_
             if volume_matches(pv, pvc, node, check_node):
                 return pv  # pre-bound to this claim: always chosen
             continue
-        if (pv.get("status") or {}).get("phase") != "Available":
+        if status_of(pv).get("phase") != "Available":
             continue
         if not volume_matches(pv, pvc, node, check_node):
             continue
@@ -159,13 +158,13 @@ def find_best_match(pvs: list[dict], pvc: dict, node: dict | None = None, check_
 
 
 def is_attachable(pv: dict) -> bool:
-    spec = pv.get("spec") or {}
+    spec = spec_of(pv)
     return any(src in spec for src in ATTACHABLE_SOURCES)
 
 
 def is_exclusive(pv: dict) -> bool:
     """ReadWriteOnce/ReadWriteOncePod volumes attach to a single node (no RWX/ROX multi-attach)."""
-    modes = set((pv.get("spec") or {}).get("accessModes") or ())
+    modes = set(spec_of(pv).get("accessModes") or ())
     return not modes & {"ReadWriteMany", "ReadOnlyMany"}
 
 
@@ -179,17 +178,17 @@ def attach_blocker(store: Any, pod: dict) -> str | None:
     The kubelet calls this before mounting (its ``volumes_ready`` guard) and waits while it returns a message;
     the attachdetach-controller records the ``FailedAttachVolume`` event itself.
     """
-    node = (pod.get("spec") or {}).get("nodeName")
+    node = spec_of(pod).get("nodeName")
     if not node:
         return None
     ns = pod["metadata"].get("namespace", "")
     for claim in pod_claim_names(pod):
         pvc = store.find("persistentvolumeclaims", ns, claim)
-        volume = ((pvc or {}).get("spec") or {}).get("volumeName")
+        volume = spec_of(pvc).get("volumeName")
         pv = store.find("persistentvolumes", "", volume) if volume else None
         if pv is None or not is_attachable(pv) or not is_exclusive(pv):
             continue
-        attached = (pv["metadata"].get("annotations") or {}).get(ATTACHED_NODE)
+        attached = annotations_of(pv).get(ATTACHED_NODE)
         if attached and attached != node:
             return multi_attach_message(pv["metadata"]["name"])
     return None
@@ -218,7 +217,7 @@ class PersistentVolumeController(Controller):
             key = (meta.get("namespace", ""), meta["name"])
             if ev.type == DELETED:
                 self._pending.discard(key)
-                volume = (ev.obj.get("spec") or {}).get("volumeName")
+                volume = spec_of(ev.obj).get("volumeName")
                 if volume:
                     self.queue.add(("volume", volume))
                 return
@@ -226,18 +225,18 @@ class PersistentVolumeController(Controller):
         elif resource == "persistentvolumes":
             name = ev.obj["metadata"]["name"]
             if ev.type == DELETED:
-                ref = (ev.obj.get("spec") or {}).get("claimRef") or {}
+                ref = spec_of(ev.obj).get("claimRef") or {}
                 if ref.get("name"):
                     self.queue.add(("claim", ref.get("namespace", ""), ref["name"]))
                 return
             self.queue.add(("volume", name))
-            if (ev.obj.get("status") or {}).get("phase") == "Available":
+            if status_of(ev.obj).get("phase") == "Available":
                 self._retry_pending()
         elif resource == "storageclasses" and ev.type == ADDED:
             self._retry_pending()
         elif resource == "pods" and ev.type != DELETED:
-            node = (ev.obj.get("spec") or {}).get("nodeName")
-            if node and not ((ev.old or {}).get("spec") or {}).get("nodeName"):
+            node = spec_of(ev.obj).get("nodeName")
+            if node and not spec_of(ev.old).get("nodeName"):
                 ns = ev.obj["metadata"].get("namespace", "")
                 for claim in pod_claim_names(ev.obj):
                     if (ns, claim) in self._pending:
@@ -265,8 +264,8 @@ class PersistentVolumeController(Controller):
         if pvc is None or pvc["metadata"].get("deletionTimestamp"):
             self._pending.discard((ns, name))
             return
-        spec = pvc.get("spec") or {}
-        phase = (pvc.get("status") or {}).get("phase")
+        spec = spec_of(pvc)
+        phase = status_of(pvc).get("phase")
         volume_name = spec.get("volumeName")
         if volume_name:
             self._pending.discard((ns, name))
@@ -278,8 +277,8 @@ class PersistentVolumeController(Controller):
                                           "volume is lost!", type="Warning", component=self.name,
                                           explanation=f"the PersistentVolume {volume_name} behind {name} was deleted")
                 return
-            ref = (pv.get("spec") or {}).get("claimRef") or {}
-            if phase != "Bound" or (pv.get("status") or {}).get("phase") != "Bound" or not ref:
+            ref = spec_of(pv).get("claimRef") or {}
+            if phase != "Bound" or status_of(pv).get("phase") != "Bound" or not ref:
                 if not ref or (ref.get("name") == name and ref.get("namespace") == ns
                                and ref.get("uid") in (None, "", pvc["metadata"]["uid"])):
                     self.bind(pv, pvc, by_controller=False)
@@ -288,7 +287,7 @@ class PersistentVolumeController(Controller):
         class_name = claim_class(pvc)
         sc = self.store.find("storageclasses", "", class_name) if class_name else None
         delayed = sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
-        ann = pvc["metadata"].get("annotations") or {}
+        ann = annotations_of(pvc)
         node_name = ann.get(SELECTED_NODE)
         if delayed and not node_name:
             node_name = self._scheduled_consumer_node(pvc)
@@ -323,7 +322,7 @@ class PersistentVolumeController(Controller):
         """The node of a scheduled pod that uses ``pvc`` (the scheduler normally annotates it first)."""
         ns, name = pvc["metadata"].get("namespace", ""), pvc["metadata"]["name"]
         for pod in self.store.list("pods", ns):
-            node = (pod.get("spec") or {}).get("nodeName")
+            node = spec_of(pod).get("nodeName")
             if node and not pod["metadata"].get("deletionTimestamp") and name in pod_claim_names(pod):
                 return node
         return None
@@ -340,7 +339,7 @@ class PersistentVolumeController(Controller):
             return
         if uid in self._provisioning:
             return
-        ann = pvc["metadata"].get("annotations") or {}
+        ann = annotations_of(pvc)
         if ann.get(STORAGE_PROVISIONER) != provisioner:
             new = clone(pvc)
             anns = new["metadata"].setdefault("annotations", {})
@@ -371,7 +370,7 @@ class PersistentVolumeController(Controller):
             return
         pvc = self.store.find("persistentvolumeclaims", ns, name)
         sc = self.store.find("storageclasses", "", class_name)
-        if pvc is None or pvc["metadata"]["uid"] != uid or sc is None or (pvc.get("spec") or {}).get("volumeName"):
+        if pvc is None or pvc["metadata"]["uid"] != uid or sc is None or spec_of(pvc).get("volumeName"):
             return
         pv = self.provisioned_volume(pvc, sc, node_name)
         try:
@@ -387,7 +386,7 @@ class PersistentVolumeController(Controller):
 
     def provisioned_volume(self, pvc: dict, sc: dict, node_name: str | None) -> dict:
         """The PV a provisioner makes: pre-bound to the claim; local-path is a hostPath pinned to its node."""
-        meta, spec = pvc["metadata"], pvc.get("spec") or {}
+        meta, spec = pvc["metadata"], spec_of(pvc)
         provisioner = sc["provisioner"]
         name = f"pvc-{meta['uid']}"
         pv_spec: dict = {
@@ -425,30 +424,30 @@ class PersistentVolumeController(Controller):
         ref = {"kind": "PersistentVolumeClaim", "namespace": cmeta.get("namespace", ""), "name": cmeta["name"],
                "uid": cmeta["uid"], "apiVersion": "v1", "resourceVersion": cmeta.get("resourceVersion", "")}
         new_pv = clone(pv)
-        old_ref = (pv.get("spec") or {}).get("claimRef") or {}
+        old_ref = spec_of(pv).get("claimRef") or {}
         if not old_ref or old_ref.get("uid") != cmeta["uid"]:
             if not old_ref:
                 new_pv["metadata"].setdefault("annotations", {})[BOUND_BY_CONTROLLER] = "yes"
             new_pv["spec"]["claimRef"] = ref
             pv = self.api.update_internal(new_pv)
-        if (pv.get("status") or {}).get("phase") != "Bound":
+        if status_of(pv).get("phase") != "Bound":
             new_pv = clone(pv)
             new_pv["status"] = {"phase": "Bound", "lastPhaseTransitionTime": now}
             pv = self.api.update_status(new_pv)
         new_pvc = clone(pvc)
         anns = new_pvc["metadata"].setdefault("annotations", {})
         anns[BIND_COMPLETED] = "yes"
-        if by_controller and not (pvc.get("spec") or {}).get("volumeName"):
+        if by_controller and not spec_of(pvc).get("volumeName"):
             anns[BOUND_BY_CONTROLLER] = "yes"
-        rows = (pv["metadata"].get("annotations") or {}).get(DATA_ROWS)
+        rows = annotations_of(pv).get(DATA_ROWS)
         if rows is not None:
             anns[DATA_ROWS] = rows
         new_pvc["spec"]["volumeName"] = pv["metadata"]["name"]
         pvc = self.api.update_internal(new_pvc)
-        pspec = pv.get("spec") or {}
+        pspec = spec_of(pv)
         status = {"phase": "Bound", "accessModes": list(pspec.get("accessModes") or ()),
                   "capacity": dict(pspec.get("capacity") or {})}
-        if (pvc.get("status") or {}) != status:
+        if status_of(pvc) != status:
             new_pvc = clone(pvc)
             new_pvc["status"] = status
             self.api.update_status(new_pvc)
@@ -456,7 +455,7 @@ class PersistentVolumeController(Controller):
 
     def _set_claim_phase(self, pvc: dict, phase: str) -> None:
         new = clone(pvc)
-        new["status"] = dict(pvc.get("status") or {}, phase=phase)
+        new["status"] = dict(status_of(pvc), phase=phase)
         self.api.update_status(new)
 
     # ------------------------------------------------------------------ volumes
@@ -466,13 +465,13 @@ class PersistentVolumeController(Controller):
             return
         if pv["metadata"].get("deletionTimestamp"):
             # pv-protection: a volume being deleted goes once no claim is bound to it.
-            ref = (pv.get("spec") or {}).get("claimRef") or {}
+            ref = spec_of(pv).get("claimRef") or {}
             claim = self.store.find("persistentvolumeclaims", ref.get("namespace", ""), ref.get("name", "")) \
                 if ref else None
             if claim is None or claim["metadata"].get("uid") != ref.get("uid"):
                 self.api.remove_finalizer("persistentvolumes", "", name, "kubernetes.io/pv-protection")
             return
-        spec, phase = pv.get("spec") or {}, (pv.get("status") or {}).get("phase")
+        spec, phase = spec_of(pv), status_of(pv).get("phase")
         ref = spec.get("claimRef")
         if not ref:
             if phase != "Available":
@@ -484,7 +483,7 @@ class PersistentVolumeController(Controller):
                 if phase == "Pending":
                     pv = self._set_volume_phase(pv, "Available")
                 self.queue.add(("claim", ref.get("namespace", ""), ref.get("name", "")))
-            elif phase != "Bound" and (pvc.get("spec") or {}).get("volumeName") == name:
+            elif phase != "Bound" and spec_of(pvc).get("volumeName") == name:
                 self.queue.add(("claim", ref.get("namespace", ""), ref.get("name", "")))
             return
         if not ref.get("uid"):
@@ -497,11 +496,11 @@ class PersistentVolumeController(Controller):
         self.reclaim(pv)
 
     def reclaim(self, pv: dict) -> None:
-        policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy", "Retain")
+        policy = spec_of(pv).get("persistentVolumeReclaimPolicy", "Retain")
         name = pv["metadata"]["name"]
         ref = pv["spec"]["claimRef"]
         if policy == "Delete":
-            if (pv.get("status") or {}).get("phase") != "Released":
+            if status_of(pv).get("phase") != "Released":
                 pv = self._set_volume_phase(pv, "Released")
             self.api.delete_internal("persistentvolumes", "", name, uid=pv["metadata"]["uid"])
             self.api.remove_finalizer("persistentvolumes", "", name, "kubernetes.io/pv-protection")
@@ -510,7 +509,7 @@ class PersistentVolumeController(Controller):
             from .volume_data import DATA_ROWS
             new = clone(pv)
             new["spec"].pop("claimRef", None)
-            (new["metadata"].get("annotations") or {}).pop(DATA_ROWS, None)
+            new["metadata"].get("annotations", {}).pop(DATA_ROWS, None)
             new["metadata"].get("annotations", {}).pop(BOUND_BY_CONTROLLER, None)
             pv = self.api.update_internal(new)
             self._set_volume_phase(pv, "Available")
@@ -550,7 +549,7 @@ class AttachDetachController(Controller):
         if resource == "pods":
             self._on_pod(ev)
         elif resource == "persistentvolumeclaims" and ev.type != DELETED:
-            if (ev.obj.get("spec") or {}).get("volumeName") and not ((ev.old or {}).get("spec") or {}).get("volumeName"):
+            if spec_of(ev.obj).get("volumeName") and not spec_of(ev.old).get("volumeName"):
                 meta = ev.obj["metadata"]
                 for pod_key in sorted(self._claim_pods.get((meta.get("namespace", ""), meta["name"]), ())):
                     self.queue.add(("pod",) + pod_key)
@@ -558,7 +557,7 @@ class AttachDetachController(Controller):
             for pv_name in sorted(self._users):
                 self.queue.add(("volume", pv_name))
             for pv in self.store.list("persistentvolumes"):
-                if (pv["metadata"].get("annotations") or {}).get(ATTACHED_NODE) == ev.obj["metadata"]["name"]:
+                if annotations_of(pv).get(ATTACHED_NODE) == ev.obj["metadata"]["name"]:
                     self.queue.add(("volume", pv["metadata"]["name"]))
 
     def _on_pod(self, ev: Event) -> None:
@@ -568,8 +567,8 @@ class AttachDetachController(Controller):
             return
         ns = pod["metadata"].get("namespace", "")
         key = (ns, pod["metadata"]["name"])
-        node = (pod.get("spec") or {}).get("nodeName")
-        gone = ev.type == DELETED or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        node = spec_of(pod).get("nodeName")
+        gone = ev.type == DELETED or status_of(pod).get("phase") in ("Succeeded", "Failed")
         for claim in claims:
             if gone:
                 pods = self._claim_pods.get((ns, claim))
@@ -594,7 +593,7 @@ class AttachDetachController(Controller):
             if pod_claim_names(pod):
                 self._on_pod(Event(ADDED, "pods", pod, 0, None))
         for pv in self.store.list("persistentvolumes"):
-            if (pv["metadata"].get("annotations") or {}).get(ATTACHED_NODE):
+            if annotations_of(pv).get(ATTACHED_NODE):
                 self.queue.add(("volume", pv["metadata"]["name"]))
 
     def sync(self, key) -> None:
@@ -609,7 +608,7 @@ class AttachDetachController(Controller):
         out = []
         for claim in pod_claim_names(pod):
             pvc = self.store.find("persistentvolumeclaims", ns, claim)
-            volume = ((pvc or {}).get("spec") or {}).get("volumeName")
+            volume = spec_of(pvc).get("volumeName")
             pv = self.store.find("persistentvolumes", "", volume) if volume else None
             if pv is not None and is_attachable(pv):
                 out.append(pv)
@@ -617,9 +616,9 @@ class AttachDetachController(Controller):
 
     def sync_pod(self, ns: str, name: str) -> None:
         pod = self.store.find("pods", ns, name)
-        if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        if pod is None or status_of(pod).get("phase") in ("Succeeded", "Failed"):
             return
-        node = (pod.get("spec") or {}).get("nodeName")
+        node = spec_of(pod).get("nodeName")
         if not node:
             return
         key = (ns, name)
@@ -628,7 +627,7 @@ class AttachDetachController(Controller):
             self._users.setdefault(pv_name, {})[key] = node
             if not is_exclusive(pv):
                 continue
-            attached = (pv["metadata"].get("annotations") or {}).get(ATTACHED_NODE)
+            attached = annotations_of(pv).get(ATTACHED_NODE)
             if attached == node:
                 continue
             if not attached:
@@ -688,7 +687,7 @@ class AttachDetachController(Controller):
             self._unused_since.pop(pv_name, None)
             self._wake_waiters(pv_name)
             return
-        attached = (pv["metadata"].get("annotations") or {}).get(ATTACHED_NODE)
+        attached = annotations_of(pv).get(ATTACHED_NODE)
         if not attached:
             self._wake_waiters(pv_name)
             return
@@ -697,7 +696,7 @@ class AttachDetachController(Controller):
             return
         node = self.store.find("nodes", "", attached)
         out_of_service = node is not None and any(
-            t.get("key") == OUT_OF_SERVICE_TAINT for t in (node.get("spec") or {}).get("taints") or ())
+            t.get("key") == OUT_OF_SERVICE_TAINT for t in spec_of(node).get("taints") or ())
         if node is not None and not _node_ready(node) and not out_of_service:
             since = self._unused_since.setdefault(pv_name, self.clock.now)
             left = since + self.max_wait - self.clock.now

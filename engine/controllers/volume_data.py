@@ -19,8 +19,8 @@ from typing import Any
 
 from ..clock import Clock, Handle
 from ..errors import StatusError
-from ..objects import clone, pod_ready
 from ..etcd.store import DELETED, Event
+from ..objects import annotations_of, clone, pod_ready, spec_of, status_of
 
 DATA_ROWS = "kubedrill.io/data-rows"
 EPHEMERAL_ROWS = "kubedrill.io/ephemeral-rows"
@@ -31,7 +31,7 @@ TICK = 1.0
 
 def write_rate(pod: dict) -> int:
     """Rows per second this pod writes (0 for pods that are not database writers)."""
-    raw = (pod["metadata"].get("annotations") or {}).get(WRITES_RATE)
+    raw = annotations_of(pod).get(WRITES_RATE)
     try:
         return max(int(raw), 0) if raw is not None else 0
     except (TypeError, ValueError):
@@ -40,8 +40,8 @@ def write_rate(pod: dict) -> int:
 
 def data_target(pod: dict) -> tuple[str, str]:
     """Where the pod's data lives: ("pvc", claim), ("emptyDir", volume) or ("container", "")."""
-    volumes = (pod.get("spec") or {}).get("volumes") or []
-    wanted = (pod["metadata"].get("annotations") or {}).get(DATA_VOLUME)
+    volumes = spec_of(pod).get("volumes") or []
+    wanted = annotations_of(pod).get(DATA_VOLUME)
     if wanted:
         volumes = [v for v in volumes if v.get("name") == wanted] or volumes
     for vol in volumes:
@@ -56,11 +56,11 @@ def data_target(pod: dict) -> tuple[str, str]:
 
 def is_writing(pod: dict) -> bool:
     return (write_rate(pod) > 0 and not pod["metadata"].get("deletionTimestamp")
-            and (pod.get("status") or {}).get("phase") == "Running" and pod_ready(pod))
+            and status_of(pod).get("phase") == "Running" and pod_ready(pod))
 
 
 def _restarts(pod: dict) -> int:
-    return sum(int(c.get("restartCount", 0) or 0) for c in (pod.get("status") or {}).get("containerStatuses") or ())
+    return sum(int(c.get("restartCount", 0) or 0) for c in status_of(pod).get("containerStatuses") or ())
 
 
 def data_rows(store: Any, pod: dict) -> int:
@@ -68,10 +68,10 @@ def data_rows(store: Any, pod: dict) -> int:
     kind, name = data_target(pod)
     if kind == "pvc":
         pvc = store.find("persistentvolumeclaims", pod["metadata"].get("namespace", ""), name)
-        volume = ((pvc or {}).get("spec") or {}).get("volumeName")
+        volume = spec_of(pvc).get("volumeName")
         pv = store.find("persistentvolumes", "", volume) if volume else None
-        return int(((pv or {}).get("metadata", {}).get("annotations") or {}).get(DATA_ROWS, 0) or 0)
-    return int((pod["metadata"].get("annotations") or {}).get(EPHEMERAL_ROWS, 0) or 0)
+        return int(annotations_of(pv).get(DATA_ROWS, 0) or 0)
+    return int(annotations_of(pod).get(EPHEMERAL_ROWS, 0) or 0)
 
 
 class StorageDataWriter:
@@ -132,7 +132,7 @@ class StorageDataWriter:
             self._tick = self.clock.schedule(TICK, self._on_tick)
 
     def _reset_container_layer(self, pod: dict) -> None:
-        if (pod["metadata"].get("annotations") or {}).get(EPHEMERAL_ROWS, "0") == "0":
+        if annotations_of(pod).get(EPHEMERAL_ROWS, "0") == "0":
             return
         fresh = self.store.find("pods", pod["metadata"].get("namespace", ""), pod["metadata"]["name"])
         if fresh is None or fresh["metadata"].get("uid") != pod["metadata"].get("uid"):
@@ -166,11 +166,11 @@ class StorageDataWriter:
         ns = pod["metadata"].get("namespace", "")
         if kind == "pvc":
             pvc = self.store.find("persistentvolumeclaims", ns, name)
-            volume = ((pvc or {}).get("spec") or {}).get("volumeName")
+            volume = spec_of(pvc).get("volumeName")
             pv = self.store.find("persistentvolumes", "", volume) if volume else None
             if pv is None or pvc is None:
                 return  # not bound yet: the database cannot have started writing
-            total = int((pv["metadata"].get("annotations") or {}).get(DATA_ROWS, 0) or 0) + rows
+            total = int(annotations_of(pv).get(DATA_ROWS, 0) or 0) + rows
             new_pv = clone(pv)
             new_pv["metadata"].setdefault("annotations", {})[DATA_ROWS] = str(total)
             self.api.update_internal(new_pv)
@@ -178,7 +178,7 @@ class StorageDataWriter:
             new_pvc["metadata"].setdefault("annotations", {})[DATA_ROWS] = str(total)
             self.api.update_internal(new_pvc)
             return
-        total = int((pod["metadata"].get("annotations") or {}).get(EPHEMERAL_ROWS, 0) or 0) + rows
+        total = int(annotations_of(pod).get(EPHEMERAL_ROWS, 0) or 0) + rows
         new = clone(pod)
         new["metadata"].setdefault("annotations", {})[EPHEMERAL_ROWS] = str(total)
         self.api.update_internal(new)

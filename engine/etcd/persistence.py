@@ -18,9 +18,21 @@ import json
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import orjson
-
-from sqlalchemy import (BigInteger, Integer, String, Table, Text, bindparam, case, create_engine, delete,
-                        event, insert, select, update)
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

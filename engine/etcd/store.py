@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import AlreadyExists, BadRequest, Conflict, Expired, NotFound
+from ..objects import labels_of, spec_of
 from ..selectors import FieldSelector, LabelSelector
 
 Key = tuple[str, str, str]  # (resource, namespace, name)
@@ -315,7 +316,7 @@ class Store:
         by_label = self._by_label
         for ns, bucket in self._data.get(resource, {}).items():
             for name, obj in bucket.items():
-                value = (obj["metadata"].get("labels") or {}).get(label)
+                value = labels_of(obj).get(label)
                 if value is not None:
                     _add(by_label, (resource, label, value), (resource, ns, name))
 
@@ -457,7 +458,7 @@ class Store:
             if not bucket:
                 del by_ns[ns]
         if resource == "pods":
-            node = (obj.get("spec") or {}).get("nodeName")
+            node = spec_of(obj).get("nodeName")
             if node:
                 _discard(self._by_node, node, key)
         for ref in meta.get("ownerReferences") or ():

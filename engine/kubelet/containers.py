@@ -10,8 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from .runtime import ContainerRuntime, PodRuntime, _hex, _num
-from .stages import (PROFILE_FALLBACKS, RESTART_POLICY, Stage, format_duration, image_exists, image_size,
-                             normalize_image, pull_error, stages_for)
+from .stages import (
+    PROFILE_FALLBACKS,
+    RESTART_POLICY,
+    Stage,
+    format_duration,
+    image_exists,
+    image_size,
+    normalize_image,
+    pull_error,
+    stages_for,
+)
 
 # Waiting reasons that stay visible while the kubelet retries (kubectl keeps showing them).
 _STICKY_REASONS = ("ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff", "PodInitializing",

@@ -8,9 +8,9 @@ the probes read. ``FaultInjector`` is a mixin of ``Kubelet`` (engine/kubelet/kub
 from __future__ import annotations
 
 from ..errors import BadRequest, NotFound
+from ..objects import annotations_of, clone, status_of
 from .runtime import PodRuntime, _uuid
 from .stages import FAULT_KINDS, FAULTS_ANNOTATION, WARNING, format_faults, parse_faults
-from ..objects import clone
 
 
 class FaultInjector:
@@ -48,7 +48,7 @@ class FaultInjector:
         node = self.store.find("nodes", "", self.name)
         if node is not None:
             new = dict(node)
-            status = dict(node.get("status") or {})
+            status = dict(status_of(node))
             info = dict(status.get("nodeInfo") or {})
             info["bootID"] = _uuid(self.clock.rng)
             status["nodeInfo"] = info
@@ -66,7 +66,7 @@ class FaultInjector:
                 self.api.finish_pod_termination(meta.get("namespace", ""), meta["name"], meta.get("uid", ""))
                 finished += 1
                 continue
-            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            if status_of(pod).get("phase") in ("Succeeded", "Failed"):
                 continue
             self.adopt(pod, reboot=True)
             restarted += 1
@@ -151,7 +151,7 @@ class FaultInjector:
         pod = self.store.find("pods", ns, name)
         if pod is None:
             raise NotFound.of("pods", "", name)
-        annotations = (pod["metadata"].get("annotations") or {})
+        annotations = annotations_of(pod)
         faults = parse_faults(annotations.get(FAULTS_ANNOTATION))
         if (kind in faults) != on:
             faults = faults | {kind} if on else faults - {kind}

@@ -20,21 +20,29 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
 from ..client.workqueue import WorkQueue
+from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
 from ..controllers.volume_binding import attach_blocker
 from ..errors import BadRequest
+from ..etcd.store import DELETED, MODIFIED, Event
+from ..objects import annotations_of, spec_of, status_of
 from .containers import ContainerLifecycle
 from .faults import FaultInjector
-from .node_status import (_PRESSURE, CONTAINER_RUNTIME, KERNEL_VERSION, KUBELET_VERSION, OS_IMAGE,
-                                  NodeStatusManager, _node_conditions)
+from .ipam import NodeIPAM, node_internal_ip, node_pod_cidr
+from .lease import KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE, lease_is_renewing
+from .node_status import (
+    _PRESSURE,
+    CONTAINER_RUNTIME,
+    KERNEL_VERSION,
+    KUBELET_VERSION,
+    OS_IMAGE,
+    NodeStatusManager,
+    _node_conditions,
+)
 from .pod_status import PodStatusManager
 from .probes import ProbeManager
 from .runtime import ContainerRuntime, PodRuntime, _hex, _num, _restore_container, _uuid
 from .stages import FAULTS_ANNOTATION, Emit, normalize_image, parse_faults
-from .ipam import NodeIPAM, node_internal_ip, node_pod_cidr
-from .lease import KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE, lease_is_renewing
-from ..etcd.store import DELETED, MODIFIED, Event
 
 
 class KubeletManager:
@@ -113,7 +121,7 @@ class KubeletManager:
         """After a restart from the database: rebuild kubelets from Node objects and continue their pods."""
         nodes = self.store.list("nodes")
         for node in nodes:
-            cidr = (node.get("spec") or {}).get("podCIDR") or ""
+            cidr = spec_of(node).get("podCIDR") or ""
             try:
                 second, third = (int(x) for x in cidr.split(".")[1:3])
                 block = second - 244 if second >= 244 else second - 128 + 12
@@ -124,22 +132,22 @@ class KubeletManager:
             name = node["metadata"]["name"]
             if name in self.kubelets:
                 continue
-            ip = next((a["address"] for a in node.get("status", {}).get("addresses") or ()
+            ip = next((a["address"] for a in status_of(node).get("addresses") or ()
                        if a.get("type") == "InternalIP"), "")
-            kubelet = Kubelet(self, name, (node.get("spec") or {}).get("podCIDR") or node_pod_cidr(
+            kubelet = Kubelet(self, name, spec_of(node).get("podCIDR") or node_pod_cidr(
                 self._allocate_index()), ip)
             self.kubelets[name] = kubelet
             lease = self.store.find("leases", LEASE_NAMESPACE, name)
-            state = ((lease or {}).get("metadata", {}).get("annotations") or {}).get(KUBELET_STATE_ANNOTATION,
+            state = annotations_of(lease).get(KUBELET_STATE_ANNOTATION,
                                                                                    "running")
             kubelet.powered = state != "powered-off"
             kubelet.kubelet_running = state not in ("kubelet-stopped", "powered-off")
             kubelet.partitioned = state == "partitioned"
-            for img in node.get("status", {}).get("images") or ():
+            for img in status_of(node).get("images") or ():
                 for n in img.get("names") or ():
                     if "@" not in n:
                         kubelet.images.add(n)
-            for cond in node.get("status", {}).get("conditions") or ():
+            for cond in status_of(node).get("conditions") or ():
                 for kind, row in _PRESSURE.items():
                     if cond.get("type") == row[0] and cond.get("status") == "True":
                         kubelet.pressure[kind] = True
@@ -163,14 +171,14 @@ class KubeletManager:
         resource = ev.resource
         if resource == "pods":
             obj, old = ev.obj, ev.old
-            node = (obj.get("spec") or {}).get("nodeName")
+            node = spec_of(obj).get("nodeName")
             if not node:
                 return
             if ev.type == MODIFIED and old is not None:
                 om, nm = old["metadata"], obj["metadata"]
                 # A status-only write (our own, the node controller's) needs no kubelet work.
                 if (om.get("deletionTimestamp") == nm.get("deletionTimestamp")
-                        and (old.get("spec") or {}).get("nodeName") == node
+                        and spec_of(old).get("nodeName") == node
                         and (om.get("annotations") or {}).get(FAULTS_ANNOTATION)
                         == (nm.get("annotations") or {}).get(FAULTS_ANNOTATION)):
                     return
@@ -187,8 +195,8 @@ class KubeletManager:
             if name in self.kubelets:
                 if ev.type == DELETED:
                     self.queue.add(("node-deleted", name, "", ""))
-                elif ev.old is not None and (ev.old.get("spec") or {}).get("unschedulable") != \
-                        (ev.obj.get("spec") or {}).get("unschedulable"):
+                elif ev.old is not None and spec_of(ev.old).get("unschedulable") != \
+                        spec_of(ev.obj).get("unschedulable"):
                     self.queue.add(("node-schedulable", name, "", ""))
 
     def _sync(self, key: tuple[str, str, str, str]) -> None:
@@ -278,17 +286,17 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
         pod = self.store.find("pods", ns, name)
         rt = self.pods.get((ns, name))
         if rt is not None and (pod is None or pod["metadata"].get("uid") != rt.uid
-                               or (pod.get("spec") or {}).get("nodeName") != self.name):
+                               or spec_of(pod).get("nodeName") != self.name):
             self._drop(rt)   # force-deleted (or replaced by a pod with the same name): stop its containers
             rt = None
-        if pod is None or (pod.get("spec") or {}).get("nodeName") != self.name:
+        if pod is None or spec_of(pod).get("nodeName") != self.name:
             return
         meta = pod["metadata"]
         if rt is None:
             if meta.get("deletionTimestamp"):
                 self.api.finish_pod_termination(ns, name, meta.get("uid", ""))
                 return
-            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            if status_of(pod).get("phase") in ("Succeeded", "Failed"):
                 return
             rt = self.adopt(pod)
             return
@@ -310,7 +318,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
         """Take charge of a pod: new (start from scratch), already running (resume) or found dead after a reboot."""
         rt = PodRuntime(pod)
         self.pods[rt.key] = rt
-        status = pod.get("status") or {}
+        status = status_of(pod)
         statuses = {s.get("name"): s for s in status.get("containerStatuses") or ()}
         init_statuses = {s.get("name"): s for s in status.get("initContainerStatuses") or ()}
         rt.start_time = status.get("startTime") or ""
@@ -368,7 +376,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
         meta = pod["metadata"]
         grace = meta.get("deletionGracePeriodSeconds")
         if grace is None:
-            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+            grace = spec_of(pod).get("terminationGracePeriodSeconds", 30)
         grace = float(grace or 0)
         running = [c for c in rt.all_containers() if c.state == "Running"]
         for c in rt.all_containers():
@@ -439,7 +447,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
         if pod is None:
             return None
         refs, first = [], None
-        for vol in (pod.get("spec") or {}).get("volumes") or ():
+        for vol in spec_of(pod).get("volumes") or ():
             vname = vol.get("name", "")
             error = ref = None
             if isinstance(vol.get("configMap"), dict) and not vol["configMap"].get("optional"):
@@ -459,7 +467,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
                 if pvc is None:
                     error = (f"Unable to attach or mount volumes: unmounted volumes=[{vname}], unattached volumes=[], "
                              f'failed to process volumes=[{vname}]: persistentvolumeclaim "{claim}" not found')
-                elif (pvc.get("status") or {}).get("phase") != "Bound":
+                elif status_of(pvc).get("phase") != "Bound":
                     error = (f"Unable to attach or mount volumes: unmounted volumes=[{vname}], unattached volumes=[], "
                              f"failed to process volumes=[{vname}]: error processing PVC {rt.ns}/{claim}: "
                              "PVC is not bound")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 from ..clock import parse_rfc3339, rfc3339_micro
+from ..objects import annotations_of, spec_of
 
 HEARTBEAT_ANNOTATION = "kubedrill.io/heartbeat-interval-seconds"
 KUBELET_STATE_ANNOTATION = "kubedrill.io/kubelet-state"
@@ -39,12 +40,12 @@ LEASE_NAMESPACE = "kube-node-lease"
 
 def effective_renew_time(lease: dict, now: float) -> float | None:
     """Return the last renewal of ``lease`` at ``now`` (sim seconds), honouring lazy materialisation."""
-    spec = lease.get("spec") or {}
+    spec = spec_of(lease)
     stamp = spec.get("renewTime")
     if not stamp:
         return None
     renewed = parse_rfc3339(stamp)
-    interval = (lease["metadata"].get("annotations") or {}).get(HEARTBEAT_ANNOTATION)
+    interval = annotations_of(lease).get(HEARTBEAT_ANNOTATION)
     if interval:
         step = float(interval)
         if step > 0 and now > renewed:
@@ -64,9 +65,9 @@ def materialized_lease(lease: dict, now: float) -> dict:
     if renewed is None:
         return lease
     shown = dict(lease)
-    shown["spec"] = dict(lease.get("spec") or {}, renewTime=rfc3339_micro(renewed))
+    shown["spec"] = dict(spec_of(lease), renewTime=rfc3339_micro(renewed))
     return shown
 
 
 def lease_is_renewing(lease: dict) -> bool:
-    return bool((lease["metadata"].get("annotations") or {}).get(HEARTBEAT_ANNOTATION))
+    return bool(annotations_of(lease).get(HEARTBEAT_ANNOTATION))

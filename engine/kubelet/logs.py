@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BadRequest
+from ..objects import spec_of, status_of
 from .stages import normalize_image
 
 
@@ -22,7 +23,7 @@ def pod_logs(cluster: Any, ns: str, name: str, container: str | None = None, pre
              tail_lines: int | None = None) -> str:
     """Return the log text of one container of a pod (newline-terminated lines, possibly empty)."""
     pod = cluster.api.get("pods", ns, name)
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     names = [c.get("name") for c in spec.get("containers") or ()]
     init_names = [c.get("name") for c in spec.get("initContainers") or ()]
     if container is None:
@@ -33,7 +34,7 @@ def pod_logs(cluster: Any, ns: str, name: str, container: str | None = None, pre
         container = names[0]
     if container not in names and container not in init_names:
         raise BadRequest(f"container {container} is not valid for pod {name}")
-    status = pod.get("status") or {}
+    status = status_of(pod)
     statuses = {s.get("name"): s for s in (status.get("containerStatuses") or []) +
                 (status.get("initContainerStatuses") or [])}
     cstatus = statuses.get(container) or {}

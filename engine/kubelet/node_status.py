@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 
-from ..apiserver.server import get_condition
 from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
 from ..errors import BadRequest
+from ..objects import annotations_of, clone, get_condition, spec_of, status_of
+from .lease import HEARTBEAT_ANNOTATION, KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE
 from .runtime import _num
 from .stages import image_id, image_size
-from .lease import HEARTBEAT_ANNOTATION, KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE
-from ..objects import clone
 
 KUBELET_VERSION = "v1.32.0"
 CONTAINER_RUNTIME = "containerd://1.7.24"
@@ -77,7 +76,7 @@ class NodeStatusManager:
         if lease is None:
             return
         new = clone(lease)
-        annotations = dict(new["metadata"].get("annotations") or {})
+        annotations = dict(annotations_of(new))
         if renewing:
             annotations[HEARTBEAT_ANNOTATION] = _num(self.profile.lease_renew_interval)
         else:
@@ -104,7 +103,7 @@ class NodeStatusManager:
         if node is None:
             return
         now = rfc3339(self.clock.now)
-        old_status = node.get("status") or {}
+        old_status = status_of(node)
         conds = _node_conditions(old_status, now, pressure=self.pressure)
         images = self._images_status()
         if _strip_heartbeats(conds) == _strip_heartbeats(old_status.get("conditions") or []) \
@@ -151,7 +150,7 @@ class NodeStatusManager:
         node = self.store.find("nodes", "", self.name)
         if node is None:
             return
-        if (node.get("spec") or {}).get("unschedulable"):
+        if spec_of(node).get("unschedulable"):
             self._node_event("NodeNotSchedulable", f"Node {self.name} status is now: NodeNotSchedulable",
                              explanation=f"{self.name} is cordoned: running pods stay, new pods go elsewhere")
         else:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..apiserver.server import set_condition
 from ..clock import rfc3339
+from ..objects import set_condition, status_of
 from .runtime import ContainerRuntime, PodRuntime
 from .stages import image_id, normalize_image
 
@@ -30,7 +30,7 @@ class PodStatusManager:
         pod = self.store.find("pods", rt.ns, rt.name)
         if pod is None or pod["metadata"].get("uid") != rt.uid:
             return
-        old = pod.get("status") or {}
+        old = status_of(pod)
         status = self.build_status(rt, old)
         if status == old:
             return

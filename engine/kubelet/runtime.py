@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..clock import parse_rfc3339
+from ..objects import spec_of
 from .stages import FAULTS_ANNOTATION, IGNORE_SIGTERM_ANNOTATION, parse_faults
 
 _HEX = "0123456789abcdef"
@@ -68,7 +69,7 @@ class PodRuntime:
                  "final", "host_network")
 
     def __init__(self, pod: dict):
-        meta, spec = pod["metadata"], pod.get("spec") or {}
+        meta, spec = pod["metadata"], spec_of(pod)
         self.ns: str = meta.get("namespace", "")
         self.name: str = meta["name"]
         self.uid: str = meta.get("uid", "")

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 
 from ..errors import Cause, Invalid
 from ..etcd.store import DELETED, Event
+from ..objects import meta_of, spec_of
 
 if TYPE_CHECKING:
-    from ..apiserver.server import APIServer
     from ..apiserver.resources import ResourceType
+    from ..apiserver.server import APIServer
     from ..etcd.store import Store
 
 SERVICE_CIDR = "10.96.0.0/12"
@@ -91,7 +92,7 @@ class ServiceAllocator:
 
     def _hold(self, svc: dict) -> None:
         key = (svc["metadata"].get("namespace", ""), svc["metadata"]["name"])
-        spec = svc.get("spec") or {}
+        spec = spec_of(svc)
         ips = []
         for text in spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else []):
             value = self._ip_int(text)
@@ -169,9 +170,9 @@ class ServiceAllocator:
         if rt.kind != "Service":
             return
         spec = obj.setdefault("spec", {})
-        meta = obj.get("metadata") or {}
+        meta = meta_of(obj)
         key = (meta.get("namespace", ""), meta.get("name", ""))
-        old_spec = (old or {}).get("spec") or {}
+        old_spec = spec_of(old)
         causes: list[Cause] = []
         if old is not None:
             drop_type_dependent_fields(spec, old_spec)

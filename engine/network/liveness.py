@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..objects import spec_of, status_of
+
 REFUSED, TIMEOUT, ERROR = "refused", "timeout", "error"
 FAULTS_ANNOTATION = "kubedrill.io/faults"
 
@@ -40,7 +42,7 @@ def node_problem(cluster: Any, node: str) -> str | None:
     obj = cluster.store.find("nodes", "", node)
     if obj is None:
         return f"node {node} does not exist"
-    for cond in (obj.get("status") or {}).get("conditions") or ():
+    for cond in status_of(obj).get("conditions") or ():
         if cond.get("type") == "Ready":
             return None if cond.get("status") == "True" else f"node {node} is NotReady"
     return None
@@ -48,7 +50,7 @@ def node_problem(cluster: Any, node: str) -> str | None:
 
 def pod_problem(cluster: Any, pod: dict) -> tuple[str, str] | None:
     """Would ``pod`` answer a request now? None if so, else ``(kind, why)`` with kind refused/timeout/error."""
-    meta, spec = pod["metadata"], pod.get("spec") or {}
+    meta, spec = pod["metadata"], spec_of(pod)
     ns, name = meta.get("namespace", ""), meta["name"]
     node = spec.get("nodeName") or ""
     if not node:
@@ -70,7 +72,7 @@ def pod_problem(cluster: Any, pod: dict) -> tuple[str, str] | None:
     if kubelet is not None:
         return REFUSED, f"pod {ns}/{name} is not running on {node}"
     # No kubelet (bare test clusters): believe the API.
-    status = pod.get("status") or {}
+    status = status_of(pod)
     if meta.get("deletionTimestamp"):
         return REFUSED, f"pod {ns}/{name} got SIGTERM and no longer accepts connections"
     if status.get("phase") != "Running":
@@ -86,5 +88,5 @@ def pod_problem(cluster: Any, pod: dict) -> tuple[str, str] | None:
 
 def pod_running(cluster: Any, pod: dict) -> bool:
     """Tell whether the pod's sandbox exists (it has an IP and is not finished): it can be a trace source."""
-    status = pod.get("status") or {}
+    status = status_of(pod)
     return bool(status.get("podIP")) and status.get("phase") in ("Running", "Pending")

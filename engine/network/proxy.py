@@ -18,6 +18,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..etcd.store import DELETED, Event, Store
+from ..objects import labels_of, spec_of, status_of
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MIN_SYNC_PERIOD = 1.0
@@ -104,12 +105,12 @@ class ProxyView:
 
     def _set_pod(self, pod: dict | None, old: dict | None) -> None:
         if old is not None:
-            ip = (old.get("status") or {}).get("podIP")
+            ip = status_of(old).get("podIP")
             key = (old["metadata"].get("namespace", ""), old["metadata"]["name"])
             if ip and self.pod_by_ip.get(ip) == key:
                 del self.pod_by_ip[ip]
-        if pod is not None and not (pod.get("spec") or {}).get("hostNetwork"):
-            ip = (pod.get("status") or {}).get("podIP")
+        if pod is not None and not spec_of(pod).get("hostNetwork"):
+            ip = status_of(pod).get("podIP")
             if ip:
                 self.pod_by_ip[ip] = (pod["metadata"].get("namespace", ""), pod["metadata"]["name"])
 
@@ -117,11 +118,11 @@ class ProxyView:
         ref = svc if svc is not None else old
         key = (ref["metadata"].get("namespace", ""), ref["metadata"]["name"])
         previous = self.services.get(key)
-        if svc is not None and previous is not None and (previous.get("spec") or {}) == (svc.get("spec") or {}):
+        if svc is not None and previous is not None and spec_of(previous) == spec_of(svc):
             self.services[key] = svc   # metadata-only change (e.g. the traffic annotation): rules unchanged
             return
         if previous is not None:
-            spec = previous.get("spec") or {}
+            spec = spec_of(previous)
             ip = spec.get("clusterIP")
             if ip and self.by_cluster_ip.get(ip) == key:
                 del self.by_cluster_ip[ip]
@@ -131,7 +132,7 @@ class ProxyView:
             del self.services[key]
         if svc is not None:
             self.services[key] = svc
-            spec = svc.get("spec") or {}
+            spec = spec_of(svc)
             ip = spec.get("clusterIP")
             if ip and ip != "None":
                 self.by_cluster_ip[ip] = key
@@ -144,7 +145,7 @@ class ProxyView:
         for obj, present in ((old, False), (es, True)):
             if obj is None:
                 continue
-            svc_name = (obj["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL)
+            svc_name = labels_of(obj).get(SERVICE_NAME_LABEL)
             if not svc_name:
                 continue
             key = (obj["metadata"].get("namespace", ""), svc_name)
@@ -221,7 +222,7 @@ class ProxyView:
 
     def affinity_timeout(self, key: ServiceKey) -> float | None:
         """ClientIP affinity timeout in seconds, or None without session affinity."""
-        spec = (self.services.get(key) or {}).get("spec") or {}
+        spec = spec_of(self.services.get(key))
         if spec.get("sessionAffinity") != "ClientIP":
             return None
         config = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..objects import status_of
+
 KUBERNETES_IP = "10.96.0.1"
 DNS_IP = "10.96.0.10"
 
@@ -44,7 +46,7 @@ def system_services(control_plane_ip: str) -> list[dict[str, Any]]:
 
 
 def node_internal_ip(node: dict) -> str:
-    for addr in (node.get("status") or {}).get("addresses") or ():
+    for addr in status_of(node).get("addresses") or ():
         if addr.get("type") == "InternalIP":
             return addr.get("address", "")
     return ""

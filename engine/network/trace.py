@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from ..objects import spec_of, status_of
 from . import liveness
 from .proxy import Endpoint, ServiceKey
 
@@ -49,7 +50,7 @@ def _split_port(target: str) -> tuple[str, int | None]:
 
 
 def _node_ip(node: dict | None) -> str:
-    for addr in ((node or {}).get("status") or {}).get("addresses") or ():
+    for addr in status_of(node).get("addresses") or ():
         if addr.get("type") == "InternalIP":
             return addr.get("address", "")
     return ""
@@ -72,12 +73,12 @@ class _Tracer:
         pod = self.store.find("pods", ns, name)
         if pod is None:
             raise TraceFailed("no-such-pod", f'pod "{name}" not found in namespace "{ns}"')
-        status = pod.get("status") or {}
+        status = status_of(pod)
         src_ip = status.get("podIP") or ""
         if not src_ip or status.get("phase") != "Running" or pod["metadata"].get("deletionTimestamp"):
             phase = "Terminating" if pod["metadata"].get("deletionTimestamp") else status.get("phase") or "Pending"
             raise TraceFailed("pod-not-running", f"source pod {ns}/{name} is not running ({phase})")
-        node = (pod.get("spec") or {}).get("nodeName") or ""
+        node = spec_of(pod).get("nodeName") or ""
         why = liveness.node_problem(self.cluster, node)
         if why:
             raise TraceFailed("node-down", f"{why}: the source pod cannot send anything")
@@ -99,7 +100,7 @@ class _Tracer:
 
     # ------------------------------------------------------------------ patterns
     def localhost(self, port: int | None) -> None:
-        containers = [c.get("name") for c in (self.src.get("spec") or {}).get("containers") or ()]
+        containers = [c.get("name") for c in spec_of(self.src).get("containers") or ()]
         owner = self._listener(self.src, port)
         where = f"localhost:{port}" if port else "localhost"
         if port is not None and owner is None and self._declares_ports(self.src):
@@ -148,7 +149,7 @@ class _Tracer:
         if svc is None:
             raise TraceFailed("no-such-service", f"DNS lookup of {fqdn} failed: NXDOMAIN (no Service "
                                                  f'"{svc_name}" in namespace "{ns}")')
-        spec = svc.get("spec") or {}
+        spec = spec_of(svc)
         kind = spec.get("type") or "ClusterIP"
         if kind == "ExternalName":
             self.hop("dns", self.src_label, spec.get("externalName", ""),
@@ -168,7 +169,7 @@ class _Tracer:
         dns_svc = self.proxy.services.get(DNS_SERVICE)
         if dns_svc is None:
             return "cluster DNS"
-        ip = (dns_svc.get("spec") or {}).get("clusterIP", "")
+        ip = spec_of(dns_svc).get("clusterIP", "")
         eps = self.proxy.endpoints(DNS_SERVICE)
         if not eps:
             raise TraceFailed("dns-failed", f"DNS lookup of {fqdn} failed: kube-dns ({ip}) has no ready endpoints, "
@@ -181,7 +182,7 @@ class _Tracer:
 
     def headless(self, key: ServiceKey, svc: dict, hostname: str | None, fqdn: str, dns: str,
                  port: int | None) -> None:
-        publish = bool((svc.get("spec") or {}).get("publishNotReadyAddresses"))
+        publish = bool(spec_of(svc).get("publishNotReadyAddresses"))
         records: list[tuple[str, dict]] = []   # CoreDNS reads the EndpointSlices directly
         for es in sorted(self.proxy.slices.get(key, {}).values(), key=lambda s: s["metadata"]["name"]):
             for ep in es.get("endpoints") or ():
@@ -206,7 +207,7 @@ class _Tracer:
     def via_service(self, key: ServiceKey, port: int | None, node: str, from_label: str,
                     node_port: int | None = None) -> None:
         svc = self.proxy.services[key]
-        spec = svc.get("spec") or {}
+        spec = spec_of(svc)
         ports = spec.get("ports") or []
         if node_port is not None:
             sport = next((p for p in ports if p.get("nodePort") == node_port), None)
@@ -267,10 +268,10 @@ class _Tracer:
 
     def to_pod(self, key: tuple[str, str], ip: str, port: int | None, from_node: str, from_label: str) -> None:
         pod = self.store.find("pods", *key)
-        if pod is None or (pod.get("status") or {}).get("podIP") != ip:
+        if pod is None or status_of(pod).get("podIP") != ip:
             raise TraceFailed("connection-refused", f"nothing answers at {ip}: pod {key[0]}/{key[1]} is gone "
                                                     "(connection refused)")
-        dst_node = (pod.get("spec") or {}).get("nodeName") or ""
+        dst_node = spec_of(pod).get("nodeName") or ""
         label = f"{key[0]}/{key[1]} ({ip})"
         if key == self.src_key:
             self.hop("localhost", from_label, label, "the pod reaches its own IP through the loopback of its "
@@ -311,11 +312,11 @@ class _Tracer:
 
     @staticmethod
     def _declares_ports(pod: dict) -> bool:
-        return any(c.get("ports") for c in (pod.get("spec") or {}).get("containers") or ())
+        return any(c.get("ports") for c in spec_of(pod).get("containers") or ())
 
     @staticmethod
     def _listener(pod: dict, port: int | None) -> str | None:
-        for c in (pod.get("spec") or {}).get("containers") or ():
+        for c in spec_of(pod).get("containers") or ():
             for p in c.get("ports") or ():
                 if port is None or p.get("containerPort") == port:
                     return c.get("name")
@@ -323,7 +324,7 @@ class _Tracer:
 
     @staticmethod
     def _first_container(pod: dict) -> str:
-        containers = (pod.get("spec") or {}).get("containers") or [{}]
+        containers = spec_of(pod).get("containers") or [{}]
         return containers[0].get("name", "?")
 
     def _endpoint_problem(self, ep: Endpoint) -> tuple[str, str] | None:
@@ -334,7 +335,7 @@ class _Tracer:
 
     def _pod_cidr(self, node: str) -> str:
         obj = self.store.find("nodes", "", node)
-        return ((obj or {}).get("spec") or {}).get("podCIDR", "")
+        return spec_of(obj).get("podCIDR", "")
 
     def _bridge_ip(self, node: str) -> str:
         cidr = self._pod_cidr(node)

@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 from ..clock import Clock
 from ..errors import StatusError
-from ..objects import clone
 from ..etcd.store import DELETED, Event, Store
+from ..objects import annotations_of, clone, status_of
 from . import liveness
 from .proxy import ProxyView
 
@@ -72,7 +72,7 @@ def service_key(key: Any) -> ServiceKey:
 
 
 def parse_rps(svc: dict) -> float:
-    text = ((svc.get("metadata") or {}).get("annotations") or {}).get(TRAFFIC_RPS)
+    text = annotations_of(svc).get(TRAFFIC_RPS)
     if text in (None, ""):
         return 0.0
     try:
@@ -155,8 +155,8 @@ class TrafficSimulator:
             self._drop((meta.get("namespace", ""), meta["name"]))
             return
         old = ev.old
-        if old is not None and (old["metadata"].get("annotations") or {}).get(TRAFFIC_RPS) == \
-                (ev.obj["metadata"].get("annotations") or {}).get(TRAFFIC_RPS):
+        if old is not None and annotations_of(old).get(TRAFFIC_RPS) == \
+                annotations_of(ev.obj).get(TRAFFIC_RPS):
             return
         self._configure(ev.obj)
 
@@ -227,7 +227,7 @@ class TrafficSimulator:
         if pk in problems:
             return problems[pk]
         pod = self.store.find("pods", ep.namespace, ep.pod)
-        if pod is None or (pod.get("status") or {}).get("podIP") != ep.ip:
+        if pod is None or status_of(pod).get("podIP") != ep.ip:
             found = (liveness.REFUSED, f"pod {ep.namespace}/{ep.pod} is gone: nothing answers at {ep.ip}")
         else:
             found = liveness.pod_problem(self.cluster, pod)
@@ -300,7 +300,7 @@ class TrafficSimulator:
         summary = json.dumps({"rps": rps, "successRate": rate, "sent": sent, "failed": failed},
                              separators=(",", ":"))
         new = clone(svc)
-        annotations = dict(new["metadata"].get("annotations") or {})
+        annotations = dict(annotations_of(new))
         annotations[TRAFFIC_STATUS] = summary
         new["metadata"]["annotations"] = annotations
         try:

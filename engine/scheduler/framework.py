@@ -16,9 +16,19 @@ from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from .plugins import (balanced_allocation, inter_pod_affinity, node_affinity, node_name, node_ports,
-                      node_resources_fit, node_unschedulable, pod_topology_spread, taint_toleration,
-                      volume_binding)
+from ..objects import labels_of, spec_of
+from .plugins import (
+    balanced_allocation,
+    inter_pod_affinity,
+    node_affinity,
+    node_name,
+    node_ports,
+    node_resources_fit,
+    node_unschedulable,
+    pod_topology_spread,
+    taint_toleration,
+    volume_binding,
+)
 from .types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, AffinityTerm, NodeInfo, PodInfo, Status
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -352,7 +362,7 @@ class SchedulerCache:
         if self.store is None:
             return None
         ns = self.store.find("namespaces", "", namespace)
-        return ((ns or {}).get("metadata") or {}).get("labels") or {}
+        return labels_of(ns)
 
 
 # =========================================================================== errors
@@ -404,7 +414,7 @@ class FitError(Exception):
         incoming pod", which is what a real cluster reports when no lower-priority pod can be evicted.
         """
         pod = self.pod_info.pod
-        if ((pod.get("spec") or {}).get("preemptionPolicy") or "PreemptLowerPriority") == "Never":
+        if (spec_of(pod).get("preemptionPolicy") or "PreemptLowerPriority") == "Never":
             return "preemption: not eligible due to preemptionPolicy=Never"
         n = self.num_all_nodes
         counts: dict[str, int] = {}

@@ -13,6 +13,8 @@ from __future__ import annotations
 import heapq
 from typing import Any, Callable, Iterable
 
+from ..objects import meta_of, spec_of
+
 Key = tuple[str, str]
 
 
@@ -35,7 +37,7 @@ class QueuedPod:
 
     @property
     def priority(self) -> int:
-        return int((self.pod.get("spec") or {}).get("priority") or 0)
+        return int(spec_of(self.pod).get("priority") or 0)
 
 
 class SchedulingQueue:
@@ -272,5 +274,5 @@ class SchedulingQueue:
 
 
 def _key(pod: dict) -> Key:
-    meta = pod.get("metadata") or {}
+    meta = meta_of(pod)
     return (meta.get("namespace") or "default", meta.get("name", ""))

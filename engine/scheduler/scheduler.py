@@ -10,10 +10,18 @@ from typing import Any, Mapping
 
 from ..clock import rfc3339
 from ..errors import StatusError
-from ..objects import clone
+from ..objects import annotations_of, clone, labels_of, meta_of, spec_of, status_of
 from .framework import FitError, Framework, SchedulerCache
-from .plugins import (inter_pod_affinity, node_affinity, node_ports, node_resources_fit, node_unschedulable,
-                      pod_topology_spread, taint_toleration, volume_binding)
+from .plugins import (
+    inter_pod_affinity,
+    node_affinity,
+    node_ports,
+    node_resources_fit,
+    node_unschedulable,
+    pod_topology_spread,
+    taint_toleration,
+    volume_binding,
+)
 from .queue import QueuedPod, SchedulingQueue
 from .types import PodInfo
 
@@ -53,26 +61,26 @@ _FRIENDLY = {
 
 
 def _pod_key(pod: Mapping[str, Any]) -> tuple[str, str]:
-    meta = pod.get("metadata") or {}
+    meta = meta_of(pod)
     return (meta.get("namespace") or "default", meta.get("name", ""))
 
 
 def _is_terminal(pod: Mapping[str, Any]) -> bool:
-    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+    return status_of(pod).get("phase") in ("Succeeded", "Failed")
 
 
 def responsible_for(pod: Mapping[str, Any]) -> bool:
     """Pending pods for this scheduler: our schedulerName, no node yet, not being deleted, not finished."""
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
     return ((spec.get("schedulerName") or SCHEDULER_NAME) == SCHEDULER_NAME and not spec.get("nodeName")
-            and not (pod.get("metadata") or {}).get("deletionTimestamp") and not _is_terminal(pod))
+            and not meta_of(pod).get("deletionTimestamp") and not _is_terminal(pod))
 
 
 def _scheduling_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """``isPodUpdated``: anything but status / resourceVersion / managedFields changed."""
     if old is None:
         return True
-    om, nm = old.get("metadata") or {}, new.get("metadata") or {}
+    om, nm = meta_of(old), meta_of(new)
     return (old.get("spec") != new.get("spec") or om.get("labels") != nm.get("labels")
             or om.get("annotations") != nm.get("annotations"))
 
@@ -181,8 +189,8 @@ class Scheduler:
             if ev.type != "DELETED":
                 self.queue.move_all(VOLUMES)
         elif resource == "namespaces":
-            old_labels = ((ev.old or {}).get("metadata") or {}).get("labels")
-            if ev.type != "DELETED" and old_labels != (ev.obj.get("metadata") or {}).get("labels"):
+            old_labels = meta_of(ev.old).get("labels")
+            if ev.type != "DELETED" and old_labels != meta_of(ev.obj).get("labels"):
                 self.queue.move_all(NAMESPACE_LABELS)
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
@@ -193,7 +201,7 @@ class Scheduler:
             if cache.remove_pod(key) is not None:
                 queue.move_all(POD_FREED)
             return
-        node = (pod.get("spec") or {}).get("nodeName")
+        node = spec_of(pod).get("nodeName")
         if node:
             if key in queue:
                 queue.delete(key)
@@ -207,7 +215,7 @@ class Scheduler:
                 current.pod = pod
                 return
             if (current is not None and current.node_name == node and current.pod.get("spec") == pod.get("spec")
-                    and current.labels == ((pod.get("metadata") or {}).get("labels") or {})
+                    and current.labels == labels_of(pod)
                     and current.terminating == bool(pod["metadata"].get("deletionTimestamp"))):
                 current.pod = pod                   # status-only change: the accounting is unchanged
                 return
@@ -220,7 +228,7 @@ class Scheduler:
         if not responsible_for(pod):
             queue.delete(key)
             return
-        if (pod.get("spec") or {}).get("schedulingGates"):
+        if spec_of(pod).get("schedulingGates"):
             queue.delete(key)                       # PreEnqueue: gated pods wait outside the queue
             return
         if key not in queue:
@@ -238,10 +246,10 @@ class Scheduler:
             cache.add_node(node)
             queue.move_all(NODE_ADD)
             return
-        o_meta, n_meta = old.get("metadata") or {}, node.get("metadata") or {}
-        o_spec, n_spec = old.get("spec") or {}, node.get("spec") or {}
-        o_alloc = (old.get("status") or {}).get("allocatable")
-        n_alloc = (node.get("status") or {}).get("allocatable")
+        o_meta, n_meta = meta_of(old), meta_of(node)
+        o_spec, n_spec = spec_of(old), spec_of(node)
+        o_alloc = status_of(old).get("allocatable")
+        n_alloc = status_of(node).get("allocatable")
         labels_changed = o_meta.get("labels") != n_meta.get("labels")
         if o_spec == n_spec and not labels_changed and o_alloc == n_alloc:
             cache.node_infos[name].node = node      # heartbeat / conditions: nothing the filters read
@@ -305,9 +313,9 @@ class Scheduler:
             return
         for claim in pi.pvc_names:
             pvc = self.store.find("persistentvolumeclaims", pi.namespace, claim)
-            if pvc is None or (pvc.get("spec") or {}).get("volumeName"):
+            if pvc is None or spec_of(pvc).get("volumeName"):
                 continue
-            ann = (pvc.get("metadata") or {}).get("annotations") or {}
+            ann = annotations_of(pvc)
             if ann.get(volume_binding.SELECTED_NODE_ANNOTATION) == node:
                 continue
             cls_name = volume_binding.claim_class(pvc)
@@ -329,9 +337,9 @@ class Scheduler:
 
     def _set_unschedulable_condition(self, key: tuple[str, str], message: str) -> None:
         pod = self.store.find("pods", *key)
-        if pod is None or (pod.get("spec") or {}).get("nodeName"):
+        if pod is None or spec_of(pod).get("nodeName"):
             return
-        conds = (pod.get("status") or {}).get("conditions") or []
+        conds = status_of(pod).get("conditions") or []
         old = next((c for c in conds if c.get("type") == "PodScheduled"), None)
         if old is not None and old.get("status") == "False" and old.get("reason") == "Unschedulable" \
                 and old.get("message") == message:

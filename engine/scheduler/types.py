@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from ..objects import meta_of, spec_of, status_of
 from ..quantity import cpu_millis, memory_bytes
 from ..selectors import LabelSelector, Requirement
 
@@ -67,7 +68,7 @@ def pod_requests(pod: Mapping[str, Any], non_missing: Mapping[str, int] | None =
     (sidecars) add to both; ``spec.overhead`` is added last. ``non_missing`` gives per-container
     defaults for resources a container leaves unset (the scoring-only 100m / 200Mi).
     """
-    spec = pod.get("spec") or {}
+    spec = spec_of(pod)
 
     def one(container: Mapping[str, Any]) -> dict[str, int]:
         raw = _container_requests(container)
@@ -158,8 +159,8 @@ class PodInfo:
                  "spread_constraints", "pvc_names", "terminating", "has_affinity", "best_effort")
 
     def __init__(self, pod: Mapping[str, Any]):
-        meta = pod.get("metadata") or {}
-        spec = pod.get("spec") or {}
+        meta = meta_of(pod)
+        spec = spec_of(pod)
         self.pod = pod
         self.namespace = meta.get("namespace") or "default"
         self.name = meta.get("name", "")
@@ -254,9 +255,9 @@ class NodeInfo:
         self.node = node
         if node is None:
             return
-        meta = node.get("metadata") or {}
-        spec = node.get("spec") or {}
-        status = node.get("status") or {}
+        meta = meta_of(node)
+        spec = spec_of(node)
+        status = status_of(node)
         self.labels = meta.get("labels") or {}
         self.unschedulable = bool(spec.get("unschedulable"))
         self.taints = tuple(spec.get("taints") or ())

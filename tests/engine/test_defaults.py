@@ -8,7 +8,7 @@ import time
 import pytest
 
 from engine.apiserver import defaults, resources
-from engine.objects import clone, is_pod_active, labels, owner_controller, pod_ready
+from engine.objects import clone, is_pod_active, labels_of, owner_controller, pod_ready
 
 
 def defaulted(obj: dict) -> dict:
@@ -256,7 +256,7 @@ def test_clone_is_deep_and_faster_than_deepcopy():
 
 def test_accessors():
     p = defaulted(pod())
-    assert labels(p) == {} and owner_controller(p) is None
+    assert labels_of(p) == {} and owner_controller(p) is None
     p["metadata"]["ownerReferences"] = [{"uid": "x", "controller": False}, {"uid": "y", "controller": True}]
     assert owner_controller(p)["uid"] == "y"
     assert is_pod_active(p) and not pod_ready(p)

@@ -9,9 +9,22 @@ from typing import Any, Mapping
 
 from ...errors import Cause
 from .common import (
-    as_int, compact, forbidden, int_or_percent_value, invalid, not_supported, required, selector_empty,
-    selector_matches, spec_of, validate_annotations, validate_int_or_percent, validate_label_selector,
-    validate_labels, validate_nonnegative, validate_not_over_100,
+    as_int,
+    compact,
+    forbidden,
+    int_or_percent_value,
+    invalid,
+    not_supported,
+    required,
+    selector_empty,
+    selector_matches,
+    spec_of,
+    validate_annotations,
+    validate_int_or_percent,
+    validate_label_selector,
+    validate_labels,
+    validate_nonnegative,
+    validate_not_over_100,
 )
 from .core import validate_pod_template
 

@@ -15,11 +15,26 @@ from ...errors import Cause
 from ...quantity import QUANTITY_MESSAGE, parse_quantity
 from ...selectors import label_key_error, label_value_error
 from .common import (
-    NONNEGATIVE_MSG, as_int, compact, dns1123_label_errors, dns1123_subdomain_errors, duplicate,
-    forbidden, invalid, not_found, not_supported, port_name_errors, required, spec_of, too_long,
-    validate_annotations, validate_label_selector, validate_labels, validate_nonnegative, validate_port_number,
+    NONNEGATIVE_MSG,
+    as_int,
+    compact,
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    duplicate,
+    forbidden,
+    invalid,
+    not_found,
+    not_supported,
+    port_name_errors,
+    required,
+    spec_of,
+    too_long,
+    validate_annotations,
+    validate_label_selector,
+    validate_labels,
+    validate_nonnegative,
+    validate_port_number,
 )
-
 
 # ---------------------------------------------------------------------------------------------------
 # Pod spec

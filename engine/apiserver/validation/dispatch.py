@@ -10,18 +10,38 @@ from typing import Any, Callable, Mapping
 from ...errors import Cause
 from ..resources import ResourceType
 from .apps import (
-    validate_daemonset_spec, validate_deployment_spec, validate_replicaset_spec, validate_statefulset_spec,
+    validate_daemonset_spec,
+    validate_deployment_spec,
+    validate_replicaset_spec,
+    validate_statefulset_spec,
     validate_statefulset_update,
 )
 from .common import (
-    IMMUTABLE_MSG, forbidden, invalid, name_is_dns1035_label, name_is_dns_label, name_is_dns_subdomain,
-    required, spec_of, validate_immutable_field, validate_nonnegative, validate_object_meta,
+    IMMUTABLE_MSG,
+    forbidden,
+    invalid,
+    name_is_dns1035_label,
+    name_is_dns_label,
+    name_is_dns_subdomain,
+    required,
+    spec_of,
+    validate_immutable_field,
+    validate_nonnegative,
+    validate_object_meta,
     validate_object_meta_update,
 )
 from .core import (
-    validate_configmap, validate_immutable_data_update, validate_node_spec, validate_pod_spec,
-    validate_pod_update, validate_pv_spec, validate_pvc_spec, validate_pvc_update, validate_secret,
-    validate_service_spec, validate_service_update,
+    validate_configmap,
+    validate_immutable_data_update,
+    validate_node_spec,
+    validate_pod_spec,
+    validate_pod_update,
+    validate_pv_spec,
+    validate_pvc_spec,
+    validate_pvc_update,
+    validate_secret,
+    validate_service_spec,
+    validate_service_update,
 )
 from .groups import validate_endpointslice, validate_lease_spec, validate_pdb_spec, validate_storageclass
 

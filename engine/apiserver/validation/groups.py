@@ -9,10 +9,16 @@ from typing import Any, Mapping
 
 from ...errors import Cause
 from .common import (
-    as_int, invalid, not_supported, required, validate_int_or_percent, validate_label_selector, validate_nonnegative,
-    validate_not_over_100, validate_port_number,
+    as_int,
+    invalid,
+    not_supported,
+    required,
+    validate_int_or_percent,
+    validate_label_selector,
+    validate_nonnegative,
+    validate_not_over_100,
+    validate_port_number,
 )
-
 
 # ---------------------------------------------------------------------------------------------------
 # storage.k8s.io

@@ -9,9 +9,19 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping
 
+from ...objects import meta_of, spec_of
 from ...selectors import LabelSelector
-from ..types import (HOSTNAME_LABEL, MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, NodeInfo, PodInfo,
-                     Status, selector_with_match_label_keys)
+from ..types import (
+    HOSTNAME_LABEL,
+    MAX_NODE_SCORE,
+    UNRESOLVABLE,
+    UNSCHEDULABLE,
+    ZONE_LABEL,
+    NodeInfo,
+    PodInfo,
+    Status,
+    selector_with_match_label_keys,
+)
 from . import node_affinity
 from .taint_toleration import untolerated_taint
 
@@ -68,18 +78,18 @@ def default_selector(pi: PodInfo, store: Any) -> LabelSelector:
         return LabelSelector()
     merged: dict[str, str] = {}
     for svc in store.list("services", pi.namespace):
-        sel = (svc.get("spec") or {}).get("selector") or {}
+        sel = spec_of(svc).get("selector") or {}
         if sel and all(pi.labels.get(k) == v for k, v in sel.items()):
             merged.update(sel)
     requirements = list(LabelSelector.from_labels(merged).requirements) if merged else []
-    owner = next((r for r in (pi.pod.get("metadata") or {}).get("ownerReferences") or () if r.get("controller")), None)
+    owner = next((r for r in meta_of(pi.pod).get("ownerReferences") or () if r.get("controller")), None)
     if owner is not None:
         kind = owner.get("kind")
         plural = {"ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
                   "ReplicationController": "replicationcontrollers"}.get(kind)
         obj = store.find(plural, pi.namespace, owner.get("name", "")) if plural else None
         if obj is not None:
-            sel = (obj.get("spec") or {}).get("selector")
+            sel = spec_of(obj).get("selector")
             if kind == "ReplicationController":
                 merged.update(sel or {})
                 requirements = list(LabelSelector.from_labels(merged).requirements)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...objects import annotations_of, meta_of, spec_of, status_of
 from ...quantity import memory_bytes
 from ..types import UNRESOLVABLE, NodeInfo, PodInfo, Status
 from .helpers import node_selector_matches
@@ -17,8 +18,8 @@ SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node"
 
 
 def claim_class(pvc: dict) -> str:
-    spec = pvc.get("spec") or {}
-    ann = (pvc.get("metadata") or {}).get("annotations") or {}
+    spec = spec_of(pvc)
+    ann = annotations_of(pvc)
     return spec.get("storageClassName") or ann.get("volume.beta.kubernetes.io/storage-class") or ""
 
 
@@ -40,9 +41,9 @@ def pre_filter(pi: PodInfo, store: Any) -> tuple[State | None, Status | None]:
         pvc = store.find("persistentvolumeclaims", pi.namespace, claim) if store is not None else None
         if pvc is None:
             return None, Status(UNRESOLVABLE, f'persistentvolumeclaim "{claim}" not found', NAME)
-        if (pvc.get("metadata") or {}).get("deletionTimestamp"):
+        if meta_of(pvc).get("deletionTimestamp"):
             return None, Status(UNRESOLVABLE, f'persistentvolumeclaim "{claim}" is being deleted', NAME)
-        volume = (pvc.get("spec") or {}).get("volumeName")
+        volume = spec_of(pvc).get("volumeName")
         if volume:
             state.bound_pvs.append(store.find("persistentvolumes", "", volume))
             continue
@@ -58,19 +59,19 @@ def pre_filter(pi: PodInfo, store: Any) -> tuple[State | None, Status | None]:
 
 
 def _pv_node_ok(pv: dict, ni: NodeInfo) -> bool:
-    required = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {})
+    required = ((spec_of(pv).get("nodeAffinity") or {}).get("required") or {})
     terms = required.get("nodeSelectorTerms")
     return not terms or node_selector_matches(terms, ni.labels, ni.name)
 
 
 def _static_pv_available(pvc: dict, cls_name: str, ni: NodeInfo, store: Any) -> bool:
-    want = memory_bytes((((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage", 0))
-    modes = set((pvc.get("spec") or {}).get("accessModes") or ())
+    want = memory_bytes(((spec_of(pvc).get("resources") or {}).get("requests") or {}).get("storage", 0))
+    modes = set(spec_of(pvc).get("accessModes") or ())
     for pv in store.list("persistentvolumes"):
-        spec = pv.get("spec") or {}
+        spec = spec_of(pv)
         if spec.get("claimRef") or (spec.get("storageClassName") or "") != cls_name:
             continue
-        if (pv.get("status") or {}).get("phase", "Available") != "Available":
+        if status_of(pv).get("phase", "Available") != "Available":
             continue
         if memory_bytes((spec.get("capacity") or {}).get("storage", 0)) < want:
             continue
@@ -92,6 +93,6 @@ def filter(pi: PodInfo, ni: NodeInfo, state: State | None, store: Any = None) ->
             return Status(UNRESOLVABLE, REASON_NODE_CONFLICT, NAME)
     for pvc, cls in state.delayed:
         if cls.get("provisioner") == NO_PROVISIONER and store is not None:
-            if not _static_pv_available(pvc, (cls.get("metadata") or {}).get("name", ""), ni, store):
+            if not _static_pv_available(pvc, meta_of(cls).get("name", ""), ni, store):
                 return Status(UNRESOLVABLE, REASON_BIND_CONFLICT, NAME)
     return None
