@@ -8,10 +8,10 @@ reconciles that node, so the cost of a node change does not grow with the cluste
 from __future__ import annotations
 
 from ..client.workqueue import Controller
+from ..component_helpers.scheduling import tolerates
 from ..errors import StatusError
 from ..etcd.store import DELETED, Event
 from ..objects import clone, is_pod_active, labels_of, owner_controller, pod_ready, spec_of, status_of
-from ..scheduler.plugins.taint_toleration import tolerates
 from ..selectors import LabelSelector
 from .replicaset import pod_available, pod_from_template
 

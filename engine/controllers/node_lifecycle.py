@@ -21,10 +21,10 @@ import math
 
 from ..client.workqueue import Controller
 from ..clock import Handle, parse_rfc3339, rfc3339
+from ..component_helpers.scheduling import tolerates
 from ..etcd.store import ADDED, DELETED, Event
 from ..kubelet.lease import LEASE_NAMESPACE, effective_renew_time, lease_is_renewing
 from ..objects import clone, get_condition, spec_of, status_of
-from ..scheduler.plugins.taint_toleration import tolerates
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"

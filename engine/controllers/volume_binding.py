@@ -15,10 +15,10 @@ responding and cannot confirm the unmount. Attachment is recorded on the PV as `
 """
 from __future__ import annotations
 
-from typing import Any
-
 from ..client.workqueue import Controller
 from ..clock import rfc3339
+from ..component_helpers.storage import (ATTACHED_NODE, EXCLUSIVE_MESSAGE, is_attachable, is_exclusive,
+                                         multi_attach_message, pod_claim_names)
 from ..errors import StatusError
 from ..etcd.store import ADDED, DELETED, Event
 from ..objects import annotations_of, clone, get_condition, labels_of, spec_of, status_of
@@ -35,15 +35,11 @@ BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 LOCAL_PATH = "rancher.io/local-path"
 SIMULATED_PROVISIONER = "kubedrill.io/simulated"
-ATTACHED_NODE = "kubedrill.io/attached-node"
 OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
 MAX_WAIT_FOR_UNMOUNT = 360.0     # attachdetach-controller maxWaitForUnmountDuration (6 min)
 PROVISION_SECONDS = (1.0, 3.0)   # how long the simulated provisioner takes (seeded)
-ATTACHABLE_SOURCES = ("csi", "gcePersistentDisk", "awsElasticBlockStore", "azureDisk", "cinder", "rbd", "iscsi",
-                      "fc", "vsphereVolume", "portworxVolume")
 NO_CLASS_MESSAGE = "no persistent volumes available for this claim and no storage class is set"
 WFFC_MESSAGE = "waiting for first consumer to be created before binding"
-EXCLUSIVE_MESSAGE = "Volume is already exclusively attached to one node and can't be attached to another"
 
 
 # ---------------------------------------------------------------------------------------------- pure helpers
@@ -71,11 +67,6 @@ def _storage(obj_map: dict | None) -> float:
 
 def claim_request(pvc: dict) -> float:
     return _storage((spec_of(pvc).get("resources") or {}).get("requests"))
-
-
-def pod_claim_names(pod: dict) -> list[str]:
-    return [v["persistentVolumeClaim"]["claimName"] for v in spec_of(pod).get("volumes") or ()
-            if (v.get("persistentVolumeClaim") or {}).get("claimName")]
 
 
 def node_matches(pv: dict, node: dict | None) -> bool:
@@ -155,43 +146,6 @@ def find_best_match(pvs: list[dict], pvc: dict, node: dict | None = None, check_
         if best is None or _storage(pv["spec"].get("capacity")) < _storage(best["spec"].get("capacity")):
             best = pv
     return best
-
-
-def is_attachable(pv: dict) -> bool:
-    spec = spec_of(pv)
-    return any(src in spec for src in ATTACHABLE_SOURCES)
-
-
-def is_exclusive(pv: dict) -> bool:
-    """ReadWriteOnce/ReadWriteOncePod volumes attach to a single node (no RWX/ROX multi-attach)."""
-    modes = set(spec_of(pv).get("accessModes") or ())
-    return not modes & {"ReadWriteMany", "ReadOnlyMany"}
-
-
-def multi_attach_message(pv_name: str, detail: str = EXCLUSIVE_MESSAGE) -> str:
-    return f'Multi-Attach error for volume "{pv_name}" {detail}'
-
-
-def attach_blocker(store: Any, pod: dict) -> str | None:
-    """The Multi-Attach message when a volume ``pod`` needs is attached to another node, else None.
-
-    The kubelet calls this before mounting (its ``volumes_ready`` guard) and waits while it returns a message;
-    the attachdetach-controller records the ``FailedAttachVolume`` event itself.
-    """
-    node = spec_of(pod).get("nodeName")
-    if not node:
-        return None
-    ns = pod["metadata"].get("namespace", "")
-    for claim in pod_claim_names(pod):
-        pvc = store.find("persistentvolumeclaims", ns, claim)
-        volume = spec_of(pvc).get("volumeName")
-        pv = store.find("persistentvolumes", "", volume) if volume else None
-        if pv is None or not is_attachable(pv) or not is_exclusive(pv):
-            continue
-        attached = annotations_of(pv).get(ATTACHED_NODE)
-        if attached and attached != node:
-            return multi_attach_message(pv["metadata"]["name"])
-    return None
 
 
 def _node_ready(node: dict | None) -> bool:

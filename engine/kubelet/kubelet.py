@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from ..client.workqueue import WorkQueue
 from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
-from ..controllers.volume_binding import attach_blocker
+from ..component_helpers.storage import attach_blocker
 from ..errors import BadRequest
 from ..etcd.store import DELETED, MODIFIED, Event
 from ..objects import annotations_of, spec_of, status_of
@@ -30,15 +30,8 @@ from .containers import ContainerLifecycle
 from .faults import FaultInjector
 from .ipam import NodeIPAM, node_internal_ip, node_pod_cidr
 from .lease import KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE, lease_is_renewing
-from .node_status import (
-    _PRESSURE,
-    CONTAINER_RUNTIME,
-    KERNEL_VERSION,
-    KUBELET_VERSION,
-    OS_IMAGE,
-    NodeStatusManager,
-    _node_conditions,
-)
+from .node_status import (_node_conditions, _PRESSURE, CONTAINER_RUNTIME, KERNEL_VERSION, KUBELET_VERSION,
+                          NodeStatusManager, OS_IMAGE)
 from .pod_status import PodStatusManager
 from .probes import ProbeManager
 from .runtime import ContainerRuntime, PodRuntime, _hex, _num, _restore_container, _uuid

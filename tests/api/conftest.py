@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 import requests
-
 from kubetools import Kubectl, need_kubectl, start_server, stop_server
 
 

@@ -1,10 +1,9 @@
 """/version, health, discovery (aggregated and legacy), OpenAPI v3 — what kubectl reads first."""
 from __future__ import annotations
 
-import requests
+import yaml
 
 from webapp.kube_api import kubeconfig
-import yaml
 
 V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 KUBECTL_DISCOVERY_ACCEPT = (V2 + ",application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"

@@ -12,8 +12,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 MANIFESTS = Path(__file__).parent / "manifests"
 
 DEPLOYMENT = """

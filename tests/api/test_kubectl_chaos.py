@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from kubetools import start_server, stop_server
 from test_kubectl import apply_web
 

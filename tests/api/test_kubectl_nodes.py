@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from kubetools import Kubectl, need_kubectl, start_server, stop_server
+from kubetools import start_server, stop_server
 from test_kubectl import apply_web
 
 

@@ -7,8 +7,8 @@ from engine.apiserver.admission import PLUGINS
 from engine.apiserver.server import APIServer, ensure_namespaces
 from engine.clock import Clock
 from engine.cluster import Cluster
-from engine.profile import get_profile
 from engine.etcd.store import Store
+from engine.profile import get_profile
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Restarting on the same database resumes the same cluster."""
 from __future__ import annotations
 
-from engine.cluster import Cluster
+from simulate import run_until, running_ready
 
-from simulate import running_ready, run_until
+from engine.cluster import Cluster
 
 
 def test_restart_resumes_every_object_and_the_revision_never_goes_back(tmp_path):

@@ -67,6 +67,7 @@ def test_immutable_configmap_rejects_changes(cluster):
     cluster.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "frozen"},
                         "data": {"a": "1"}, "immutable": True})
     import pytest
+
     from engine.errors import Invalid
     with pytest.raises(Invalid) as info:
         cluster.api.patch("configmaps", "default", "frozen", {"data": {"a": "2"}}, "merge")

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from simulate import deployment, run_until, running_ready
 
 from engine.errors import TooManyRequests
-
-from simulate import deployment, run_until, running_ready
 
 PDB = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web-pdb"},
        "spec": {"minAvailable": 3, "selector": {"matchLabels": {"app": "web"}}}}

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from engine.errors import BadRequest, Conflict, Invalid
 from engine.apiserver.fieldmanager import record_update_manager, server_side_apply
 from engine.apiserver.patch import json_patch, merge_patch, strategic_merge_patch, supports_strategic
+from engine.errors import BadRequest, Conflict, Invalid
 
 T0 = "2025-03-01T10:00:00Z"
 T1 = "2025-03-01T10:05:00Z"

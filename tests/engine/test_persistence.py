@@ -9,8 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from engine.etcd.persistence import SqlPersistence
-from engine.selectors import LabelSelector
 from engine.etcd.store import Store
+from engine.selectors import LabelSelector
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import pytest
+from simulate import events, run_until
 
 from engine.cluster import Cluster
-from engine.controllers.statefulset import (POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL, WAITING_REASON,
-                                             StatefulSetController, parent_and_ordinal, pod_dns_name)
+from engine.controllers.statefulset import (parent_and_ordinal, pod_dns_name, POD_INDEX_LABEL, POD_NAME_LABEL,
+                                            REVISION_LABEL, StatefulSetController, WAITING_REASON)
 from engine.controllers.volume_binding import AttachDetachController, PersistentVolumeController
 from engine.controllers.volume_data import DATA_ROWS, StorageDataWriter
-
-from simulate import events, run_until
 
 STANDARD_CLASS = {
     "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.cluster import Cluster
-from engine.controllers.volume_binding import (ATTACHED_NODE, attach_blocker, find_best_match)
-from engine.controllers.volume_data import DATA_ROWS, EPHEMERAL_ROWS
-
 from simulate import events, run_until
 from test_statefulset import running_ready, wire_storage
+
+from engine.cluster import Cluster
+from engine.component_helpers.storage import ATTACHED_NODE, attach_blocker
+from engine.controllers.volume_binding import find_best_match
+from engine.controllers.volume_data import DATA_ROWS, EPHEMERAL_ROWS
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import AlreadyExists, BadRequest, Conflict, Expired, NotFound
-from engine.selectors import FieldSelector, LabelSelector
 from engine.etcd.store import ADDED, DELETED, MODIFIED, Event, Store, Watch
+from engine.selectors import FieldSelector, LabelSelector
 
 
 def pod(name: str, ns: str = "default", *, labels: dict[str, str] | None = None, node: str | None = None,

@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from engine.apiserver import defaults, resources, validation
+from engine.apiserver.validation import apps, common, core
 from engine.errors import Invalid
 from engine.objects import clone
 from engine.quantity import QUANTITY_MESSAGE, cpu_millis, memory_bytes, parse_quantity
 from engine.selectors import label_key_error, label_value_error
-from engine.apiserver.validation import apps, common, core
 
 MANIFESTS = pathlib.Path(__file__).parent / "manifests"
 

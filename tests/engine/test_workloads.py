@@ -4,12 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from simulate import active, deployment, events, pods, replicaset, run_until, running_ready
 
 from engine.cluster import Cluster
 from engine.errors import Conflict
 from engine.objects import owner_controller
-
-from simulate import active, deployment, events, pods, replicaset, run_until, running_ready
 
 
 def rs_of(cluster, pod):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from live_helpers import CONFIGMAP, NS, action, apply_configmap, messages
 
 HUGE = "x" * (3 * 1024 * 1024 + 1)

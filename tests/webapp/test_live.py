@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from live_helpers import CONFIGMAP, NS, action, apply_configmap, messages, subscribe
+
 from webapp.extensions import socketio
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 import requests
 import socketio
-
 from live_helpers import CONFIGMAP, NS
 
 

@@ -16,8 +16,8 @@ import socketio
 from engineio import packet
 from engineio.socket import Socket
 from flask import Flask
-
 from live_helpers import NS
+
 from webapp import create_app, shutdown_app
 from webapp.server import ThreadedServer
 

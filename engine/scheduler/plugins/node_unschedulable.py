@@ -1,8 +1,8 @@
 """NodeUnschedulable: a cordoned node (``spec.unschedulable``) takes only pods that tolerate it."""
 from __future__ import annotations
 
+from ...component_helpers.scheduling import tolerates
 from ..types import UNRESOLVABLE, UNSCHEDULABLE_TAINT_KEY, NodeInfo, PodInfo, Status
-from .taint_toleration import tolerates
 
 NAME = "NodeUnschedulable"
 REASON = "node(s) were unschedulable"

@@ -9,21 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping
 
+from ...component_helpers.scheduling import untolerated_taint
 from ...objects import meta_of, spec_of
 from ...selectors import LabelSelector
-from ..types import (
-    HOSTNAME_LABEL,
-    MAX_NODE_SCORE,
-    UNRESOLVABLE,
-    UNSCHEDULABLE,
-    ZONE_LABEL,
-    NodeInfo,
-    PodInfo,
-    Status,
-    selector_with_match_label_keys,
-)
+from ..types import (HOSTNAME_LABEL, MAX_NODE_SCORE, NodeInfo, PodInfo, selector_with_match_label_keys, Status,
+                     UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL)
 from . import node_affinity
-from .taint_toleration import untolerated_taint
 
 NAME = "PodTopologySpread"
 WEIGHT = 2

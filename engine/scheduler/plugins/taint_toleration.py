@@ -1,37 +1,12 @@
 """TaintToleration: NoSchedule/NoExecute taints must be tolerated; PreferNoSchedule ones lower the score."""
 from __future__ import annotations
 
-from typing import Any, Mapping
-
+from ...component_helpers.scheduling import tolerates, untolerated_taint
 from ..types import MAX_NODE_SCORE, UNRESOLVABLE, NodeInfo, PodInfo, Status
 from .helpers import default_normalize_score
 
 NAME = "TaintToleration"
 WEIGHT = 3
-
-
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """Whether one toleration matches one taint (``Toleration.ToleratesTaint``)."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    if op == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
-def untolerated_taint(tolerations: tuple, taints: tuple) -> Mapping[str, Any] | None:
-    """The first taint no toleration matches (``FindMatchingUntoleratedTaint``)."""
-    for taint in taints:
-        if not any(tolerates(t, taint) for t in tolerations):
-            return taint
-    return None
 
 
 def filter(pi: PodInfo, ni: NodeInfo, state: object = None) -> Status | None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from engine.clock import Clock
 from engine.errors import Conflict, NotFound
-from engine.objects import clone
 from engine.etcd.store import Store
+from engine.objects import clone
 
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 

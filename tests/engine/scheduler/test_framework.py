@@ -6,10 +6,10 @@ import random
 import pytest
 from scheduler_testkit import CONTROL_PLANE_TAINT, make_node, make_pod
 
+from engine.etcd.store import Store
 from engine.scheduler.framework import FitError, Framework, SchedulerCache, num_feasible_nodes_to_find
 from engine.scheduler.plugins import balanced_allocation, node_resources_fit
 from engine.scheduler.types import PodInfo
-from engine.etcd.store import Store
 
 
 def cluster(nodes: list[dict], pods: list[dict] = (), store: Store | None = None, seed: int = 1) -> Framework:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 from scheduler_testkit import CONTROL_PLANE_TAINT, make_node, make_pod
 
-from engine.scheduler.framework import SchedulerCache
-from engine.scheduler.plugins import (balanced_allocation, inter_pod_affinity, node_affinity, node_name, node_ports,
-                                      node_resources_fit, node_unschedulable, pod_topology_spread, taint_toleration,
-                                      volume_binding)
-from engine.scheduler.plugins.helpers import default_normalize_score
-from engine.scheduler.types import (UNRESOLVABLE, UNSCHEDULABLE, NodeInfo, PodInfo, pod_requests)
 from engine.etcd.store import Store
+from engine.scheduler.framework import SchedulerCache
+from engine.scheduler.plugins import (balanced_allocation, inter_pod_affinity, node_affinity, node_name,
+                                      node_ports, node_resources_fit, node_unschedulable, pod_topology_spread,
+                                      taint_toleration, volume_binding)
+from engine.scheduler.plugins.helpers import default_normalize_score
+from engine.scheduler.types import UNRESOLVABLE, UNSCHEDULABLE, NodeInfo, PodInfo, pod_requests
 
 
 def node_info(node: dict, *pods: dict) -> NodeInfo:

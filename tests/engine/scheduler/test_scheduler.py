@@ -1,13 +1,12 @@
 """The Scheduler against a real Store and a recording fake API, on simulated time."""
 from __future__ import annotations
 
-from scheduler_testkit import CONTROL_PLANE_TAINT, make_node, make_pod
+from scheduler_testkit import CONTROL_PLANE_TAINT, FakeAPI, make_node, make_pod
 
 from engine.clock import Clock
+from engine.etcd.store import Store
 from engine.objects import clone
 from engine.scheduler import Scheduler
-from engine.etcd.store import Store
-from scheduler_testkit import FakeAPI
 
 
 def start(api, clock, nodes=(), pods=()) -> Scheduler:
