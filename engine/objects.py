@@ -120,8 +120,45 @@ def pod_condition(pod: Mapping[str, Any], cond_type: str) -> Mapping[str, Any] |
 
 def pod_ready(pod: Mapping[str, Any]) -> bool:
     """Tell whether the pod's ``Ready`` condition is ``True`` (``podutil.IsPodReady``)."""
-    cond = pod_condition(pod, "Ready")
-    return cond is not None and cond.get("status") == "True"
+    return condition_true(pod, "Ready")
+
+
+def node_ready(node: Mapping[str, Any] | None) -> bool:
+    """Tell whether the node's ``Ready`` condition is ``True`` (``nodeutil.IsNodeReady``)."""
+    return condition_true(node, "Ready")
+
+
+def condition_true(obj: Mapping[str, Any] | None, cond_type: str) -> bool:
+    """Tell whether ``obj`` has the condition ``cond_type`` with status ``True``."""
+    for cond in status_of(obj).get("conditions") or ():
+        if cond.get("type") == cond_type:
+            return cond.get("status") == "True"
+    return False
+
+
+def controller_ref(owner: Mapping[str, Any], *, block_owner_deletion: bool = True) -> dict:
+    """The ownerReference making ``owner`` the controller of a dependent (``metav1.NewControllerRef``)."""
+    meta = meta_of(owner)
+    ref = {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"], "uid": meta.get("uid", ""),
+           "controller": True}
+    if block_owner_deletion:
+        ref["blockOwnerDeletion"] = True
+    return ref
+
+
+# apimachinery's util/rand alphabet: no vowels (no words) and no 0/1/3 (no look-alikes). generateName suffixes,
+# pod-template-hash and controller-revision hashes all draw on it.
+ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def random_string(rng: Any, n: int = 5) -> str:
+    """``rand.String(n)`` from the cluster's seeded random source."""
+    return "".join(rng.choice(ALPHANUMS) for _ in range(n))
+
+
+def safe_encode(text: str) -> str:
+    """``rand.SafeEncodeString``: map each character onto ``ALPHANUMS`` (how hashes become names)."""
+    return "".join(ALPHANUMS[ord(ch) % len(ALPHANUMS)] for ch in text)
 
 
 def set_condition(status: dict, ctype: str, value: str, *, reason: str = "", message: str = "",
@@ -158,7 +195,7 @@ def set_condition(status: dict, ctype: str, value: str, *, reason: str = "", mes
     return True
 
 
-def get_condition(obj: dict, ctype: str) -> dict | None:
+def get_condition(obj: Mapping[str, Any] | None, ctype: str) -> dict | None:
     for cond in status_of(obj).get("conditions") or ():
         if cond.get("type") == ctype:
             return cond
