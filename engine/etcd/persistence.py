@@ -18,21 +18,9 @@ import json
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    String,
-    Table,
-    Text,
-    bindparam,
-    case,
-    create_engine,
-    delete,
-    event,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import (BigInteger, bindparam, case, create_engine, delete, event, insert, Integer, select,
+                        String, Table, Text, update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -242,10 +230,7 @@ class SqlPersistence:
     # ------------------------------------------------------------------ dialects
     def _build_upsert(self) -> Any:
         if self.dialect in ("sqlite", "postgresql"):
-            if self.dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            dialect_insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
             stmt = dialect_insert(OBJECTS)
             return stmt.on_conflict_do_update(
                 index_elements=[OBJECTS.c.resource, OBJECTS.c.namespace, OBJECTS.c.name],

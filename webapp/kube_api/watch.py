@@ -20,6 +20,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from flask import Response, request
@@ -102,112 +103,138 @@ def translate(ev_type: str, obj: dict, old: dict | None, labels: LabelSelector,
     return None
 
 
-def serve(target) -> Response:
-    """Start a watch for ``target`` (a routes.Target without a name) and stream it."""
-    rt = target.rt
-    rt_obj = runtime()
-    output = media.choose_output(request.headers.get("Accept"))
-    include = q_str("includeObject") or "Metadata"
-    label_text, field_text = q_str("labelSelector"), q_str("fieldSelector")
-    labels = LabelSelector.parse(label_text)
-    fields = FieldSelector.parse(field_text, rt.plural)
-    timeout = q_int("timeoutSeconds", minimum=0)
-    if not timeout:
-        timeout = 1800 * (1 + random.random())  # MinRequestTimeout x (1 + rand), like the apiserver
-    bookmarks = q_bool("allowWatchBookmarks")
-    since = q_str("resourceVersion")
-    namespace = target.namespace if rt.namespaced else None
+@dataclass
+class WatchQuery:
+    """What a ``?watch=true`` request asks for, read once from the query string."""
+    output: str
+    include: str
+    label_text: str | None
+    field_text: str | None
+    labels: LabelSelector
+    fields: FieldSelector
+    timeout: float
+    bookmarks: bool
+    since: str | None
+    namespace: str | None
 
-    initial: list[dict] = []
-    error: dict | None = None
-    generation = rt_obj.generation
+    @classmethod
+    def from_request(cls, target) -> "WatchQuery":
+        rt = target.rt
+        label_text, field_text = q_str("labelSelector"), q_str("fieldSelector")
+        timeout = q_int("timeoutSeconds", minimum=0)
+        if not timeout:
+            timeout = 1800 * (1 + random.random())  # MinRequestTimeout x (1 + rand), like the apiserver
+        return cls(output=media.choose_output(request.headers.get("Accept")),
+                   include=q_str("includeObject") or "Metadata",
+                   label_text=label_text, field_text=field_text,
+                   labels=LabelSelector.parse(label_text), fields=FieldSelector.parse(field_text, rt.plural),
+                   timeout=timeout, bookmarks=q_bool("allowWatchBookmarks"), since=q_str("resourceVersion"),
+                   namespace=target.namespace if rt.namespaced else None)
 
-    def start(cluster):
-        nonlocal initial
-        if since in (None, "", "0"):
-            items, _, _ = cluster.api.list(rt.plural, namespace, label_selector=label_text, field_selector=field_text)
-            initial = list(items)
-            w = cluster.api.watch(rt.plural, namespace, since=str(cluster.store.revision))
-        else:
-            w = cluster.api.watch(rt.plural, namespace, since=since)
-        return w, cluster.clock.now
 
-    try:
-        w, now = rt_obj.call(lambda: start(rt_obj.cluster))
-    except Expired as e:
-        w, now, error = None, 0.0, e.to_status()
-    # Other StatusErrors (bad selector, bad resourceVersion) propagate as a plain error response.
+class EventEncoder:
+    """Encode one watcher's event lines: JSON and metadata-only lines are shared, Table rows are not."""
 
-    table = output == "table"
-    first = [True]
+    def __init__(self, rt, query: WatchQuery):
+        self.rt = rt
+        self.table = query.output == "table"
+        self.partial = query.output in ("partial", "partiallist")
+        self.include = query.include
+        self.first_row = True     # the first Table row carries the column definitions
 
-    partial = output in ("partial", "partiallist")
-
+    @staticmethod
     def line(ev_type: str, payload: Any) -> bytes:
         return dumps_bytes({"type": ev_type, "object": payload}) + b"\n"
 
-    def encode(ev_type: str, obj: dict, now: float) -> bytes:
-        if table:
-            payload = printers.table(rt.plural, [obj], now, include_object=include, with_columns=first[0])
-            first[0] = False
-            return line(ev_type, payload)
-        if partial:
-            return line(ev_type, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                                  "metadata": obj.get("metadata") or {}})
-        return line(ev_type, obj)
+    def encode(self, ev_type: str, obj: dict, now: float) -> bytes:
+        if self.table:
+            payload = printers.table(self.rt.plural, [obj], now, include_object=self.include,
+                                     with_columns=self.first_row)
+            self.first_row = False
+            return self.line(ev_type, payload)
+        if self.partial:
+            return self.line(ev_type, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                                       "metadata": obj.get("metadata") or {}})
+        return self.line(ev_type, obj)
 
-    def shared(ev_type: str, obj: dict, now: float) -> bytes:
-        if table:   # rows depend on this watcher's columns and the clock: never shared
-            return encode(ev_type, obj, now)
-        return SHARED.get(obj, ev_type, "partial" if partial else "json", lambda: encode(ev_type, obj, now))
+    def shared(self, ev_type: str, obj: dict, now: float) -> bytes:
+        if self.table:   # rows depend on this watcher's columns and the clock: never shared
+            return self.encode(ev_type, obj, now)
+        return SHARED.get(obj, ev_type, "partial" if self.partial else "json", lambda: self.encode(ev_type, obj, now))
 
-    def bookmark(rv: int) -> bytes:
-        return line("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version,
-                                 "metadata": {"resourceVersion": str(rv)}})
+    def bookmark(self, rv: int) -> bytes:
+        return self.line("BOOKMARK", {"kind": self.rt.kind, "apiVersion": self.rt.api_version,
+                                      "metadata": {"resourceVersion": str(rv)}})
 
-    def generate() -> Iterator[bytes]:
-        # An empty first chunk makes the server send the headers now: clients (client-go's Do, requests)
-        # wait for them before reading events, and a quiet watch must not look like a hung request.
-        yield b""
-        if error is not None:
-            yield line("ERROR", error)
+
+def _open(cluster, rt, query: WatchQuery) -> tuple[Any, list[dict], float]:
+    """Open the store watch (after a list when no resourceVersion was given); return it, the initial objects, now."""
+    if query.since in (None, "", "0"):
+        items, _, _ = cluster.api.list(rt.plural, query.namespace, label_selector=query.label_text,
+                                       field_selector=query.field_text)
+        return cluster.api.watch(rt.plural, query.namespace, since=str(cluster.store.revision)), list(items), \
+            cluster.clock.now
+    return cluster.api.watch(rt.plural, query.namespace, since=query.since), [], cluster.clock.now
+
+
+def _stream(rt_obj, w, initial: list[dict], now: float, error: dict | None, query: WatchQuery,
+            encoder: EventEncoder, generation: int) -> Iterator[bytes]:
+    """Yield the watch's chunks until its timeout, a reset of the cluster or an error."""
+    # An empty first chunk makes the server send the headers now: clients (client-go's Do, requests)
+    # wait for them before reading events, and a quiet watch must not look like a hung request.
+    yield b""
+    if error is not None:
+        yield encoder.line("ERROR", error)
+        return
+    deadline = time.monotonic() + query.timeout
+    last_bookmark = time.monotonic()
+    for i in range(0, len(initial), 100):   # the synthetic ADDED events, a hundred lines per write
+        yield b"".join(encoder.shared("ADDED", obj, now) for obj in initial[i:i + 100])
+
+    def poll():   # runs under the runtime lock
+        return w.poll(), w.cursor, rt_obj.cluster.clock.now
+
+    while True:
+        if rt_obj.generation != generation:
+            return  # the cluster was reset: clients re-list, as after a closed watch
+        try:
+            events, cursor, t = rt_obj.call(poll)
+        except StatusError as e:
+            yield encoder.line("ERROR", e.to_status())
             return
-        deadline = time.monotonic() + timeout
-        last_bookmark = time.monotonic()
-        for i in range(0, len(initial), 100):   # the synthetic ADDED events, a hundred lines per write
-            yield b"".join(shared("ADDED", obj, now) for obj in initial[i:i + 100])
-        while True:
-            if rt_obj.generation != generation:
-                return  # the cluster was reset: clients re-list, as after a closed watch
-            try:
-                def poll():
-                    return w.poll(), w.cursor, rt_obj.cluster.clock.now
-                events, cursor, t = rt_obj.call(poll)
-            except StatusError as e:
-                yield line("ERROR", e.to_status())
-                return
-            lines = []
-            for ev in events:
-                kind = translate(ev.type, ev.obj, ev.old, labels, fields)
-                if kind is not None:
-                    lines.append(shared(kind, ev.obj, t))
-            if lines:
-                yield b"".join(lines)   # one chunk (one write) for everything this poll found
-            wall = time.monotonic()
-            if wall >= deadline:
-                if bookmarks:
-                    yield bookmark(cursor)
-                return
-            if bookmarks and wall - last_bookmark >= BOOKMARK_EVERY:
-                last_bookmark = wall
-                yield bookmark(cursor)
-            wait = min(deadline - wall, WAKE_EVERY)
-            if bookmarks:
-                wait = min(wait, max(0.0, BOOKMARK_EVERY - (wall - last_bookmark)))
-            rt_obj.wait_for_revision(cursor, wait, generation)
+        lines = [encoder.shared(kind, ev.obj, t) for ev in events
+                 if (kind := translate(ev.type, ev.obj, ev.old, query.labels, query.fields)) is not None]
+        if lines:
+            yield b"".join(lines)   # one chunk (one write) for everything this poll found
+        wall = time.monotonic()
+        if wall >= deadline:
+            if query.bookmarks:
+                yield encoder.bookmark(cursor)
+            return
+        if query.bookmarks and wall - last_bookmark >= BOOKMARK_EVERY:
+            last_bookmark = wall
+            yield encoder.bookmark(cursor)
+        wait = min(deadline - wall, WAKE_EVERY)
+        if query.bookmarks:
+            wait = min(wait, max(0.0, BOOKMARK_EVERY - (wall - last_bookmark)))
+        rt_obj.wait_for_revision(cursor, wait, generation)
 
-    content_type = media.TABLE_CONTENT_TYPE if table else "application/json"
-    resp = Response(generate(), status=200, content_type=content_type)
+
+def serve(target) -> Response:
+    """Start a watch for ``target`` (a routes.Target without a name) and stream it."""
+    rt, rt_obj = target.rt, runtime()
+    query = WatchQuery.from_request(target)
+    generation = rt_obj.generation
+    error: dict | None = None
+    try:
+        w, initial, now = rt_obj.call(lambda: _open(rt_obj.cluster, rt, query))
+    except Expired as e:
+        w, initial, now, error = None, [], 0.0, e.to_status()
+    # Other StatusErrors (bad selector, bad resourceVersion) propagate as a plain error response.
+    encoder = EventEncoder(rt, query)
+    content_type = media.TABLE_CONTENT_TYPE if encoder.table else "application/json"
+    resp = Response(_stream(rt_obj, w, initial, now, error, query, encoder, generation), status=200,
+                    content_type=content_type)
     resp.headers["Cache-Control"] = "no-cache, private"
     resp.headers["X-Accel-Buffering"] = "no"
     return resp
