@@ -258,11 +258,6 @@ class Store:
                           "and now may show up in the list.")
         return rv, (ns, name)
 
-    def _candidate_keys(self, resource: str, namespace: str | None, labels: LabelSelector | None,
-                        fields: FieldSelector | None) -> list[Key]:
-        keys, lo, hi = self._candidate_range(resource, namespace, labels, fields)
-        return keys[lo:hi]
-
     def _candidate_range(self, resource: str, namespace: str | None, labels: LabelSelector | None,
                          fields: FieldSelector | None) -> tuple[list[Key], int, int]:
         """Sorted keys that may match, as ``keys[lo:hi]`` (a range, so big lists are not copied)."""
