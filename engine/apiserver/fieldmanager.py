@@ -7,8 +7,7 @@ it applied, pruning the ones it stopped applying and refusing to take fields oth
 compact model of structured-merge-diff: objects flattened to field paths by the v1.32 OpenAPI list/map types,
 field sets per manager encoded as ``fieldsV1``, conflicts. It is separate from ``engine.patch`` because it is
 about ownership, not about transforming a document, as upstream keeps it in
-``k8s.io/apiserver/pkg/endpoints/handlers/fieldmanager``; it reuses ``engine.patch``'s schema helpers (this module
-imports ``engine.patch``, never the reverse).
+``k8s.io/apiserver/pkg/endpoints/handlers/fieldmanager``; it shares the schema walk of ``patchmeta`` with ``patch``.
 
 Server-side apply conflicts → ``Conflict`` (409) with ``FieldManagerConflict`` causes, message as in
 ``apiserver/pkg/endpoints/handlers/fieldmanager/internal/conflict.go``. Every function returns a new object and
@@ -19,12 +18,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.apiserver import resources
-
 from ..errors import BadRequest, Cause, Conflict
 from ..objects import clone as _clone
 from ..objects import meta_of
-from .patch import _dedupe, _items_prop, _json_kind, _patch_meta, _prop, _root_prop, _same, _type_of
+from . import patchmeta, resources
 
 # --------------------------------------------------------------------------------------------------------------
 # Field sets (structured-merge-diff model) for server-side apply and managedFields
@@ -50,7 +47,7 @@ def _list_style(prop: dict | None) -> tuple[str, tuple[str, ...]]:
     if prop is None:
         return "atomic", ()
     list_type = prop.get("x-kubernetes-list-type")
-    strategy, merge_key = _patch_meta(prop)
+    strategy, merge_key = patchmeta.patch_meta(prop)
     if list_type == "map" or (list_type is None and merge_key):
         keys = tuple(prop.get("x-kubernetes-list-map-keys") or ([merge_key] if merge_key else []))
         return ("map", keys) if keys else ("atomic", ())
@@ -85,20 +82,20 @@ def _flatten(obj: Any, root: dict) -> dict[FieldPath, tuple[str, Any]]:
 
 def _walk(value: Any, prop: dict | None, path: FieldPath, out: dict) -> None:
     if isinstance(value, dict):
-        typ = _type_of(prop)
+        typ = patchmeta.type_of(prop)
         fields = {k: v for k, v in value.items() if v is not None}
         if not fields or _atomic_map(prop, typ):
             out[path] = ("leaf", value)
             return
         out[path] = ("struct" if _is_struct(typ) else "map", value)
         for key, child in fields.items():
-            _walk(child, _prop(typ, key), path + (("f", key),), out)
+            _walk(child, patchmeta.prop(typ, key), path + (("f", key),), out)
         return
     if isinstance(value, list):
         style, keys = _list_style(prop)
         if value and style == "map" and all(isinstance(x, dict) for x in value):
-            item_prop = _items_prop(prop)
-            item_typ = _type_of(item_prop)
+            item_prop = patchmeta.items_prop(prop)
+            item_typ = patchmeta.type_of(item_prop)
             for item in value:
                 key = _item_key(item, keys)
                 if key is None:
@@ -107,7 +104,7 @@ def _walk(value: Any, prop: dict | None, path: FieldPath, out: dict) -> None:
                 out[item_path] = ("item", item)
                 for field, child in item.items():
                     if child is not None:
-                        _walk(child, _prop(item_typ, field), item_path + (("f", field),), out)
+                        _walk(child, patchmeta.prop(item_typ, field), item_path + (("f", field),), out)
             return
         if value and style == "set" and not any(isinstance(x, (dict, list)) for x in value):
             for item in value:
@@ -284,7 +281,7 @@ def _deep_equal(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b))
-    return _same(a, b)
+    return patchmeta.same(a, b)
 
 
 def record_update_manager(old: dict | None, new: dict, manager: str, *, now_iso: str,
@@ -299,7 +296,7 @@ def record_update_manager(old: dict | None, new: dict, manager: str, *, now_iso:
     result = _clone(new)
     api_version = api_version or new.get("apiVersion", "")
     kind = new.get("kind", "")
-    root = _root_prop(api_version, kind)
+    root = patchmeta.root_prop(api_version, kind)
     reset = _reset_prefixes(api_version, kind, subresource)
     old_flat = _flatten(old or {}, root)
     new_flat = _flatten(result, root)
@@ -334,8 +331,9 @@ def server_side_apply(live: dict | None, applied: dict, manager: str, api_versio
     which moves ownership to this manager instead.
     """
     if not isinstance(applied, dict):
-        raise BadRequest(f"json: cannot unmarshal {_json_kind(applied)} into Go value of type map[string]interface {{}}")
-    root = _root_prop(api_version, kind)
+        raise BadRequest(f"json: cannot unmarshal {patchmeta.json_kind(applied)} "
+                         "into Go value of type map[string]interface {}")
+    root = patchmeta.root_prop(api_version, kind)
     reset = _reset_prefixes(api_version, kind, subresource)
     config = _without_nulls(_clone(applied))
     metadata = config.get("metadata")
@@ -412,11 +410,11 @@ def _without_nulls(value: Any) -> Any:
 
 def _apply_merge(live: Any, config: Any, prop: dict | None) -> Any:
     """Merge an apply configuration into a live value: granular maps merge, list-maps by key, sets union."""
-    typ = _type_of(prop)
+    typ = patchmeta.type_of(prop)
     if isinstance(config, dict) and isinstance(live, dict) and not _atomic_map(prop, typ):
         out = dict(live)
         for key, value in config.items():
-            out[key] = _apply_merge(live[key], value, _prop(typ, key)) if key in live else _clone(value)
+            out[key] = _apply_merge(live[key], value, patchmeta.prop(typ, key)) if key in live else _clone(value)
         return out
     if isinstance(config, list) and isinstance(live, list):
         style, keys = _list_style(prop)
@@ -426,13 +424,14 @@ def _apply_merge(live: Any, config: Any, prop: dict | None) -> Any:
             for item in config:
                 key = _item_key(item, keys)
                 if key in positions:
-                    out[positions[key]] = _apply_merge(out[positions[key]], item, _items_prop(prop))
+                    out[positions[key]] = _apply_merge(out[positions[key]], item, patchmeta.items_prop(prop))
                 else:
                     positions[key] = len(out)
                     out.append(_clone(item))
             return out
         if style == "set":
-            return list(live) + [_clone(x) for x in _dedupe(config) if not any(_same(x, y) for y in live)]
+            return list(live) + [_clone(x) for x in patchmeta.dedupe(config)
+                                 if not any(patchmeta.same(x, y) for y in live)]
     return _clone(config)
 
 
@@ -487,6 +486,6 @@ def _delete_child(container: Any, element: tuple) -> None:
         keys = tuple(k for k, _ in value)
         container[:] = [x for x in container if not (isinstance(x, dict) and _item_key(x, keys) == value)]
     elif tag == "v" and isinstance(container, list):
-        container[:] = [x for x in container if not _same(x, value)]
+        container[:] = [x for x in container if not patchmeta.same(x, value)]
     elif tag == "i" and isinstance(container, list) and 0 <= value < len(container):
         del container[value]

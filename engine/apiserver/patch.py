@@ -5,8 +5,8 @@ a merge patch, and client-side ``apply``/``cordon``/``set image``/``taint``/``ro
 patch. Every function returns a new object and never mutates its inputs. The fourth patch type, the apply patch
 of ``apply --server-side``, lives in ``engine.fieldmanager`` with the rest of managedFields bookkeeping: it is
 about who owns which field rather than about transforming a document, as upstream keeps
-``apiserver/pkg/endpoints/handlers/fieldmanager`` apart from ``handlers/patch.go``. The schema helpers here
-(``_root_prop``, ``_type_of``, ``_prop``, ...) are shared with it.
+``apiserver/pkg/endpoints/handlers/fieldmanager`` apart from ``handlers/patch.go``. The schema walk both
+need (``root_prop``, ``type_of``, ``prop``, ...) lives in ``patchmeta``.
 
 Strategic merge patch follows apimachinery ``pkg/util/strategicpatch/patch.go`` (``StrategicMergeMapPatch`` with
 ``MergeParallelList`` and ``IgnoreUnmatchedNulls``), including its list ordering rules; the per-field merge keys
@@ -23,85 +23,17 @@ Error mapping (documented choice, close to ``apiserver/pkg/endpoints/handlers/pa
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonpatch
 import jsonpointer
 
-from engine.apiserver import schema
-
 from ..errors import BadRequest, Invalid
 from ..objects import clone as _clone
+from . import patchmeta
+from .patchmeta import supports_strategic
 
-# --------------------------------------------------------------------------------------------------------------
-# Schema: the v1.32 OpenAPI definitions
-# --------------------------------------------------------------------------------------------------------------
-
-_REF_PREFIX = "#/$defs/"
-_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-
-
-def _definitions() -> dict[str, dict]:
-    return schema.definitions()
-
-
-def _root_definition(api_version: str, kind: str) -> str | None:
-    return schema.definition_name(api_version or "", kind)
-
-
-def supports_strategic(api_version: str, kind: str) -> bool:
-    """Tell whether the apiserver would accept a strategic merge patch for this kind.
-
-    Built-in kinds carry patch metadata in their OpenAPI schema; custom kinds (e.g. the chaos kinds) do not, and
-    the real apiserver answers ``415 UnsupportedMediaType`` for them.
-    """
-    return _root_definition(api_version, kind) is not None
-
-
-def _root_prop(api_version: str, kind: str) -> dict:
-    """A property-shaped schema for a whole object; unknown kinds still get ObjectMeta's semantics."""
-    name = _root_definition(api_version, kind)
-    if name is not None:
-        return {"$ref": _REF_PREFIX + name}
-    return {"type": "object", "properties": {"metadata": {"$ref": _REF_PREFIX + _OBJECT_META}}}
-
-
-def _type_of(prop: dict | None) -> dict | None:
-    """Resolve a property schema to the schema of its value (following ``$ref``)."""
-    seen = 0
-    while prop is not None and "$ref" in prop and seen < 8:
-        prop = _definitions().get(prop["$ref"].removeprefix(_REF_PREFIX))
-        seen += 1
-    return prop
-
-
-def _prop(typ: dict | None, name: str) -> dict | None:
-    """The property schema of field ``name`` in an object schema (or a map's value schema)."""
-    if typ is None:
-        return None
-    props = typ.get("properties")
-    if props is not None and name in props:
-        return props[name]
-    extra = typ.get("additionalProperties")
-    return extra if isinstance(extra, dict) else None
-
-
-def _items_prop(prop: dict | None) -> dict | None:
-    if prop is None:
-        return None
-    items = prop.get("items")
-    return items if isinstance(items, dict) else None
-
-
-def _patch_meta(prop: dict | None) -> tuple[str, str]:
-    """(patch strategy without retainKeys, merge key) of a field, as ``extractRetainKeysPatchStrategy``."""
-    if prop is None:
-        return "", ""
-    strategies = [s for s in str(prop.get("x-kubernetes-patch-strategy", "")).split(",") if s]
-    strategy = next((s for s in strategies if s != "retainKeys"), "")
-    return strategy, str(prop.get("x-kubernetes-patch-merge-key", ""))
-
+__all__ = ["json_patch", "merge_patch", "strategic_merge_patch", "supports_strategic"]
 
 # --------------------------------------------------------------------------------------------------------------
 # JSON patch (RFC 6902) and JSON merge patch (RFC 7386)
@@ -116,7 +48,7 @@ def json_patch(obj: dict, ops: list) -> dict:
     Raises ``BadRequest`` for a malformed patch and ``Invalid`` when an operation does not apply.
     """
     if not isinstance(ops, list):
-        raise BadRequest(f"json: cannot unmarshal {_json_kind(ops)} into Go value of type jsonpatch.Patch")
+        raise _cannot_unmarshal(ops, "jsonpatch.Patch")
     for op in ops:
         _check_json_patch_op(op)
     doc: Any = _clone(obj)
@@ -127,27 +59,18 @@ def json_patch(obj: dict, ops: list) -> dict:
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
             raise Invalid(_json_patch_failure(doc, op, exc)) from None
     if not isinstance(doc, dict):
-        raise BadRequest(f"json: cannot unmarshal {_json_kind(doc)} into Go value of type map[string]interface {{}}")
+        raise _cannot_unmarshal(doc, "map[string]interface {}")
     return doc
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if value is None:
-        return "null"
-    return "number"
+def _cannot_unmarshal(value: Any, go_type: str) -> BadRequest:
+    """Return the decode error encoding/json gives for ``value`` where ``go_type`` was expected."""
+    return BadRequest(f"json: cannot unmarshal {patchmeta.json_kind(value)} into Go value of type {go_type}")
 
 
 def _check_json_patch_op(op: Any) -> None:
     if not isinstance(op, dict):
-        raise BadRequest(f"json: cannot unmarshal {_json_kind(op)} into Go value of type jsonpatch.Operation")
+        raise _cannot_unmarshal(op, "jsonpatch.Operation")
     kind = op.get("op")
     if kind not in _JSON_PATCH_OPS:
         raise BadRequest(f"Unexpected kind: {kind}")
@@ -210,7 +133,7 @@ def _json_patch_failure(doc: Any, op: dict, exc: Exception) -> str:
 def merge_patch(obj: dict, patch: Any) -> dict:
     """Apply an RFC 7386 JSON merge patch (``application/merge-patch+json``): null deletes, lists replace."""
     if not isinstance(patch, dict):
-        raise BadRequest(f"json: cannot unmarshal {_json_kind(patch)} into Go value of type map[string]interface {{}}")
+        raise _cannot_unmarshal(patch, "map[string]interface {}")
     return _merge_patch_value(obj, patch)
 
 
@@ -246,8 +169,8 @@ def strategic_merge_patch(obj: dict, patch: Any, api_version: str, kind: str) ->
     merge-patch semantics (callers should answer 415 for them, see ``supports_strategic``).
     """
     if not isinstance(patch, dict):
-        raise BadRequest(f"json: cannot unmarshal {_json_kind(patch)} into Go value of type map[string]interface {{}}")
-    typ = _type_of(_root_prop(api_version, kind)) if supports_strategic(api_version, kind) else None
+        raise _cannot_unmarshal(patch, "map[string]interface {}")
+    typ = patchmeta.type_of(patchmeta.root_prop(api_version, kind)) if supports_strategic(api_version, kind) else None
     return _smp_map(_clone(obj), _clone(patch), typ)
 
 
@@ -275,18 +198,18 @@ def _smp_map(original: dict, patch: dict, typ: dict | None) -> dict:
         if value is None:
             original.pop(key, None)
             continue
-        prop = _prop(typ, key)
+        prop = patchmeta.prop(typ, key)
         if key not in original:
             if not delete_list:
                 original[key] = _smp_fresh(value, prop)
             continue
         current = original[key]
-        strategy, merge_key = _patch_meta(prop)
+        strategy, merge_key = patchmeta.patch_meta(prop)
         if isinstance(current, dict) and isinstance(value, dict):
             if strategy == "replace":
                 original[key] = _smp_fresh(value, prop)
             else:
-                original[key] = _smp_map(current, value, _type_of(prop))
+                original[key] = _smp_map(current, value, patchmeta.type_of(prop))
         elif isinstance(current, list) and isinstance(value, list):
             if strategy == "merge" or delete_list:
                 original[key] = _smp_list(current, value, prop, merge_key, delete_list)
@@ -300,12 +223,12 @@ def _smp_map(original: dict, patch: dict, typ: dict | None) -> dict:
 def _smp_fresh(value: Any, prop: dict | None) -> Any:
     """A patch value placed where nothing was: directives are resolved against an empty value, nulls dropped."""
     if isinstance(value, dict):
-        return _smp_map({}, value, _type_of(prop))
+        return _smp_map({}, value, patchmeta.type_of(prop))
     if isinstance(value, list):
-        strategy, merge_key = _patch_meta(prop)
+        strategy, merge_key = patchmeta.patch_meta(prop)
         if strategy == "merge":
             return _smp_list([], value, prop, merge_key, False)
-        item_prop = _items_prop(prop)
+        item_prop = patchmeta.items_prop(prop)
         return [_smp_fresh(item, item_prop) for item in value]
     return value
 
@@ -334,8 +257,8 @@ def _merge_ordered_lists(original: dict, patch: dict, typ: dict | None) -> None:
         if not isinstance(order, list):
             raise BadRequest("invalid patch format of setElementOrder list")
         name = directive[len(_SET_ORDER):]
-        prop = _prop(typ, name)
-        strategy, merge_key = _patch_meta(prop)
+        prop = patchmeta.prop(typ, name)
+        strategy, merge_key = patchmeta.patch_meta(prop)
         in_original = isinstance(original.get(name), list)
         in_patch = name in patch
         patch_list = patch.get(name)
@@ -368,7 +291,7 @@ def _validate_order(patch_list: list, order: list, merge_key: str) -> None:
         return
     i = j = 0
     while i < len(items) and j < len(order):
-        if _same(_merge_value(items[i], merge_key), _merge_value(order[j], merge_key)):
+        if patchmeta.same(_merge_value(items[i], merge_key), _merge_value(order[j], merge_key)):
             i += 1
         j += 1
     if i < len(items):
@@ -384,15 +307,15 @@ def _smp_list(original: list, patch: list, prop: dict | None, merge_key: str, de
         raise Invalid("lists of lists are not supported")
     if not any(isinstance(x, dict) for x in every):
         if delete_list:
-            return [x for x in original if not any(_same(x, d) for d in patch)]
-        merged = _dedupe(every)
+            return [x for x in original if not any(patchmeta.same(x, d) for d in patch)]
+        merged = patchmeta.dedupe(every)
     else:
         if not all(isinstance(x, dict) for x in every):
             raise Invalid(f"list element types are not identical: {every}")
         if not merge_key:
             raise Invalid("cannot merge lists without merge key")
         original, patch = _special_elements(original, patch, merge_key)
-        merged = _merge_by_key(original, patch, merge_key, _type_of(_items_prop(prop)))
+        merged = _merge_by_key(original, patch, merge_key, patchmeta.type_of(patchmeta.items_prop(prop)))
     in_patch, server_only = _partition(merged, patch, merge_key)
     return _normalize_order(in_patch, server_only, patch, original, merge_key)
 
@@ -408,7 +331,7 @@ def _special_elements(original: list, patch: list, merge_key: str) -> tuple[list
         elif directive == "delete":
             if merge_key not in item:
                 raise Invalid(f"map: {_go_map(item)} does not contain declared merge key: {merge_key}")
-            original = [x for x in original if not _same(x.get(merge_key), item[merge_key])]
+            original = [x for x in original if not patchmeta.same(x.get(merge_key), item[merge_key])]
         elif directive == "replace":
             replace = True
         elif directive == "merge":
@@ -429,7 +352,7 @@ def _merge_by_key(original: list, patch: list, merge_key: str, item_typ: dict | 
         if merge_key not in item:
             raise Invalid(f"map: {_go_map(item)} does not contain declared merge key: {merge_key}")
         for i, existing in enumerate(merged):
-            if _same(existing.get(merge_key), item[merge_key]):
+            if patchmeta.same(existing.get(merge_key), item[merge_key]):
                 merged[i] = _smp_map(existing, item, item_typ)
                 break
         else:
@@ -444,7 +367,7 @@ def _merge_value(item: Any, merge_key: str) -> Any:
 def _index(order: list, item: Any, merge_key: str) -> int:
     value = _merge_value(item, merge_key)
     for i, candidate in enumerate(order):
-        if _same(_merge_value(candidate, merge_key), value):
+        if patchmeta.same(_merge_value(candidate, merge_key), value):
             return i
     return -1
 
@@ -485,32 +408,6 @@ def _normalize_order(patch_items: list, server_only: list, patch_order: list, se
             else:
                 out.append(patch_items[j])
                 j += 1
-    return out
-
-
-def _scalar_key(value: Any) -> Any:
-    """Compare JSON scalars as Go does after decoding: numbers by value, bools apart from numbers."""
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, (int, float)):
-        return ("num", float(value))
-    if isinstance(value, (dict, list)):
-        return ("json", json.dumps(value, sort_keys=True))
-    return (type(value).__name__, value)
-
-
-def _same(a: Any, b: Any) -> bool:
-    return _scalar_key(a) == _scalar_key(b)
-
-
-def _dedupe(values: list) -> list:
-    seen: set = set()
-    out = []
-    for value in values:
-        key = _scalar_key(value)
-        if key not in seen:
-            seen.add(key)
-            out.append(value)
     return out
 
 
