@@ -13,24 +13,16 @@ Defaulting is idempotent, so it is safe on updates too.
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from typing import Any
 
 from ..objects import spec_of
 from ..quantity import parse_quantity
-from .resources import ResourceType
 
 DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 SECRET_VOLUME_DEFAULT_MODE = 0o644  # 420
 SERVICE_ACCOUNT_TOKEN_EXPIRATION_SECONDS = 3600
 LABEL_METADATA_NAME = "kubernetes.io/metadata.name"
-
-
-def default_object(rt: ResourceType, obj: dict[str, Any]) -> None:
-    """Fill in the real v1.32 defaults for ``obj`` of kind ``rt.kind``, in place."""
-    fn = _BY_KIND.get(rt.kind)
-    if fn is not None:
-        fn(obj)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -371,14 +363,12 @@ def default_service(obj: dict[str, Any]) -> None:
         status["loadBalancer"] = {}
 
 
-def carry_over_allocations(rt: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> None:
+def carry_over_allocations(new: dict[str, Any], old: dict[str, Any]) -> None:
     """Copy server-allocated Service fields the client left out of an update (the service REST storage's
     ``patchAllocatedValues``): clusterIP(s), node ports per (port, protocol), healthCheckNodePort.
 
     Call it on updates before validation so ``kubectl replace`` without ``clusterIP`` keeps the address.
     """
-    if rt.kind != "Service":
-        return
     spec, old_spec = new.setdefault("spec", {}), spec_of(old)
     if spec.get("type") == "ExternalName" or old_spec.get("type") == "ExternalName":
         return
@@ -491,31 +481,3 @@ def default_event(obj: dict[str, Any]) -> None:
     """Serialise the non-omitempty reporting fields of core/v1 Event as Kubernetes does."""
     obj.setdefault("reportingComponent", "")
     obj.setdefault("reportingInstance", "")
-
-
-def default_nothing(obj: dict[str, Any]) -> None:
-    """ConfigMap, PDB, Lease, ServiceAccount, ControllerRevision have no visible defaults."""
-
-
-_BY_KIND: dict[str, Callable[[dict[str, Any]], None]] = {
-    "Pod": default_pod,
-    "Deployment": default_deployment,
-    "ReplicaSet": default_replicaset,
-    "StatefulSet": default_statefulset,
-    "DaemonSet": default_daemonset,
-    "Service": default_service,
-    "Secret": default_secret,
-    "Namespace": default_namespace,
-    "Node": default_node,
-    "PersistentVolume": default_pv,
-    "PersistentVolumeClaim": default_pvc,
-    "Endpoints": default_endpoints,
-    "EndpointSlice": default_endpointslice,
-    "StorageClass": default_storageclass,
-    "Event": default_event,
-    "ConfigMap": default_nothing,
-    "PodDisruptionBudget": default_nothing,
-    "Lease": default_nothing,
-    "ServiceAccount": default_nothing,
-    "ControllerRevision": default_nothing,
-}

@@ -11,36 +11,22 @@ import uuid
 from typing import Any, Callable, Iterable
 
 from ..clock import Clock, rfc3339
-from ..errors import (
-    AlreadyExists,
-    BadRequest,
-    Cause,
-    Conflict,
-    Invalid,
-    NotFound,
-    ServiceUnavailable,
-    StatusError,
-    TooManyRequests,
-)
+from ..errors import AlreadyExists, BadRequest, Cause, Conflict, Forbidden, Invalid, NotFound, ServiceUnavailable
+from ..errors import StatusError
 from ..etcd.store import Store, Watch
-from ..objects import clone, meta_of, set_condition, spec_of, status_of
+from ..objects import clone, meta_of, random_string
 from ..profile import Profile
 from ..selectors import FieldSelector, LabelSelector
-from . import resources
+from . import deletion, fieldmanager, resources, subresources
+from . import patch as patching
 from .events import EventRecorder
 from .manifests import parse_manifests
+from .registry import strategy_for
+from .registry.core import SYSTEM_NAMESPACES
 from .resources import ResourceType
+from .schema import schema_causes, strict_decoding_message, unknown_fields
 
-# generateName suffix: apimachinery's rand.String alphabet (no vowels, no 0/1/3), 5 characters.
-_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-# Kinds whose create strategy resets status (PrepareForCreate in the real registry).
-_RESET_STATUS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "PodDisruptionBudget",
-                 "PersistentVolumeClaim", "PersistentVolume", "Service", "Namespace", "Pod"}
-# Kinds whose spec changes bump metadata.generation.
-_NO_GENERATION = {"Event", "Lease", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "ControllerRevision",
-                  "PersistentVolumeClaim", "PersistentVolume"}
+__all__ = ["SYSTEM_NAMESPACES", "APIServer", "ensure_namespaces"]
 
 Admission = Callable[["APIServer", ResourceType, dict, "dict | None"], None]
 
@@ -88,8 +74,8 @@ class APIServer:
         return str(uuid.UUID(int=self.clock.rng.getrandbits(128), version=4))
 
     def generate_name(self, base: str) -> str:
-        rng = self.clock.rng
-        return base[:58] + "".join(rng.choice(_ALPHANUMS) for _ in range(5))
+        # apimachinery's rand.String: 5 characters of its alphabet (no vowels, no 0/1/3).
+        return base[:58] + random_string(self.clock.rng, 5)
 
     def _key(self, rt: ResourceType, obj: dict) -> tuple[str, str]:
         meta = obj["metadata"]
@@ -177,22 +163,20 @@ class APIServer:
         for key in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                     "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"):
             meta.pop(key, None)
-        from .defaults import default_object
-        from .validation import validate_create
-        default_object(rt, obj)
+        strategy = strategy_for(rt)
+        strategy.default(obj)
         for plugin in self.admission:
             plugin(self, rt, obj, None)
         name = meta.get("name", "")
         if not trusted:
-            self._fail_invalid(rt, name if isinstance(name, str) else "", validate_create(rt, obj))
+            self._fail_invalid(rt, name if isinstance(name, str) else "", strategy.validate(rt, obj))
         elif not name:
             self._fail_invalid(rt, "", [Cause("metadata.name", "Required value: name or generateName is required",
                                                "FieldValueRequired")])
-        if rt.kind in _RESET_STATUS and (not trusted or "status" not in obj):
-            obj["status"] = _initial_status(rt, obj)
+        strategy.prepare_for_create(obj, trusted=trusted)
         meta["uid"] = self._new_uid()
         meta["creationTimestamp"] = rfc3339(self.clock.now)
-        if rt.kind not in _NO_GENERATION:
+        if strategy.generation:
             meta["generation"] = 1
         if managed_fields:
             meta["managedFields"] = managed_fields
@@ -216,12 +200,11 @@ class APIServer:
         return self.generate_name(meta["generateName"])
 
     def _schema_check(self, rt: ResourceType, obj: dict, strict: bool) -> None:
-        from .schema import schema_causes, unknown_fields
         name = meta_of(obj).get("name", "")
         if strict:
             unknown = unknown_fields(rt.api_version, rt.kind, obj)
             if unknown:
-                raise BadRequest("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
+                raise BadRequest(strict_decoding_message(unknown))
         causes = schema_causes(rt.api_version, rt.kind, obj, strict=False)
         if causes:
             raise Invalid.of(rt.kind, rt.group, name if isinstance(name, str) else "", causes)
@@ -271,8 +254,7 @@ class APIServer:
 
         ``applied``: ``new`` carries the ownership server-side apply computed; keep it as it is.
         """
-        from .defaults import carry_over_allocations, default_object
-        from .validation import validate_status_update, validate_update
+        strategy = strategy_for(rt)
         old_meta = existing["metadata"]
         meta = new.setdefault("metadata", {})
         if subresource == "status":
@@ -282,14 +264,8 @@ class APIServer:
             new = merged
             meta = new["metadata"]
         else:
-            if "status" in rt.subresources and rt.kind != "Node":
-                # The main resource ignores status changes (they go through /status), like the real registry.
-                if "status" in existing:
-                    new["status"] = existing["status"]
-                else:
-                    new.pop("status", None)
-            carry_over_allocations(rt, new, existing)
-            default_object(rt, new)
+            strategy.prepare_for_update(rt, new, existing)
+            strategy.default(new)
             for plugin in self.admission:
                 plugin(self, rt, new, existing)
         # Fields the server owns.
@@ -300,12 +276,11 @@ class APIServer:
                 meta.pop(key, None)
         meta["resourceVersion"] = old_meta["resourceVersion"]
         if subresource is None:
-            causes = validate_update(rt, new, existing)
-            self._fail_invalid(rt, meta["name"], causes)
-            if rt.kind not in _NO_GENERATION and new.get("spec") != existing.get("spec"):
+            self._fail_invalid(rt, meta["name"], strategy.validate_update(rt, new, existing))
+            if strategy.generation and new.get("spec") != existing.get("spec"):
                 meta["generation"] = int(old_meta.get("generation", 1)) + 1
         elif subresource == "status" and not trusted:
-            self._fail_invalid(rt, meta["name"], validate_status_update(rt, new, existing))
+            self._fail_invalid(rt, meta["name"], strategy.validate_status_update(rt, new, existing))
         if manager:
             new = self._record_manager(rt, existing, new, manager, subresource)
             meta = new["metadata"]
@@ -320,7 +295,7 @@ class APIServer:
         if dry_run:
             return new
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            return self._remove(rt, new)
+            return deletion.remove(self.store, rt, new)
         return self.store.update(rt.plural, new)
 
     # ------------------------------------------------------------------ patch
@@ -328,8 +303,6 @@ class APIServer:
               subresource: str | None = None, field_manager: str | None = None, force: bool = False,
               dry_run: bool = False, strict: bool = False) -> dict:
         self._check_available()
-        from . import fieldmanager
-        from . import patch as patching
         rt = self.resource(resource)
         ns = (namespace or "default") if rt.namespaced else ""
         existing = self.store.find(resource, ns, name)
@@ -388,8 +361,7 @@ class APIServer:
         what server-side apply conflicts need (e.g. a later ``apply --server-side`` of ``replicas``
         conflicts with the ``kubectl-client-side-apply`` or ``kubectl-scale`` that set it).
         """
-        from .fieldmanager import record_update_manager
-        return record_update_manager(existing, new, manager, now_iso=rfc3339(self.clock.now),
+        return fieldmanager.record_update_manager(existing, new, manager, now_iso=rfc3339(self.clock.now),
                                      api_version=rt.api_version, subresource=subresource)
 
     # ------------------------------------------------------------------ delete
@@ -413,149 +385,37 @@ class APIServer:
 
     def _delete(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None,
                 propagation: str | None, preconditions: dict | None, dry_run: bool) -> dict:
-        rt = self.resource(resource)
-        ns = (namespace or "default") if rt.namespaced else ""
-        existing = self.store.find(resource, ns, name)
-        if existing is None:
-            raise NotFound.of(rt.plural, rt.group, name)
-        meta = existing["metadata"]
-        if preconditions:
-            uid, rv = preconditions.get("uid"), preconditions.get("resourceVersion")
-            if uid and uid != meta.get("uid"):
-                raise Conflict(f'Operation cannot be fulfilled on {rt.qualified} "{name}": Precondition failed: '
-                               f"UID in precondition: {uid}, UID in object meta: {meta.get('uid')}",
-                               name=name, group=rt.group, kind=rt.plural)
-            if rv and str(rv) != meta.get("resourceVersion"):
-                raise Conflict.modified(rt.plural, rt.group, name)
-        if grace_period is not None and grace_period < 0:
-            grace_period = 1  # the real registry turns negative grace into 1 (kubectl's --grace-period=-1 means default)
-        if propagation not in (None, "Background", "Foreground", "Orphan"):
-            raise BadRequest(f'Unsupported value: "{propagation}": supported values: "Foreground", "Background", "Orphan"',
-                             causes=[Cause("propagationPolicy", f'Unsupported value: "{propagation}"',
-                                           "FieldValueNotSupported")])
-        if rt.kind == "Namespace":
-            return self._delete_namespace(existing, dry_run)
-        if dry_run:
-            return existing
-        finalizers = list(meta.get("finalizers") or [])
-        if propagation == "Orphan" and "orphan" not in finalizers:
-            finalizers.append("orphan")
-        elif propagation == "Foreground" and "foregroundDeletion" not in finalizers:
-            finalizers.append("foregroundDeletion")
-        grace = self._grace_for(rt, existing, grace_period)
-        if meta.get("deletionTimestamp"):
-            # Already terminating: a shorter grace period may still speed it up (force delete).
-            if grace == 0 and not finalizers:
-                return self._remove(rt, existing)
-            current = meta.get("deletionGracePeriodSeconds")
-            if grace is not None and current is not None and grace < current:
-                obj = clone(existing)
-                obj["metadata"]["deletionGracePeriodSeconds"] = grace
-                obj["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now + grace)
-                return self.store.update(rt.plural, obj)
-            return existing
-        if not finalizers and not grace:
-            return self._remove(rt, existing)
-        obj = clone(existing)
-        obj["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now + (grace or 0))
-        obj["metadata"]["deletionGracePeriodSeconds"] = grace or 0
-        if finalizers:
-            obj["metadata"]["finalizers"] = finalizers
-        return self.store.update(rt.plural, obj)
-
-    def _delete_namespace(self, ns_obj: dict, dry_run: bool) -> dict:
-        from ..errors import Forbidden
-        name = ns_obj["metadata"]["name"]
-        if name in SYSTEM_NAMESPACES:
-            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                            name=name, kind="namespaces")
-        if dry_run or ns_obj["metadata"].get("deletionTimestamp"):
-            return ns_obj
-        new = clone(ns_obj)
-        new["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now)
-        new["metadata"]["deletionGracePeriodSeconds"] = 0
-        new.setdefault("status", {})["phase"] = "Terminating"
-        return self.store.update("namespaces", new)
-
-    def _grace_for(self, rt: ResourceType, obj: dict, requested: int | None) -> int | None:
-        if rt.kind != "Pod":
-            return None
-        spec, status = spec_of(obj), status_of(obj)
-        # Pods that never ran on a node, or that already finished, go at once (registry's CheckGracefulDelete).
-        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
-            return 0
-        if requested is not None:
-            return requested
-        return int(spec.get("terminationGracePeriodSeconds", 30))
-
-    def _remove(self, rt: ResourceType, obj: dict) -> dict:
-        meta = obj["metadata"]
-        return self.store.delete(rt.plural, meta.get("namespace", ""), meta["name"])
+        return deletion.delete(self, self.resource(resource), namespace, name, grace_period=grace_period,
+                               propagation=propagation, preconditions=preconditions, dry_run=dry_run)
 
     def finish_pod_termination(self, namespace: str, name: str, uid: str) -> None:
         """The kubelet confirms the containers are gone: remove the pod object (grace 0)."""
-        pod = self.store.find("pods", namespace, name)
-        if pod is None or pod["metadata"].get("uid") != uid:
-            return
-        if pod["metadata"].get("finalizers"):
-            return
-        self.store.delete("pods", namespace, name)
+        deletion.finish_pod_termination(self.store, namespace, name, uid)
 
     def remove_finalizer(self, resource: str, namespace: str, name: str, finalizer: str) -> None:
-        obj = self.store.find(resource, namespace, name)
-        if obj is None or finalizer not in (obj["metadata"].get("finalizers") or []):
-            return
-        new = clone(obj)
-        new["metadata"]["finalizers"] = [f for f in new["metadata"]["finalizers"] if f != finalizer]
-        if not new["metadata"]["finalizers"]:
-            del new["metadata"]["finalizers"]
-            if new["metadata"].get("deletionTimestamp"):
-                self.store.delete(resource, namespace, name)
-                return
-        self.store.update(resource, new)
+        deletion.remove_finalizer(self.store, resource, namespace, name, finalizer)
 
     # ------------------------------------------------------------------ subresources
     def get_scale(self, resource: str, namespace: str, name: str) -> dict:
         rt = self.resource(resource)
-        if "scale" not in rt.subresources:
-            raise NotFound("the server could not find the requested resource", kind=resource)
-        obj = self.get(resource, namespace, name)
-        return _scale_of(rt, obj)
+        subresources.require_scale(rt)
+        return subresources.scale_of(rt, self.get(resource, namespace, name))
 
     def update_scale(self, resource: str, namespace: str, name: str, scale: dict,
                      field_manager: str | None = None) -> dict:
         self._check_available()
         rt = self.resource(resource)
-        if "scale" not in rt.subresources:
-            raise NotFound("the server could not find the requested resource", kind=resource)
+        subresources.require_scale(rt)
         obj = self.get(resource, namespace, name)
-        if not isinstance(scale, dict):
-            raise BadRequest("Scale body must be an object")
-        want_rv = meta_of(scale).get("resourceVersion")
-        if want_rv not in (None, "") and str(want_rv) != obj["metadata"]["resourceVersion"]:
-            raise Conflict.modified(rt.plural, rt.group, name)
-        replicas = spec_of(scale).get("replicas")
-        if not isinstance(replicas, int) or isinstance(replicas, bool):
-            raise Invalid.of("Scale", "autoscaling", name, [Cause("spec.replicas", f"Invalid value: {replicas!r}: must be an integer")])
-        if replicas < 0:
-            raise Invalid.of("Scale", "autoscaling", name, [Cause("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
-        new = clone(obj)
-        new.setdefault("spec", {})["replicas"] = replicas
+        new = subresources.scaled(rt, obj, name, scale)
         if field_manager:
             new = self._record_manager(rt, obj, new, field_manager, "scale")
         stored = self._write_update(rt, obj, new, subresource=None, trusted=True)
-        return _scale_of(rt, stored)
+        return subresources.scale_of(rt, stored)
 
     def patch_scale(self, resource: str, namespace: str, name: str, body: Any, patch_type: str,
                     field_manager: str | None = None) -> dict:
-        from . import patch as patching
-        current = self.get_scale(resource, namespace, name)
-        if patch_type == "json":
-            patched = patching.json_patch(current, body)
-        else:
-            if not isinstance(body, dict):
-                raise BadRequest("patch must be an object")
-            patched = patching.merge_patch(current, body)
+        patched = subresources.patched_scale(self.get_scale(resource, namespace, name), body, patch_type)
         return self.update_scale(resource, namespace, name, patched, field_manager)
 
     def bind(self, namespace: str, name: str, node_name: str) -> dict:
@@ -564,18 +424,7 @@ class APIServer:
         pod = self.store.find("pods", namespace, name)
         if pod is None:
             raise NotFound.of("pods", "", name)
-        current = spec_of(pod).get("nodeName")
-        if current:
-            raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already assigned '
-                           f"to node \"{current}\"", name=name, kind="pods/binding")
-        if pod["metadata"].get("deletionTimestamp"):
-            raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is being deleted, '
-                           "cannot be assigned to a host", name=name, kind="pods/binding")
-        new = clone(pod)
-        new["spec"]["nodeName"] = node_name
-        status = new.setdefault("status", {})
-        set_condition(status, "PodScheduled", "True", now=rfc3339(self.clock.now))
-        return self.store.update("pods", new)
+        return self.store.update("pods", subresources.bound(pod, name, node_name, rfc3339(self.clock.now)))
 
     def evict(self, namespace: str, name: str, *, grace_period: int | None = None) -> None:
         """pods/eviction: delete unless a PodDisruptionBudget forbids it (429)."""
@@ -585,17 +434,7 @@ class APIServer:
             raise NotFound.of("pods", "", name)
         if pod["metadata"].get("deletionTimestamp"):
             return
-        from .disruption import blocking_budget
-        budget = blocking_budget(self.store, pod)
-        if budget is not None:
-            pdb, message = budget
-            raise TooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.",
-                                  name=name, kind="pods", causes=[Cause("", message, "DisruptionBudget")],
-                                  retry_after=None)
-        new = clone(pod)
-        set_condition(new.setdefault("status", {}), "DisruptionTarget", "True", reason="EvictionByEvictionAPI",
-                      message="Eviction API: evicting", now=rfc3339(self.clock.now))
-        self.store.update("pods", new)
+        self.store.update("pods", subresources.evicted(self.store, pod, name, rfc3339(self.clock.now)))
         self._delete("pods", namespace, name, grace_period=grace_period, propagation=None, preconditions=None,
                      dry_run=False)
 
@@ -643,55 +482,8 @@ class APIServer:
 
 
 def _terminating_namespace(rt: ResourceType, name: str, ns: str) -> StatusError:
-    from ..errors import Forbidden
     return Forbidden(f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace {ns} '
                      "because it is being terminated", name=name, group=rt.group, kind=rt.plural)
-
-
-def _initial_status(rt: ResourceType, obj: dict) -> dict:
-    if rt.kind == "Pod":
-        return {"phase": "Pending", "qosClass": _qos_class(obj)}
-    if rt.kind == "PersistentVolumeClaim":
-        return {"phase": "Pending"}
-    if rt.kind == "PersistentVolume":
-        return {"phase": "Pending"}
-    if rt.kind == "Namespace":
-        return {"phase": "Active"}
-    if rt.kind == "Service":
-        return {"loadBalancer": {}}
-    return {}
-
-
-def _qos_class(pod: dict) -> str:
-    containers = spec_of(pod).get("containers") or []
-    requests_any = limits_all = False
-    guaranteed = bool(containers)
-    for c in containers:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
-        if req or lim:
-            requests_any = True
-        for r in ("cpu", "memory"):
-            if r not in lim or (r in req and str(req[r]) != str(lim[r])):
-                guaranteed = False
-    if guaranteed and requests_any:
-        return "Guaranteed"
-    return "Burstable" if requests_any else "BestEffort"
-
-
-def _scale_of(rt: ResourceType, obj: dict) -> dict:
-    meta = obj["metadata"]
-    spec, status = spec_of(obj), status_of(obj)
-    selector = spec.get("selector")
-    sel_text = str(LabelSelector.from_dict(selector)) if isinstance(selector, dict) else ""
-    return {
-        "kind": "Scale", "apiVersion": "autoscaling/v1",
-        "metadata": {"name": meta["name"], "namespace": meta.get("namespace", ""), "uid": meta.get("uid"),
-                     "resourceVersion": meta.get("resourceVersion"),
-                     "creationTimestamp": meta.get("creationTimestamp")},
-        "spec": {"replicas": int(spec.get("replicas", 1))},
-        "status": {"replicas": int(status.get("replicas", 0)), "selector": sel_text},
-    }
 
 
 def ensure_namespaces(api: APIServer, names: Iterable[str] = SYSTEM_NAMESPACES) -> None:

@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from engine.apiserver import defaults, resources
+from engine.apiserver import defaults, registry, resources
 from engine.objects import clone, is_pod_active, labels_of, owner_controller, pod_ready
 
 
 def defaulted(obj: dict) -> dict:
     rt = resources.by_kind(obj["apiVersion"], obj["kind"])
     out = clone(obj)
-    defaults.default_object(rt, out)
+    registry.default_object(rt, out)
     return out
 
 
@@ -175,7 +175,7 @@ def test_service_update_keeps_allocated_cluster_ip_and_node_ports():
                     "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}]}}
     new = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
            "spec": {"type": "NodePort", "ports": [{"port": 80}, {"port": 443}]}}
-    defaults.carry_over_allocations(rt, new, old)
+    registry.strategy_for(rt).carry_over(new, old)
     assert new["spec"]["clusterIP"] == "10.96.0.20" and new["spec"]["clusterIPs"] == ["10.96.0.20"]
     assert new["spec"]["ports"] == [{"port": 80, "nodePort": 30080}, {"port": 443}]
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pathlib
-import time
 
 import pytest
 import yaml
@@ -141,7 +140,8 @@ def test_patch_strategy_by_definition_and_descend():
     assert schema.patch_strategy({"$ref": "#/$defs/io.k8s.api.core.v1.NodeSpec"}, "taints") == (None, None)
 
 
-def test_pod_schema_check_is_fast():
+def test_pod_schema_check_is_repeatable():
+    # Speed is measured by bench/validation_bench.py, not asserted here (no wall-clock thresholds in tests).
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0", "namespace": "default",
                                                            "labels": {"app": "web"}},
            "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}],
@@ -150,10 +150,5 @@ def test_pod_schema_check_is_fast():
                     "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists",
                                      "effect": "NoExecute", "tolerationSeconds": 300}]},
            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
-    schema.schema_causes("v1", "Pod", pod, strict=True)
-    n = 500
-    start = time.perf_counter()
-    for _ in range(n):
-        schema.schema_causes("v1", "Pod", pod, strict=True)
-    per_call = (time.perf_counter() - start) / n
-    assert per_call < 200e-6, f"{per_call * 1e6:.0f} µs per pod"
+    first = schema.schema_causes("v1", "Pod", pod, strict=True)
+    assert schema.schema_causes("v1", "Pod", pod, strict=True) == first == []

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import pathlib
-import time
 
 import pytest
 import yaml
 
-from engine.apiserver import defaults, resources, validation
+from engine.apiserver import registry, resources
 from engine.apiserver.validation import apps, common, core
 from engine.errors import Invalid
 from engine.objects import clone
@@ -23,19 +22,19 @@ def prepare(obj: dict) -> tuple[resources.ResourceType, dict]:
     out = clone(obj)
     if rt.namespaced:
         out.setdefault("metadata", {}).setdefault("namespace", "default")
-    defaults.default_object(rt, out)
+    registry.default_object(rt, out)
     return rt, out
 
 
 def create_causes(obj: dict) -> list[tuple[str, str, str]]:
     rt, out = prepare(obj)
-    return [(c.field, c.reason, c.message) for c in validation.validate_create(rt, out)]
+    return [(c.field, c.reason, c.message) for c in registry.validate_create(rt, out)]
 
 
 def update_causes(new: dict, old: dict) -> list[tuple[str, str, str]]:
     rt, old_d = prepare(old)
     _, new_d = prepare(new)
-    return [(c.field, c.reason, c.message) for c in validation.validate_update(rt, new_d, old_d)]
+    return [(c.field, c.reason, c.message) for c in registry.validate_update(rt, new_d, old_d)]
 
 
 def manifest_docs() -> list[dict]:
@@ -225,7 +224,7 @@ def test_create_causes(name, make, mutate, expected):
 
 def test_causes_build_the_apiservers_invalid_error():
     rt, obj = prepare(_set("spec.replicas", -1)(deployment()))
-    err = Invalid.of(rt.kind, rt.group, "web", validation.validate_create(rt, obj))
+    err = Invalid.of(rt.kind, rt.group, "web", registry.validate_create(rt, obj))
     status = err.to_status()
     assert status["code"] == 422 and status["reason"] == "Invalid"
     assert status["details"]["causes"] == [{"reason": "FieldValueInvalid", "field": "spec.replicas",
@@ -389,12 +388,8 @@ def test_cpu_and_memory_units():
     assert memory_bytes("1Gi") == 1073741824 and memory_bytes("128Mi") == 134217728
 
 
-def test_validating_a_pod_is_fast():
+def test_validating_an_object_is_repeatable():
+    # Speed is measured by bench/validation_bench.py, not asserted here (no wall-clock thresholds in tests).
     rt, obj = prepare(manifest_docs()[0])  # DaemonSet with tolerations, resources, volumes
-    validation.validate_create(rt, obj)
-    n = 300
-    start = time.perf_counter()
-    for _ in range(n):
-        validation.validate_create(rt, obj)
-    per_call = (time.perf_counter() - start) / n
-    assert per_call < 200e-6, f"{per_call * 1e6:.0f} µs per object"
+    first = registry.validate_create(rt, obj)
+    assert registry.validate_create(rt, obj) == first == []

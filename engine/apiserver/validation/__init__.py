@@ -17,11 +17,8 @@ Modules, split along upstream's packages:
 - ``apps``: ``pkg/apis/apps/validation``: Deployment, ReplicaSet, StatefulSet, DaemonSet.
 - ``groups``: the small groups: storage (StorageClass), policy (PodDisruptionBudget), coordination (Lease),
   discovery (EndpointSlice).
-- ``dispatch``: the per-kind tables behind ``validate_create``, ``validate_update`` and
-  ``validate_status_update``.
+
+Which checks a kind runs is its strategy's business (``engine.apiserver.registry``): ``registry.validate_create``,
+``validate_update`` and ``validate_status_update`` run the metadata checks and the kind's functions from here.
 """
 from __future__ import annotations
-
-from .dispatch import validate_create, validate_status_update, validate_update
-
-__all__ = ["validate_create", "validate_status_update", "validate_update"]

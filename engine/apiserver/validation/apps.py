@@ -20,6 +20,7 @@ from .common import (
     selector_matches,
     spec_of,
     validate_annotations,
+    validate_immutable_field,
     validate_int_or_percent,
     validate_label_selector,
     validate_labels,
@@ -206,3 +207,33 @@ def validate_statefulset_update(out: list[Cause], new: Mapping[str, Any], old: M
         return compact({k: v for k, v in spec.items() if k not in allowed})
     if strip(spec_of(new)) != strip(spec_of(old)):
         out.append(forbidden("spec", STATEFULSET_UPDATE_FORBIDDEN))
+
+
+def validate_selector_update(out: list[Cause], new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+    """Forbid changing ``spec.selector`` of a Deployment, ReplicaSet or DaemonSet (apps/v1 made it immutable)."""
+    validate_immutable_field(out, spec_of(new).get("selector"), spec_of(old).get("selector"), "spec.selector")
+
+
+def validate_replicas_status(out: list[Cause], status: Any) -> None:
+    """Check a workload's ``/status`` counters are ≥ 0 (``ValidateDeploymentStatus`` and friends)."""
+    if not isinstance(status, Mapping):
+        return
+    for key in ("replicas", "readyReplicas", "availableReplicas", "updatedReplicas", "currentReplicas",
+                "observedGeneration"):
+        validate_nonnegative(out, status.get(key), f"status.{key}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# ControllerRevision
+
+
+def validate_controllerrevision(out: list[Cause], obj: Mapping[str, Any]) -> None:
+    """Check ``ValidateControllerRevision``: ``data`` is mandatory, ``revision`` ≥ 0."""
+    if obj.get("data") is None:
+        out.append(required("data", "data is mandatory"))
+    validate_nonnegative(out, obj.get("revision"), "revision")
+
+
+def validate_controllerrevision_update(out: list[Cause], new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+    """Forbid changing a revision's ``data``."""
+    validate_immutable_field(out, new.get("data"), old.get("data"), "data")

@@ -15,6 +15,7 @@ from ...errors import Cause
 from ...quantity import QUANTITY_MESSAGE, parse_quantity
 from ...selectors import label_key_error, label_value_error
 from .common import (
+    IMMUTABLE_MSG,
     NONNEGATIVE_MSG,
     as_int,
     compact,
@@ -30,6 +31,7 @@ from .common import (
     spec_of,
     too_long,
     validate_annotations,
+    validate_immutable_field,
     validate_label_selector,
     validate_labels,
     validate_nonnegative,
@@ -616,3 +618,25 @@ def validate_immutable_data_update(out: list[Cause], new: Mapping[str, Any], old
         for key in ("data", "binaryData", "stringData"):
             if (new.get(key) or {}) != (old.get(key) or {}):
                 out.append(forbidden(key, IMMUTABLE_WHEN_SET))
+
+
+def validate_secret_update(out: list[Cause], new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+    """Forbid changing a Secret's ``type``; immutable Secrets keep their data."""
+    if (new.get("type") or "Opaque") != (old.get("type") or "Opaque"):
+        out.append(invalid("type", new.get("type") or "", IMMUTABLE_MSG))
+    validate_immutable_data_update(out, new, old)
+
+
+# The PersistentVolumeSpec fields that are not part of the volume source.
+_PV_NON_SOURCE = ("accessModes", "capacity", "claimRef", "persistentVolumeReclaimPolicy", "storageClassName",
+                  "mountOptions", "volumeMode", "nodeAffinity", "volumeAttributesClassName")
+
+
+def validate_pv_update(out: list[Cause], new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+    """Forbid changing a volume's source (``spec.persistentvolumesource``) or ``spec.volumeMode``."""
+    old_source = {k: v for k, v in spec_of(old).items() if k not in _PV_NON_SOURCE}
+    new_source = {k: v for k, v in spec_of(new).items() if k in old_source or k not in _PV_NON_SOURCE}
+    if new_source != old_source:
+        out.append(forbidden("spec.persistentvolumesource", "spec.persistentvolumesource is immutable after "
+                                                            "creation"))
+    validate_immutable_field(out, spec_of(new).get("volumeMode"), spec_of(old).get("volumeMode"), "spec.volumeMode")

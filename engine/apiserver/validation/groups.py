@@ -10,9 +10,11 @@ from typing import Any, Mapping
 from ...errors import Cause
 from .common import (
     as_int,
+    forbidden,
     invalid,
     not_supported,
     required,
+    validate_immutable_field,
     validate_int_or_percent,
     validate_label_selector,
     validate_nonnegative,
@@ -33,6 +35,17 @@ def validate_storageclass(out: list[Cause], obj: Mapping[str, Any]) -> None:
     mode = obj.get("volumeBindingMode")
     if mode is not None and mode not in ("Immediate", "WaitForFirstConsumer"):
         out.append(not_supported("volumeBindingMode", mode, ("Immediate", "WaitForFirstConsumer")))
+
+
+def validate_storageclass_update(out: list[Cause], new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+    """Forbid changing a class's parameters, provisioner, reclaimPolicy or volumeBindingMode."""
+    if (new.get("parameters") or {}) != (old.get("parameters") or {}):
+        out.append(forbidden("parameters", "updates to parameters are forbidden."))
+    if new.get("provisioner") != old.get("provisioner"):
+        out.append(forbidden("provisioner", "updates to provisioner are forbidden."))
+    if new.get("reclaimPolicy") != old.get("reclaimPolicy"):
+        out.append(forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden."))
+    validate_immutable_field(out, new.get("volumeBindingMode"), old.get("volumeBindingMode"), "volumeBindingMode")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -81,3 +94,8 @@ def validate_endpointslice(out: list[Cause], obj: Mapping[str, Any]) -> None:
     for i, port in enumerate(obj.get("ports") or ()):
         if isinstance(port, Mapping) and port.get("port") is not None:
             validate_port_number(out, port.get("port"), f"ports[{i}].port")
+
+
+def validate_endpointslice_update(out: list[Cause], new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+    """Forbid changing a slice's ``addressType``."""
+    validate_immutable_field(out, new.get("addressType"), old.get("addressType"), "addressType")
