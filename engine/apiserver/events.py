@@ -1,14 +1,14 @@
 """The event recorder: Kubernetes core/v1 Events with aggregation, plus a learner explanation.
 
 Repeats of the same (object, reason, message, source) bump ``count`` and ``lastTimestamp`` on one
-Event, as the real recorder's correlator does, so a crash loop does not flood the store.
+Event, as the real recorder's correlator does, so a crash loop does not flood the store. Writes go through
+the API server's internal path (no schema check: the recorder builds well-formed Events), like every write.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..clock import parse_rfc3339, rfc3339
-from ..errors import NotFound
 from ..objects import meta_of
 
 if TYPE_CHECKING:
@@ -19,6 +19,8 @@ _HEX = "0123456789abcdef"
 
 
 class EventRecorder:
+    """Record Events for the components; ``enabled`` off (ControlPlaneChaos) drops them."""
+
     def __init__(self, api: "APIServer"):
         self.api = api
         self._index: dict[tuple, tuple[str, str]] = {}
@@ -45,7 +47,7 @@ class EventRecorder:
                 ev["metadata"] = dict(existing["metadata"])
                 if explanation:
                     ev["metadata"]["annotations"] = {EXPLANATION: explanation}
-                api.store.update("events", ev)
+                api.update_internal(ev)
                 return
         ev_name = f"{name}.{''.join(api.clock.rng.choice(_HEX) for _ in range(16))}"
         event = {
@@ -79,7 +81,4 @@ class EventRecorder:
                 return
         if self._index.get(key) == stored_key:
             del self._index[key]
-        try:
-            self.api.store.delete("events", *stored_key)
-        except NotFound:
-            pass
+        self.api.delete_internal("events", *stored_key)
