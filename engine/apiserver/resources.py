@@ -86,10 +86,6 @@ def by_kind_name(kind: str) -> ResourceType | None:
     return _KIND_ONLY.get(kind)
 
 
-def by_plural(plural: str) -> ResourceType:
-    return _BY_PLURAL[plural]
-
-
 def find_plural(plural: str) -> ResourceType | None:
     return _BY_PLURAL.get(plural)
 

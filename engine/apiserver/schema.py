@@ -315,6 +315,7 @@ def strict_decoding_message(paths: list[str]) -> str:
 @lru_cache(maxsize=None)
 def validator_for(api_version: str, kind: str) -> Any:
     """Return a ``jsonschema`` Draft 2020-12 validator for the kind (slow; for tests and tooling)."""
+    # Deferred, not a cycle: jsonschema takes ~140 ms to import and only the tests call this.
     from jsonschema import Draft202012Validator
 
     name = definition_name(api_version, kind)
