@@ -2,7 +2,7 @@
 
 Repeats of the same (object, reason, message, source) bump ``count`` and ``lastTimestamp`` on one
 Event, as the real recorder's correlator does, so a crash loop does not flood the store. Writes go through
-the API server's internal path (no schema check: the recorder builds well-formed Events), like every write.
+the API server like every write: ``create_internal``, ``update_event`` for repeats, ``delete_internal`` on expiry.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class EventRecorder:
                 ev["metadata"] = dict(existing["metadata"])
                 if explanation:
                     ev["metadata"]["annotations"] = {EXPLANATION: explanation}
-                api.update_internal(ev)
+                api.update_event(ev)
                 return
         ev_name = f"{name}.{''.join(api.clock.rng.choice(_HEX) for _ in range(16))}"
         event = {

@@ -67,7 +67,8 @@ class APIServer:
         rt = resources.by_kind(api_version, kind)
         if rt is None:
             raise BadRequest(f'no matches for kind "{kind}" in version "{api_version}"',
-                             kind=kind, causes=[Cause("kind", f'Unsupported value: "{kind}"', "FieldValueNotSupported")])
+                             kind=kind,
+                             causes=[Cause("kind", f'Unsupported value: "{kind}"', "FieldValueNotSupported")])
         return rt
 
     def _new_uid(self) -> str:
@@ -142,10 +143,12 @@ class APIServer:
         if rt.namespaced:
             body_ns = meta.get("namespace")
             if namespace and body_ns and body_ns != namespace:
-                raise BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+                raise BadRequest("the namespace of the provided object does not match the namespace sent on "
+                                 "the request")
             ns = body_ns or namespace or "default"
             if not isinstance(ns, str):
-                raise Invalid.of(rt.kind, rt.group, "", [Cause("metadata.namespace", "Invalid value: must be a string")])
+                raise Invalid.of(rt.kind, rt.group, "",
+                                 [Cause("metadata.namespace", "Invalid value: must be a string")])
             meta["namespace"] = ns
             namespace_obj = self.store.find("namespaces", "", ns)
             if namespace_obj is None:
@@ -156,7 +159,8 @@ class APIServer:
             meta.pop("namespace", None)
         if not meta.get("name") and meta.get("generateName"):
             if not isinstance(meta["generateName"], str):
-                raise Invalid.of(rt.kind, rt.group, "", [Cause("metadata.generateName", "Invalid value: must be a string")])
+                raise Invalid.of(rt.kind, rt.group, "",
+                                 [Cause("metadata.generateName", "Invalid value: must be a string")])
             meta["name"] = self._unique_name(rt, meta)
         if not trusted and self.validate_schema:
             self._schema_check(rt, obj, strict)
@@ -439,13 +443,22 @@ class APIServer:
                      dry_run=False)
 
     # ------------------------------------------------------------------ events
+    def update_event(self, event: dict) -> dict:
+        """Store the recorder's repeat of an Event it created (``count``, ``lastTimestamp``, explanation).
+
+        Only the recorder calls this, on a copy of the stored Event, so defaulting, admission and validation
+        are skipped (events are written often); a stale copy still fails with Conflict.
+        """
+        return self.store.update("events", event, expect_rv=event["metadata"].get("resourceVersion"))
+
     def record_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal",
                      component: str, explanation: str = "", host: str = "", field_path: str = "") -> None:
         self.events.record(involved, reason, message, type=type, component=component, explanation=explanation,
                            host=host, field_path=field_path)
 
     # ------------------------------------------------------------------ manifests
-    def apply_manifest(self, source: Any, *, field_manager: str = "kubedrill", namespace: str | None = None) -> list[dict]:
+    def apply_manifest(self, source: Any, *, field_manager: str = "kubedrill",
+                       namespace: str | None = None) -> list[dict]:
         """Create-or-update every object in ``source`` (YAML/JSON text or dicts), all or nothing.
 
         Every document is validated first (dry run); if any fails nothing is written, so a bad
@@ -469,7 +482,8 @@ class APIServer:
                 plans.append((rt, ns, name, obj, existing is None))
             except StatusError as err:
                 if len(objs) > 1:
-                    err.message = f"document {index + 1} ({obj.get('kind', '?') if isinstance(obj, dict) else '?'}): {err.message}"
+                    kind = obj.get("kind", "?") if isinstance(obj, dict) else "?"
+                    err.message = f"document {index + 1} ({kind}): {err.message}"
                     err.args = (err.message,)
                 raise
         out = []

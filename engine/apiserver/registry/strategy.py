@@ -1,4 +1,4 @@
-"""The per-kind write rules: one ``Strategy`` per served kind, as upstream's ``pkg/registry/<group>/<kind>/strategy.go``.
+"""Hold the per-kind write rules: one ``Strategy`` per kind, as upstream's ``pkg/registry/<group>/<kind>/strategy.go``.
 
 A strategy holds only what differs between kinds; the API server runs the same pipeline for all of them and
 asks the strategy at each step: defaulting, ``PrepareForCreate`` (status reset and initial status),
