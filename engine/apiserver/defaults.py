@@ -7,7 +7,8 @@ registry strategies and default admission plugins add that every user sees in ``
 ``kubernetes.io/metadata.name`` label; Service ``ipFamilies``). Admission that depends on cluster state
 (DefaultTolerationSeconds, service-account token volumes, clusterIP allocation) is not here.
 
-Every function mutates the object it is given: pass a fresh copy, never an object from the store.
+Which function a kind gets is named by its strategy (``registry``), which the API server runs on create
+and update. Every function mutates the object it is given: pass a fresh copy, never an object from the store.
 Defaulting is idempotent, so it is safe on updates too.
 """
 from __future__ import annotations
