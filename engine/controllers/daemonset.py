@@ -11,9 +11,10 @@ from ..client.workqueue import Controller
 from ..component_helpers.scheduling import tolerates
 from ..errors import StatusError
 from ..etcd.store import DELETED, Event
-from ..objects import clone, is_pod_active, labels_of, owner_controller, pod_ready, spec_of, status_of
+from ..objects import (clone, is_pod_active, is_terminating, labels_of, meta_of, owner_controller, pod_ready, spec_of,
+                       status_of)
 from ..selectors import LabelSelector
-from .replicaset import pod_available, pod_from_template
+from .controller_utils import min_ready_seconds, omit_zero, pod_available, pod_from_template
 
 DAEMON_TOLERATIONS = (
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -28,7 +29,7 @@ STATUS_DEBOUNCE = 0.5
 
 def node_should_run(ds: dict, node: dict) -> bool:
     """Whether a daemon pod belongs on ``node``: its selector/affinity match and its taints are tolerated."""
-    if node["metadata"].get("deletionTimestamp"):
+    if is_terminating(node):
         return False
     pod_spec = spec_of(spec_of(ds).get("template"))
     labels = labels_of(node)
@@ -182,26 +183,30 @@ class DaemonSetController(Controller):
                                                   f"deleted {pm['name']}")
 
     def _sync_status(self, ds: dict) -> None:
+        """``updateDaemonSetStatus``: write the calculated status when it differs from the stored one."""
         pods = [p for p in self.store.owned_by(ds["metadata"]["uid"], "pods") if is_pod_active(p)]
-        nodes = {n["metadata"]["name"]: n for n in self.store.list("nodes")}
-        desired = sum(1 for n in nodes.values() if node_should_run(ds, n))
-        scheduled = [p for p in pods if p["spec"].get("nodeName") in nodes]
-        current = sum(1 for p in scheduled if node_should_run(ds, nodes[p["spec"]["nodeName"]]))
-        ready = sum(1 for p in pods if pod_ready(p))
-        min_ready = int(ds["spec"].get("minReadySeconds", 0) or 0)
-        available = sum(1 for p in pods if pod_available(p, min_ready, self.clock.now))
-        generation = str(ds["metadata"].get("generation", 1))
-        updated = sum(1 for p in pods if labels_of(p).get("pod-template-generation") == generation)
-        status = {
-            "currentNumberScheduled": current, "numberMisscheduled": len(scheduled) - current,
-            "desiredNumberScheduled": desired, "numberReady": ready,
-            "observedGeneration": ds["metadata"].get("generation", 1), "updatedNumberScheduled": updated,
-            "numberAvailable": available, "numberUnavailable": max(desired - available, 0),
-        }
-        for k in ("numberAvailable", "numberUnavailable", "updatedNumberScheduled"):
-            if status[k] == 0:
-                status.pop(k)
+        status = calculate_status(ds, pods, self.store.list("nodes"), self.clock.now)
         if status != status_of(ds):
             new = clone(ds)
             new["status"] = status
             self.api.update_status(new)
+
+
+def calculate_status(ds: dict, pods: list[dict], nodes: list[dict], now: float) -> dict:
+    """Return the DaemonSet's status for its active ``pods`` over the cluster's ``nodes`` at ``now`` (pure)."""
+    by_name = {n["metadata"]["name"]: n for n in nodes}
+    desired = sum(1 for n in by_name.values() if node_should_run(ds, n))
+    scheduled = [p for p in pods if p["spec"].get("nodeName") in by_name]
+    current = sum(1 for p in scheduled if node_should_run(ds, by_name[p["spec"]["nodeName"]]))
+    ready = sum(1 for p in pods if pod_ready(p))
+    min_ready = min_ready_seconds(ds)
+    available = sum(1 for p in pods if pod_available(p, min_ready, now))
+    generation = meta_of(ds).get("generation", 1)
+    updated = sum(1 for p in pods if labels_of(p).get("pod-template-generation") == str(generation))
+    status = {
+        "currentNumberScheduled": current, "numberMisscheduled": len(scheduled) - current,
+        "desiredNumberScheduled": desired, "numberReady": ready,
+        "observedGeneration": generation, "updatedNumberScheduled": updated,
+        "numberAvailable": available, "numberUnavailable": max(desired - available, 0),
+    }
+    return omit_zero(status, ("numberAvailable", "numberUnavailable", "updatedNumberScheduled"))

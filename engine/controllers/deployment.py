@@ -6,16 +6,17 @@ within ``maxSurge`` / ``maxUnavailable``, or recreates, scales proportionally mi
 """
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
 
 from ..client.workqueue import Controller
 from ..clock import parse_rfc3339, rfc3339
-from ..errors import AlreadyExists, StatusError
+from ..errors import AlreadyExists
 from ..etcd.store import Event
-from ..objects import annotations_of, clone, meta_of, owner_controller, spec_of, status_of
+from ..objects import (annotations_of, clone, controller_ref, is_terminating, meta_of, owner_controller, spec_of,
+                       status_of)
 from ..selectors import LabelSelector
-from .replicaset import controller_ref
+from .controller_utils import adopt_object, compute_hash, min_ready_seconds, omit_zero
 
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
@@ -23,26 +24,10 @@ REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
-_SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
 
-def fnv32a(data: bytes) -> int:
-    h = 0x811C9DC5
-    for b in data:
-        h ^= b
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def template_hash(template: dict, collision_count: int = 0) -> str:
-    """``pod-template-hash``: FNV-32a of the template, rendered with apimachinery's SafeEncodeString."""
-    raw = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
-    if collision_count:
-        raw += str(collision_count).encode()
-    return "".join(_SAFE[ord(ch) % len(_SAFE)] for ch in str(fnv32a(raw)))
-
-
-def _strip_hash(template: dict) -> dict:
+def strip_template_hash(template: dict | None) -> dict:
+    """Return a copy of ``template`` without the ``pod-template-hash`` label (what ``EqualIgnoreHash`` compares)."""
     t = clone(template or {})
     labels = meta_of(t).get("labels")
     if labels:
@@ -77,9 +62,27 @@ def _neg(stamp: str) -> tuple:
     return tuple(-ord(ch) for ch in stamp)
 
 
-def _revision(rs: dict) -> int:
+def fenceposts(d: dict) -> tuple[int, int]:
+    """Return the Deployment's (surge, unavailable) pod counts; Recreate allows neither."""
+    strategy = spec_of(d).get("strategy") or {}
+    if strategy.get("type") == "Recreate":
+        return 0, 0
+    ru = strategy.get("rollingUpdate") or {}
+    return resolve_fenceposts(ru.get("maxSurge"), ru.get("maxUnavailable"), _replicas(d))
+
+
+def rollout_complete(d: dict, new_rs: dict, old: list[dict]) -> bool:
+    """Tell whether every wanted pod is new and available and no old pod is left (``DeploymentComplete``)."""
+    want = _replicas(d)
+    return (_replicas(new_rs) == want and _status(new_rs, "availableReplicas") == want
+            and _status(new_rs, "replicas") == want
+            and all(_status(rs, "replicas") == 0 and _replicas(rs) == 0 for rs in old))
+
+
+def revision_of(obj: dict) -> int:
+    """Return the ``deployment.kubernetes.io/revision`` of a ReplicaSet or Deployment (0 when unset or invalid)."""
     try:
-        return int(annotations_of(rs).get(REVISION, 0))
+        return int(annotations_of(obj).get(REVISION, 0))
     except ValueError:
         return 0
 
@@ -147,7 +150,7 @@ class DeploymentController(Controller):
             new_rs = self.rollout_rolling(d, new_rs, old)
         rs_list = self.claim_replicasets(d)
         new_rs, old = self.find_new_and_old(d, rs_list)
-        if new_rs is not None and self._complete(d, new_rs, old):
+        if new_rs is not None and rollout_complete(d, new_rs, old):
             self.cleanup(d, old)
         self.sync_status(d, self.claim_replicasets(d), new_rs)
 
@@ -160,20 +163,17 @@ class DeploymentController(Controller):
         if sel is not None and not meta.get("deletionTimestamp"):
             selector = LabelSelector.from_dict(sel)
             for rs in self.store.list("replicasets", ns, selector):
-                if owner_controller(rs) is None and not rs["metadata"].get("deletionTimestamp"):
-                    new = clone(rs)
-                    new["metadata"].setdefault("ownerReferences", []).append(controller_ref(d))
-                    try:
-                        owned.append(self.api.update_internal(new))
-                    except StatusError:
-                        pass
+                if owner_controller(rs) is None and not is_terminating(rs):
+                    adopted = adopt_object(self.api, d, rs)
+                    if adopted is not None:
+                        owned.append(adopted)
         return sorted(owned, key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["name"]))
 
     def find_new_and_old(self, d: dict, rs_list: list[dict]) -> tuple[dict | None, list[dict]]:
-        want = _strip_hash(d["spec"].get("template") or {})
+        want = strip_template_hash(d["spec"].get("template") or {})
         new_rs = None
         for rs in rs_list:  # oldest first, like FindNewReplicaSet
-            if _strip_hash(spec_of(rs).get("template") or {}) == want:
+            if strip_template_hash(spec_of(rs).get("template") or {}) == want:
                 new_rs = rs
                 break
         old = [rs for rs in rs_list if new_rs is None or rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
@@ -181,12 +181,12 @@ class DeploymentController(Controller):
 
     # ------------------------------------------------------------------ new replica set
     def get_or_create_new_rs(self, d: dict, new_rs: dict | None, old: list[dict], replicas: int) -> dict:
-        max_old = max((_revision(rs) for rs in old), default=0)
+        max_old = max((revision_of(rs) for rs in old), default=0)
         revision = max_old + 1
-        surge, _ = self._fenceposts(d)
+        surge, _ = fenceposts(d)
         if new_rs is not None:
             annotations = dict(annotations_of(new_rs))
-            current = _revision(new_rs)
+            current = revision_of(new_rs)
             changed = False
             if current < revision and current <= max_old:
                 if current:
@@ -202,11 +202,11 @@ class DeploymentController(Controller):
                 upd = clone(new_rs)
                 upd["metadata"]["annotations"] = annotations
                 new_rs = self.api.update_internal(upd)
-            self._set_deployment_revision(d, _revision(new_rs))
+            self._set_deployment_revision(d, revision_of(new_rs))
             return new_rs
         collision = int(status_of(d).get("collisionCount", 0) or 0)
         template = clone(d["spec"]["template"])
-        h = template_hash(template, collision)
+        h = compute_hash(template, collision)
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
         selector = clone(d["spec"]["selector"])
         selector.setdefault("matchLabels", {})[HASH_LABEL] = h
@@ -220,7 +220,7 @@ class DeploymentController(Controller):
             "metadata": {"name": f"{meta['name']}-{h}", "namespace": meta.get("namespace", "default"),
                          "labels": dict(template["metadata"]["labels"]), "annotations": annotations,
                          "ownerReferences": [controller_ref(d)]},
-            "spec": {"replicas": replicas, "minReadySeconds": int(d["spec"].get("minReadySeconds", 0) or 0),
+            "spec": {"replicas": replicas, "minReadySeconds": min_ready_seconds(d),
                      "selector": selector, "template": template},
         }
         try:
@@ -254,17 +254,10 @@ class DeploymentController(Controller):
         upd["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
         self.api.update_internal(upd)
 
-    def _fenceposts(self, d: dict) -> tuple[int, int]:
-        strategy = d["spec"].get("strategy") or {}
-        if strategy.get("type") == "Recreate":
-            return 0, 0
-        ru = strategy.get("rollingUpdate") or {}
-        return resolve_fenceposts(ru.get("maxSurge"), ru.get("maxUnavailable"), _replicas(d))
-
     # ------------------------------------------------------------------ scaling
     def scale_rs(self, d: dict, rs: dict, replicas: int, explanation: str = "") -> dict:
         current = _replicas(rs)
-        surge, _ = self._fenceposts(d)
+        surge, _ = fenceposts(d)
         annotations = dict(annotations_of(rs))
         wanted = self._rs_annotations(d, surge)
         if current == replicas and all(annotations.get(k) == v for k, v in wanted.items()):
@@ -303,10 +296,10 @@ class DeploymentController(Controller):
         if len(active) == 1:
             self.scale_rs(d, active[0], want)
             return
-        if new_rs is not None and self._complete(d, new_rs, old):
+        if new_rs is not None and rollout_complete(d, new_rs, old):
             self.scale_rs(d, new_rs, want)
             return
-        surge, _ = self._fenceposts(d)
+        surge, _ = fenceposts(d)
         allowed = want + surge
         to_add = allowed - sum(_replicas(rs) for rs in active)
         # Largest first; ties: newer first when growing, older first when shrinking (ReplicaSetsBySize*).
@@ -345,7 +338,7 @@ class DeploymentController(Controller):
     # ------------------------------------------------------------------ strategies
     def rollout_rolling(self, d: dict, new_rs: dict | None, old: list[dict]) -> dict:
         want = _replicas(d)
-        surge, unavailable = self._fenceposts(d)
+        surge, unavailable = fenceposts(d)
         all_rs = ([new_rs] if new_rs else []) + old
         current = sum(_replicas(rs) for rs in all_rs)
         if new_rs is None:
@@ -355,7 +348,7 @@ class DeploymentController(Controller):
         else:
             new_rs = self.get_or_create_new_rs(d, new_rs, old, _replicas(new_rs))
             self.reconcile_new(d, new_rs, old, surge)
-            new_rs = self.store.find("replicasets", new_rs["metadata"]["namespace"], new_rs["metadata"]["name"]) or new_rs
+            new_rs = self._fresh(new_rs)
         self.reconcile_old(d, new_rs, old, unavailable)
         return new_rs
 
@@ -374,8 +367,12 @@ class DeploymentController(Controller):
                           explanation=f"Rolling update of {d['metadata']['name']}: {have + grow} of {want} pods on "
                                       f"the new template (at most {want + surge} pods in total)")
 
+    def _fresh(self, rs: dict) -> dict:
+        """Return the stored version of ``rs`` (``rs`` itself if it is gone)."""
+        return self.store.find("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs
+
     def reconcile_old(self, d: dict, new_rs: dict, old: list[dict], unavailable: int) -> None:
-        old = [self.store.find("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs for rs in old]
+        old = [self._fresh(rs) for rs in old]
         old_pods = sum(_replicas(rs) for rs in old)
         if old_pods == 0:
             return
@@ -399,7 +396,7 @@ class DeploymentController(Controller):
             self.scale_rs(d, rs, have - down)
             cleaned += down
         max_scaled_down -= cleaned
-        old = [self.store.find("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs for rs in old]
+        old = [self._fresh(rs) for rs in old]
         total_available = _status(new_rs, "availableReplicas") + sum(_status(rs, "availableReplicas") for rs in old)
         total_down = min(total_available - min_available, max_scaled_down)
         for rs in sorted(old, key=lambda r: r["metadata"]["creationTimestamp"]):
@@ -430,95 +427,139 @@ class DeploymentController(Controller):
             new_rs = self.scale_rs(d, new_rs, _replicas(d))
         return new_rs
 
-    def _complete(self, d: dict, new_rs: dict, old: list[dict]) -> bool:
-        want = _replicas(d)
-        return (_replicas(new_rs) == want and _status(new_rs, "availableReplicas") == want
-                and _status(new_rs, "replicas") == want and all(_status(rs, "replicas") == 0 and _replicas(rs) == 0 for rs in old))
-
     def cleanup(self, d: dict, old: list[dict]) -> None:
         limit = int(spec_of(d).get("revisionHistoryLimit", 10))
         dead = [rs for rs in old if _replicas(rs) == 0 and _status(rs, "replicas") == 0
                 and not rs["metadata"].get("deletionTimestamp")]
-        dead.sort(key=lambda r: (_revision(r), r["metadata"]["creationTimestamp"]))
+        dead.sort(key=lambda r: (revision_of(r), r["metadata"]["creationTimestamp"]))
         for rs in dead[:max(0, len(dead) - limit)]:
             m = rs["metadata"]
             self.api.delete_internal("replicasets", m["namespace"], m["name"], uid=m["uid"])
 
     # ------------------------------------------------------------------ status
     def sync_status(self, d: dict, rs_list: list[dict], new_rs: dict | None, paused: bool = False) -> None:
+        """``syncRolloutStatus``: write the calculated status when it changed, and act on the progress deadline."""
         d = self.store.find("deployments", d["metadata"].get("namespace", ""), d["metadata"]["name"]) or d
-        want = _replicas(d)
-        _, unavailable = self._fenceposts(d)
-        now = self.clock.now
-        stamp = rfc3339(now)
-        replicas = sum(_status(rs, "replicas") for rs in rs_list)
-        available = sum(_status(rs, "availableReplicas") for rs in rs_list)
-        status = dict(status_of(d))
-        new_status: dict = {"observedGeneration": d["metadata"].get("generation", 1), "replicas": replicas,
-                            "updatedReplicas": _status(new_rs, "replicas") if new_rs else 0,
-                            "readyReplicas": sum(_status(rs, "readyReplicas") for rs in rs_list),
-                            "availableReplicas": available,
-                            "unavailableReplicas": max(want - available, 0)}
-        for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"):
-            if new_status[k] == 0:
-                new_status.pop(k)  # omitempty
-        if status.get("collisionCount"):
-            new_status["collisionCount"] = status["collisionCount"]
-        conds = {c["type"]: c for c in status.get("conditions") or ()}
-
-        def put(ctype: str, value: str, reason: str, message: str) -> None:
-            old = conds.get(ctype)
-            if old and old.get("status") == value and old.get("reason") == reason and old.get("message") == message:
-                return
-            cond = {"type": ctype, "status": value, "lastUpdateTime": stamp,
-                    "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == value else stamp,
-                    "reason": reason, "message": message}
-            conds[ctype] = cond
-
-        if available >= want - unavailable:
-            put("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-        else:
-            put("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
         deadline = spec_of(d).get("progressDeadlineSeconds", self.api.profile.progress_deadline_default)
-        if paused:
-            put("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
-        elif new_rs is not None:
-            rs_name = new_rs["metadata"]["name"]
-            old_rs = [rs for rs in rs_list if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
-            prog = conds.get("Progressing")
-            if self._complete(d, new_rs, old_rs):
-                put("Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.')
-            elif prog is not None and prog.get("reason") == "DeploymentPaused":
-                put("Progressing", "True", "DeploymentResumed", "Deployment is resumed")
-            elif self._progressing(d, status, new_status) or prog is None or prog.get("reason") == "NewReplicaSetAvailable":
-                reason = "NewReplicaSetCreated" if prog is None else "ReplicaSetUpdated"
-                msg = f'Created new replica set "{rs_name}"' if prog is None else f'ReplicaSet "{rs_name}" is progressing.'
-                old = conds.get("Progressing")
-                conds["Progressing"] = {"type": "Progressing", "status": "True", "lastUpdateTime": stamp,
-                                        "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == "True" else stamp,
-                                        "reason": reason, "message": msg}
-            elif deadline is not None and prog.get("status") == "True":
-                started = parse_rfc3339(prog["lastUpdateTime"])
-                if now >= started + int(deadline):
-                    put("Progressing", "False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs_name}" has timed out progressing.')
-                    self.api.record_event(d, "ProgressDeadlineExceeded",
-                                          f'Deployment "{d["metadata"]["name"]}" has timed out progressing.',
-                                          type="Warning", component=self.name,
-                                          explanation=f"Deployment {d['metadata']['name']} made no progress for "
-                                                      f"{deadline} s: the rollout is stuck (kubectl rollout status fails)")
-                else:
-                    self.queue.add_after((d["metadata"]["namespace"], d["metadata"]["name"]), started + int(deadline) - now)
-        new_status["conditions"] = sorted(conds.values(), key=lambda c: {"Available": 0, "Progressing": 1}.get(c["type"], 2))
-        if new_status != status:
+        rollout = sync_rollout_status(d, rs_list, new_rs, self.clock.now, paused=paused, deadline=deadline)
+        if rollout.timed_out:
+            self.api.record_event(d, "ProgressDeadlineExceeded",
+                                  f'Deployment "{d["metadata"]["name"]}" has timed out progressing.',
+                                  type="Warning", component=self.name,
+                                  explanation=f"Deployment {d['metadata']['name']} made no progress for "
+                                              f"{deadline} s: the rollout is stuck (kubectl rollout status fails)")
+        elif rollout.recheck_after is not None:
+            self.queue.add_after((d["metadata"]["namespace"], d["metadata"]["name"]), rollout.recheck_after)
+        if rollout.status != status_of(d):
             upd = clone(d)
-            upd["status"] = new_status
+            upd["status"] = rollout.status
             self.api.update_status(upd)
 
-    @staticmethod
-    def _progressing(d: dict, old: dict, new: dict) -> bool:
-        """DeploymentProgressing: more updated, ready or available pods, or fewer old ones, than before."""
-        old_pods = old.get("replicas", 0) - old.get("updatedReplicas", 0)
-        new_pods = new.get("replicas", 0) - new.get("updatedReplicas", 0)
-        return (new.get("updatedReplicas", 0) > old.get("updatedReplicas", 0) or new_pods < old_pods
-                or new.get("readyReplicas", 0) > old.get("readyReplicas", 0)
-                or new.get("availableReplicas", 0) > old.get("availableReplicas", 0))
+
+# ---------------------------------------------------------------------------------------------- status (pure)
+_CONDITION_ORDER = {"Available": 0, "Progressing": 1}
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    """The status a Deployment sync writes, and what its progress deadline asks of the controller."""
+
+    status: dict
+    timed_out: bool = False              # Progressing just turned False (ProgressDeadlineExceeded)
+    recheck_after: float | None = None   # seconds until the progress deadline passes
+
+
+def calculate_status(d: dict, rs_list: list[dict], new_rs: dict | None, now: float) -> dict:
+    """Return the Deployment's counters and Available condition over its ReplicaSets (``calculateStatus``; pure).
+
+    Other conditions of the current status are kept as they are.
+    """
+    want = _replicas(d)
+    _, unavailable = fenceposts(d)
+    stamp = rfc3339(now)
+    available = sum(_status(rs, "availableReplicas") for rs in rs_list)
+    status: dict = {"observedGeneration": meta_of(d).get("generation", 1),
+                    "replicas": sum(_status(rs, "replicas") for rs in rs_list),
+                    "updatedReplicas": _status(new_rs, "replicas") if new_rs else 0,
+                    "readyReplicas": sum(_status(rs, "readyReplicas") for rs in rs_list),
+                    "availableReplicas": available,
+                    "unavailableReplicas": max(want - available, 0)}
+    omit_zero(status, ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"))
+    old = status_of(d)
+    if old.get("collisionCount"):
+        status["collisionCount"] = old["collisionCount"]
+    conds = {c["type"]: c for c in old.get("conditions") or ()}
+    if available >= want - unavailable:
+        _put_condition(conds, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.",
+                       stamp)
+    else:
+        _put_condition(conds, "Available", "False", "MinimumReplicasUnavailable",
+                       "Deployment does not have minimum availability.", stamp)
+    status["conditions"] = _sorted_conditions(conds)
+    return status
+
+
+def sync_rollout_status(d: dict, rs_list: list[dict], new_rs: dict | None, now: float, *, paused: bool = False,
+                        deadline: int | str | None = None) -> RolloutStatus:
+    """Return ``calculate_status`` with the Progressing condition of the rollout at ``now`` (pure).
+
+    ``deadline`` is the progress deadline in seconds (None: none); a rollout that made no progress for that
+    long turns Progressing False (``timed_out``), one still within it asks to be looked at again then.
+    """
+    status = calculate_status(d, rs_list, new_rs, now)
+    stamp = rfc3339(now)
+    conds = {c["type"]: c for c in status["conditions"]}
+    timed_out, recheck_after = False, None
+    if paused:
+        _put_condition(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", stamp)
+    elif new_rs is not None:
+        rs_name = new_rs["metadata"]["name"]
+        old_rs = [rs for rs in rs_list if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
+        prog = conds.get("Progressing")
+        if rollout_complete(d, new_rs, old_rs):
+            _put_condition(conds, "Progressing", "True", "NewReplicaSetAvailable",
+                           f'ReplicaSet "{rs_name}" has successfully progressed.', stamp)
+        elif prog is not None and prog.get("reason") == "DeploymentPaused":
+            _put_condition(conds, "Progressing", "True", "DeploymentResumed", "Deployment is resumed", stamp)
+        elif (has_progressed(status_of(d), status) or prog is None
+              or prog.get("reason") == "NewReplicaSetAvailable"):
+            # Progress moves lastUpdateTime even when reason and message stay: the deadline counts from it.
+            reason = "NewReplicaSetCreated" if prog is None else "ReplicaSetUpdated"
+            msg = f'Created new replica set "{rs_name}"' if prog is None else f'ReplicaSet "{rs_name}" is progressing.'
+            conds["Progressing"] = {"type": "Progressing", "status": "True", "lastUpdateTime": stamp,
+                                    "lastTransitionTime": prog["lastTransitionTime"]
+                                    if prog and prog.get("status") == "True" else stamp,
+                                    "reason": reason, "message": msg}
+        elif deadline is not None and prog.get("status") == "True":
+            started = parse_rfc3339(prog["lastUpdateTime"])
+            if now >= started + int(deadline):
+                _put_condition(conds, "Progressing", "False", "ProgressDeadlineExceeded",
+                               f'ReplicaSet "{rs_name}" has timed out progressing.', stamp)
+                timed_out = True
+            else:
+                recheck_after = started + int(deadline) - now
+    status["conditions"] = _sorted_conditions(conds)
+    return RolloutStatus(status, timed_out, recheck_after)
+
+
+def _put_condition(conds: dict[str, dict], ctype: str, value: str, reason: str, message: str, stamp: str) -> None:
+    """Set a Deployment condition in ``conds``; unchanged ones keep their times (``SetDeploymentCondition``)."""
+    old = conds.get(ctype)
+    if old and old.get("status") == value and old.get("reason") == reason and old.get("message") == message:
+        return
+    conds[ctype] = {"type": ctype, "status": value, "lastUpdateTime": stamp,
+                    "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == value else stamp,
+                    "reason": reason, "message": message}
+
+
+def _sorted_conditions(conds: dict[str, dict]) -> list[dict]:
+    return sorted(conds.values(), key=lambda c: _CONDITION_ORDER.get(c["type"], 2))
+
+
+def has_progressed(old: dict, new: dict) -> bool:
+    """DeploymentProgressing: more updated, ready or available pods, or fewer old ones, than before."""
+    old_pods = old.get("replicas", 0) - old.get("updatedReplicas", 0)
+    new_pods = new.get("replicas", 0) - new.get("updatedReplicas", 0)
+    return (new.get("updatedReplicas", 0) > old.get("updatedReplicas", 0) or new_pods < old_pods
+            or new.get("readyReplicas", 0) > old.get("readyReplicas", 0)
+            or new.get("availableReplicas", 0) > old.get("availableReplicas", 0))

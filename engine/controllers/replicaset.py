@@ -11,14 +11,14 @@ import math
 from functools import cmp_to_key
 
 from ..client.workqueue import Controller
-from ..clock import parse_rfc3339
+from ..clock import parse_rfc3339, rfc3339
 from ..errors import StatusError
 from ..etcd.store import DELETED, MODIFIED, Event
 from ..objects import (
     annotations_of,
     clone,
-    get_condition,
     is_pod_active,
+    is_terminating,
     labels_of,
     meta_of,
     owner_controller,
@@ -27,6 +27,17 @@ from ..objects import (
     status_of,
 )
 from ..selectors import LabelSelector
+from .controller_utils import (
+    adopt_object,
+    available_after,
+    min_ready_seconds,
+    omit_zero,
+    pod_available,
+    pod_from_template,
+    ready_since,
+    release_object,
+    selector_of,
+)
 
 BURST_REPLICAS = 500
 # Pod changes that only move status counters (scheduled, started, ready) are folded into one sync per
@@ -35,43 +46,6 @@ BURST_REPLICAS = 500
 # pod turning inactive still sync at once, so replacements are not delayed.
 STATUS_SYNC_WINDOW = 0.2
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
-
-
-def controller_ref(owner: dict) -> dict:
-    meta = owner["metadata"]
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"], "uid": meta["uid"],
-            "controller": True, "blockOwnerDeletion": True}
-
-
-def pod_from_template(owner: dict, template: dict, *, name: str | None = None,
-                      generate_name: str | None = None) -> dict:
-    """A pod for ``owner`` from its pod template (labels, annotations, spec), controlled by it."""
-    tmeta = meta_of(template)
-    meta: dict = {"namespace": owner["metadata"].get("namespace", "default"),
-                  "labels": dict(tmeta.get("labels") or {}),
-                  "ownerReferences": [controller_ref(owner)]}
-    if tmeta.get("annotations"):
-        meta["annotations"] = dict(tmeta["annotations"])
-    if tmeta.get("finalizers"):
-        meta["finalizers"] = list(tmeta["finalizers"])
-    if name:
-        meta["name"] = name
-    else:
-        meta["generateName"] = generate_name or f"{owner['metadata']['name']}-"
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": clone(spec_of(template))}
-
-
-def ready_since(pod: dict) -> float | None:
-    cond = get_condition(pod, "Ready")
-    if cond is None or cond.get("status") != "True":
-        return None
-    stamp = cond.get("lastTransitionTime")
-    return parse_rfc3339(stamp) if stamp else 0.0
-
-
-def pod_available(pod: dict, min_ready_seconds: int, now: float) -> bool:
-    since = ready_since(pod)
-    return since is not None and (min_ready_seconds == 0 or since + min_ready_seconds <= now)
 
 
 def _phase_rank(pod: dict) -> int:
@@ -141,6 +115,34 @@ def pods_to_delete(pods: list[dict], related: list[dict], count: int, now: float
         return -1 if ua < ub else (1 if ua > ub else 0)
 
     return sorted(pods, key=cmp_to_key(less))[:count]
+
+
+def calculate_status(rs: dict, active: list[dict], now: float, *, manage_error: str | None = None) -> dict:
+    """Return the ReplicaSet's status for its ``active`` pods at ``now`` (``calculateStatus``; pure).
+
+    ``manage_error`` is the message of a failed create, reported as the ReplicaFailure condition; other
+    conditions of the current status are kept.
+    """
+    spec = spec_of(rs)
+    min_ready = min_ready_seconds(rs)
+    tlabels = labels_of(spec.get("template"))
+    ready = [p for p in active if pod_ready(p)]
+    available = [p for p in ready if pod_available(p, min_ready, now)]
+    fully = [p for p in active if all(labels_of(p).get(k) == v for k, v in tlabels.items())]
+    status: dict = {
+        "replicas": len(active),
+        "fullyLabeledReplicas": len(fully),
+        "readyReplicas": len(ready),
+        "availableReplicas": len(available),
+        "observedGeneration": meta_of(rs).get("generation", 1),
+    }
+    conditions = [c for c in status_of(rs).get("conditions") or () if c.get("type") != "ReplicaFailure"]
+    if manage_error is not None:
+        conditions.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                           "message": manage_error, "lastTransitionTime": rfc3339(now)})
+    if conditions:
+        status["conditions"] = conditions
+    return omit_zero(status, ("readyReplicas", "availableReplicas", "fullyLabeledReplicas"))
 
 
 class ReplicaSetController(Controller):
@@ -223,10 +225,9 @@ class ReplicaSetController(Controller):
             self._last_sync.pop(key, None)
             return
         self._last_sync[key] = self.clock.now
-        pods = self.claim_pods(rs)
-        active = [p for p in pods if is_pod_active(p)]
+        active = [p for p in self.claim_pods(rs) if is_pod_active(p)]
         error: StatusError | None = None
-        if not rs["metadata"].get("deletionTimestamp"):
+        if not is_terminating(rs):
             changed = False
             try:
                 changed = self.manage_replicas(rs, active)
@@ -237,9 +238,8 @@ class ReplicaSetController(Controller):
             if rs is None:
                 return
             if changed or rs is not before:  # nothing written: the claimed pods are still current
-                pods = self.claim_pods(rs, adopt=False)
-                active = [p for p in pods if is_pod_active(p)]
-        self.update_status(rs, pods, active, error)
+                active = [p for p in self.claim_pods(rs, adopt=False) if is_pod_active(p)]
+        self.update_status(rs, active, error)
         if error is not None:
             raise error
 
@@ -247,23 +247,22 @@ class ReplicaSetController(Controller):
         """Pods this ReplicaSet controls after adoption and release (ControllerRefManager)."""
         meta = rs["metadata"]
         ns, uid = meta.get("namespace", ""), meta["uid"]
-        sel = spec_of(rs).get("selector")
-        selector = LabelSelector.from_dict(sel) if sel is not None else LabelSelector(nothing=True)
+        selector = selector_of(rs)
         claimed: dict[str, dict] = {}
         for pod in self.store.owned_by(uid, "pods"):
             ref = owner_controller(pod)
             if ref is None or ref.get("uid") != uid:
                 continue
-            if selector.matches(pod["metadata"].get("labels")):
+            if selector.matches(labels_of(pod)):
                 claimed[pod["metadata"]["uid"]] = pod
-            elif not pod["metadata"].get("deletionTimestamp"):
-                self._release(pod, uid)
-        if adopt and not meta.get("deletionTimestamp") and not selector.empty:
+            elif not is_terminating(pod):
+                release_object(self.api, pod, uid)
+        if adopt and not is_terminating(rs) and not selector.empty:
             for pod in self._orphan_candidates(ns, selector):
                 pm = pod["metadata"]
-                if pm["uid"] in claimed or owner_controller(pod) is not None or pm.get("deletionTimestamp"):
+                if pm["uid"] in claimed or owner_controller(pod) is not None or is_terminating(pod):
                     continue
-                adopted = self._adopt(rs, pod)
+                adopted = adopt_object(self.api, rs, pod)
                 if adopted is not None:
                     claimed[pm["uid"]] = adopted
         return sorted(claimed.values(), key=lambda p: p["metadata"]["name"])
@@ -273,29 +272,9 @@ class ReplicaSetController(Controller):
         out = []
         for name in sorted(self._orphans.get(ns, ())):
             pod = self.store.find("pods", ns, name)
-            if pod is not None and selector.matches(pod["metadata"].get("labels")):
+            if pod is not None and selector.matches(labels_of(pod)):
                 out.append(pod)
         return out
-
-    def _adopt(self, rs: dict, pod: dict) -> dict | None:
-        new = clone(pod)
-        new["metadata"].setdefault("ownerReferences", []).append(controller_ref(rs))
-        try:
-            return self.api.update_internal(new)
-        except StatusError:
-            return None
-
-    def _release(self, pod: dict, uid: str) -> None:
-        new = clone(pod)
-        refs = [r for r in new["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
-        if refs:
-            new["metadata"]["ownerReferences"] = refs
-        else:
-            new["metadata"].pop("ownerReferences", None)
-        try:
-            self.api.update_internal(new)
-        except StatusError:
-            pass
 
     def manage_replicas(self, rs: dict, active: list[dict]) -> bool:
         """Create or delete pods toward ``spec.replicas``; tell whether anything was written."""
@@ -304,7 +283,7 @@ class ReplicaSetController(Controller):
         name = rs["metadata"]["name"]
         if diff < 0:
             missing = min(-diff, BURST_REPLICAS)
-            template = rs["spec"].get("template") or {}
+            template = spec_of(rs).get("template") or {}
             created = 0
             batch = 1  # slow start: 1, 2, 4, ...; an error stops further batches
             while created < missing:
@@ -349,39 +328,19 @@ class ReplicaSetController(Controller):
             out.extend(self.store.owned_by(sibling["metadata"]["uid"], "pods"))
         return out
 
-    def update_status(self, rs: dict, pods: list[dict], active: list[dict], error: StatusError | None) -> None:
-        spec = spec_of(rs)
-        min_ready = int(spec.get("minReadySeconds", 0) or 0)
+    def update_status(self, rs: dict, active: list[dict], error: StatusError | None) -> None:
+        """``updateReplicaSetStatus``: write the calculated status when it differs from the stored one."""
         now = self.clock.now
-        tlabels = labels_of(spec.get("template"))
-        ready = [p for p in active if pod_ready(p)]
-        available = [p for p in ready if pod_available(p, min_ready, now)]
-        fully = [p for p in active if all(labels_of(p).get(k) == v for k, v in tlabels.items())]
-        status = dict(status_of(rs))
-        new_status = {
-            "replicas": len(active),
-            "fullyLabeledReplicas": len(fully),
-            "readyReplicas": len(ready),
-            "availableReplicas": len(available),
-            "observedGeneration": rs["metadata"].get("generation", 1),
-        }
-        conditions = [c for c in status.get("conditions") or () if c.get("type") != "ReplicaFailure"]
-        if error is not None:
-            conditions.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
-                               "message": error.message, "lastTransitionTime": _iso(now)})
-        if conditions:
-            new_status["conditions"] = conditions
-        for k in ("readyReplicas", "availableReplicas", "fullyLabeledReplicas"):
-            if new_status[k] == 0:
-                new_status.pop(k)  # omitempty, as on the wire
-        if min_ready and len(ready) > len(available):
-            waits = [ready_since(p) + min_ready - now for p in ready if not pod_available(p, min_ready, now)]
-            self.queue.add_after((rs["metadata"].get("namespace", ""), rs["metadata"]["name"]), max(min(waits), 0.001))
-        if new_status != status:
+        new_status = calculate_status(rs, active, now, manage_error=error.message if error is not None else None)
+        min_ready = min_ready_seconds(rs)
+        if min_ready:
+            wait = available_after([p for p in active if pod_ready(p)], min_ready, now)
+            if wait is not None:
+                self.queue.add_after((rs["metadata"].get("namespace", ""), rs["metadata"]["name"]), wait)
+        if new_status != status_of(rs):
             new = clone(rs)
             new["status"] = new_status
             self.api.update_status(new)
-
 
 def _status_only(old: dict, new: dict) -> bool:
     """Tell whether a pod change can only move status counters (not adoption, release or counts)."""
@@ -389,7 +348,3 @@ def _status_only(old: dict, new: dict) -> bool:
     return (om.get("labels") == nm.get("labels") and om.get("deletionTimestamp") == nm.get("deletionTimestamp")
             and is_pod_active(old) == is_pod_active(new))
 
-
-def _iso(t: float) -> str:
-    from ..clock import rfc3339
-    return rfc3339(t)

@@ -13,16 +13,17 @@ so once with the Kubedrill-only event reason ``WaitingForPodTermination`` (not a
 """
 from __future__ import annotations
 
-import json
 import re
 
 from ..client.workqueue import Controller
 from ..clock import parse_rfc3339
 from ..errors import AlreadyExists, StatusError
 from ..etcd.store import DELETED, Event
-from ..objects import clone, get_condition, labels_of, meta_of, owner_controller, spec_of, status_of
-from ..selectors import LabelSelector
-from .replicaset import controller_ref, pod_from_template
+from ..objects import (clone, controller_ref, get_condition, is_terminating, labels_of, meta_of, node_ready,
+                       owner_controller, spec_of, status_of)
+from .controller_utils import (adopt_object, available_after, fnv32, hash_bytes, hash_name, is_running_and_ready,
+                               min_ready_seconds, omit_zero, pod_from_template, release_object, selector_of,
+                               set_owner_refs)
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
@@ -30,7 +31,6 @@ REVISION_LABEL = "controller-revision-hash"
 CR_HASH_LABEL = "controller.kubernetes.io/hash"
 WAITING_REASON = "WaitingForPodTermination"  # Kubedrill reason, not upstream: explains the at-most-once wait
 CLUSTER_DOMAIN = "cluster.local"
-_SAFE = "bcdfghjklmnpqrstvwxz2456789"
 _POD_RE = re.compile(r"^(.*)-([0-9]+)$")
 
 
@@ -67,19 +67,6 @@ def pod_dns_name(pod: dict) -> str | None:
     return f"{host}.{sub}.{meta.get('namespace') or 'default'}.svc.{CLUSTER_DOMAIN}"
 
 
-def fnv32(data: bytes) -> int:
-    """FNV-1 32-bit (Go's ``fnv.New32``, which ``HashControllerRevision`` uses)."""
-    h = 0x811C9DC5
-    for b in data:
-        h = (h * 0x01000193) & 0xFFFFFFFF
-        h ^= b
-    return h
-
-
-def safe_encode(text: str) -> str:
-    return "".join(_SAFE[ord(ch) % len(_SAFE)] for ch in text)
-
-
 def revision_data(sset: dict) -> dict:
     """``getPatch``: the part of the set a revision records (the pod template, replaced wholesale)."""
     template = clone(spec_of(sset).get("template") or {})
@@ -88,9 +75,8 @@ def revision_data(sset: dict) -> dict:
 
 
 def revision_hash(data: dict, collision_count: int) -> str:
-    raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    raw += str(collision_count).encode()
-    return safe_encode(str(fnv32(raw)))
+    """Return the name suffix of a revision (``HashControllerRevision``: FNV-1 of the data and collision count)."""
+    return hash_name(fnv32(hash_bytes(data) + str(collision_count).encode()))
 
 
 def revision_template(revision: dict) -> dict:
@@ -103,18 +89,11 @@ def is_created(pod: dict) -> bool:
     return bool(status_of(pod).get("phase"))
 
 
-def is_terminating(pod: dict) -> bool:
-    return bool(pod["metadata"].get("deletionTimestamp"))
-
-
-def is_running_and_ready(pod: dict) -> bool:
-    if status_of(pod).get("phase") != "Running":
-        return False
-    cond = get_condition(pod, "Ready")
-    return cond is not None and cond.get("status") == "True"
-
-
 def is_running_and_available(pod: dict, min_ready: int, now: float) -> bool:
+    """Tell whether the pod is Running and has been Ready for ``min_ready`` seconds (``isRunningAndAvailable``).
+
+    Unlike ``pod_available``, a Ready condition without a transition time counts as available at once.
+    """
     if not is_running_and_ready(pod):
         return False
     if min_ready <= 0:
@@ -131,36 +110,32 @@ def pod_revision(pod: dict) -> str:
     return labels_of(pod).get(REVISION_LABEL, "")
 
 
-def _spec(sset: dict) -> dict:
-    return spec_of(sset)
-
-
 def start_ordinal(sset: dict) -> int:
-    return int(((_spec(sset).get("ordinals") or {}).get("start")) or 0)
+    return int(((spec_of(sset).get("ordinals") or {}).get("start")) or 0)
 
 
 def allows_burst(sset: dict) -> bool:
-    return _spec(sset).get("podManagementPolicy") == "Parallel"
+    return spec_of(sset).get("podManagementPolicy") == "Parallel"
 
 
 def partition(sset: dict) -> int:
-    strategy = _spec(sset).get("updateStrategy") or {}
+    strategy = spec_of(sset).get("updateStrategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
         return 0
     return int(((strategy.get("rollingUpdate") or {}).get("partition")) or 0)
 
 
 def retention(sset: dict) -> tuple[str, str]:
-    policy = _spec(sset).get("persistentVolumeClaimRetentionPolicy") or {}
+    policy = spec_of(sset).get("persistentVolumeClaimRetentionPolicy") or {}
     return policy.get("whenDeleted") or "Retain", policy.get("whenScaled") or "Retain"
 
 
 def claims_for(sset: dict, ordinal: int) -> list[dict]:
     """``getPersistentVolumeClaims``: the claims of the pod at ``ordinal`` (labels = template + selector)."""
     meta = sset["metadata"]
-    selector_labels = ((_spec(sset).get("selector") or {}).get("matchLabels")) or {}
+    selector_labels = ((spec_of(sset).get("selector") or {}).get("matchLabels")) or {}
     out = []
-    for template in _spec(sset).get("volumeClaimTemplates") or ():
+    for template in spec_of(sset).get("volumeClaimTemplates") or ():
         tmeta = meta_of(template)
         labels = dict(tmeta.get("labels") or {})
         labels.update(selector_labels)
@@ -185,11 +160,11 @@ def new_statefulset_pod(sset: dict, template: dict, revision_name: str, ordinal:
     labels[REVISION_LABEL] = revision_name
     spec = pod["spec"]
     spec["hostname"] = name
-    if _spec(sset).get("serviceName"):
-        spec["subdomain"] = _spec(sset)["serviceName"]
+    if spec_of(sset).get("serviceName"):
+        spec["subdomain"] = spec_of(sset)["serviceName"]
     claim_volumes = []
     names = set()
-    for template_claim in _spec(sset).get("volumeClaimTemplates") or ():
+    for template_claim in spec_of(sset).get("volumeClaimTemplates") or ():
         vname = meta_of(template_claim).get("name", "")
         names.add(vname)
         claim_volumes.append({"name": vname, "persistentVolumeClaim": {
@@ -209,22 +184,43 @@ def identity_matches(sset: dict, pod: dict) -> bool:
             and labels.get(POD_INDEX_LABEL) == str(ordinal))
 
 
-def storage_matches(sset: dict, pod: dict) -> bool:
-    ordinal = ordinal_of(pod)
-    if ordinal < 0:
-        return False
-    volumes = {v.get("name"): v for v in spec_of(pod).get("volumes") or ()}
-    for template in _spec(sset).get("volumeClaimTemplates") or ():
-        vname = meta_of(template).get("name", "")
-        vol = volumes.get(vname) or {}
-        if (vol.get("persistentVolumeClaim") or {}).get("claimName") != claim_name(vname, sset["metadata"]["name"],
-                                                                                   ordinal):
-            return False
-    return True
+def split_replicas(sset: dict, pods: list[dict], current: dict, update: dict) -> tuple[list[dict], list[dict]]:
+    """Return (replicas, condemned): a pod per ordinal of the set, new ones where missing; the others, highest first.
+
+    A missing replica below the partition of a rolling update is made at the current revision, else at the
+    update revision (``newVersionedStatefulSetPod``); nothing is written.
+    """
+    count = int(spec_of(sset).get("replicas", 1))
+    start = start_ordinal(sset)
+    slots: list[dict | None] = [None] * count
+    condemned: list[dict] = []
+    for pod in pods:
+        ordinal = ordinal_of(pod)
+        if start <= ordinal < start + count:
+            slots[ordinal - start] = pod
+        elif ordinal >= 0:
+            condemned.append(pod)
+    part = partition(sset)
+    rolling = is_rolling_update(sset)
+    replicas: list[dict] = []
+    for i, pod in enumerate(slots):
+        if pod is None:
+            ordinal = start + i
+            revision = current if rolling and ordinal < part else update
+            pod = new_statefulset_pod(sset, revision_template(revision), revision["metadata"]["name"], ordinal)
+        replicas.append(pod)
+    condemned.sort(key=ordinal_of, reverse=True)
+    return replicas, condemned
 
 
-def compute_status(pods: list[dict], min_ready: int, now: float, current: str, update: str) -> dict:
-    """``computeReplicaStatus`` over every pod of the set (condemned included)."""
+def is_rolling_update(sset: dict) -> bool:
+    return (spec_of(sset).get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+
+
+def calculate_status(sset: dict, pods: list[dict], now: float, *, current_revision: str, update_revision: str,
+                     collision_count: int) -> dict:
+    """Return the set's status over every pod of it, condemned included (``computeReplicaStatus``; pure)."""
+    min_ready = min_ready_seconds(sset)
     st = {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0, "currentReplicas": 0, "updatedReplicas": 0}
     for pod in pods:
         created = is_created(pod)
@@ -236,20 +232,27 @@ def compute_status(pods: list[dict], min_ready: int, now: float, current: str, u
                 st["availableReplicas"] += 1
         if created and not is_terminating(pod):
             rev = pod_revision(pod)
-            if rev == current:
+            if rev == current_revision:
                 st["currentReplicas"] += 1
-            if rev == update:
+            if rev == update_revision:
                 st["updatedReplicas"] += 1
+    st.update(observedGeneration=meta_of(sset).get("generation", 1), currentRevision=current_revision,
+              updateRevision=update_revision, collisionCount=collision_count)
     return st
 
 
-def _ref_to(obj: dict, controller: bool) -> dict:
-    ref = {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj["kind"], "name": obj["metadata"]["name"],
-           "uid": obj["metadata"]["uid"]}
-    if controller:
-        ref["controller"] = True
-        ref["blockOwnerDeletion"] = True
-    return ref
+def complete_rolling_update(sset: dict, status: dict) -> dict:
+    """Return ``status`` with the update revision made current once every pod runs it and is Ready (pure)."""
+    if (is_rolling_update(sset) and status["updatedReplicas"] == status["replicas"]
+            and status["readyReplicas"] == status["replicas"]):
+        return dict(status, currentReplicas=status["updatedReplicas"], currentRevision=status["updateRevision"])
+    return status
+
+
+def _owner_ref(obj: dict) -> dict:
+    """Return a plain (not controller) ownerReference to ``obj``."""
+    return {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj["kind"], "name": obj["metadata"]["name"],
+            "uid": obj["metadata"]["uid"]}
 
 
 def desired_claim_refs(sset: dict, pod: dict | None, condemned: bool, refs: list[dict]) -> list[dict]:
@@ -261,14 +264,10 @@ def desired_claim_refs(sset: dict, pod: dict | None, condemned: bool, refs: list
     scaled_down = when_scaled == "Delete" and condemned and pod is not None and pod["metadata"].get("uid")
     if scaled_down:
         # The pod becomes the claim's only managed owner, so the claim goes once the pod is gone.
-        out.append(_ref_to(pod, controller=False))
+        out.append(_owner_ref(pod))
     elif when_deleted == "Delete":
-        out.append(_ref_to(sset, controller=True))
+        out.append(controller_ref(sset))
     return out
-
-
-class _Blocked(Exception):
-    """Stop this sync round (monotonic wait or a write that must be observed first)."""
 
 
 # ---------------------------------------------------------------------------------------------- controller
@@ -340,38 +339,26 @@ class StatefulSetController(Controller):
         """Pods of this set: controlled by it, selected by it and named ``<set>-<n>`` (adopt/release)."""
         meta = sset["metadata"]
         ns, uid, name = meta.get("namespace", ""), meta["uid"], meta["name"]
-        sel = _spec(sset).get("selector")
-        selector = LabelSelector.from_dict(sel) if sel is not None else LabelSelector(nothing=True)
+        selector = selector_of(sset)
         claimed: dict[str, dict] = {}
         for pod in self.store.owned_by(uid, "pods"):
             ref = owner_controller(pod)
             if ref is None or ref.get("uid") != uid:
                 continue
-            if selector.matches(pod["metadata"].get("labels")) and parent_and_ordinal(pod["metadata"]["name"])[0] == name:
+            if selector.matches(labels_of(pod)) and parent_and_ordinal(pod["metadata"]["name"])[0] == name:
                 claimed[pod["metadata"]["uid"]] = pod
             elif not is_terminating(pod):
-                self._set_refs(pod, [r for r in pod["metadata"].get("ownerReferences") or () if r.get("uid") != uid])
-        if adopt and not meta.get("deletionTimestamp") and not selector.empty:
+                release_object(self.api, pod, uid)
+        if adopt and not is_terminating(sset) and not selector.empty:
             for pod in self.store.list("pods", ns, selector):
                 pm = pod["metadata"]
                 if (pm["uid"] in claimed or owner_controller(pod) is not None or is_terminating(pod)
                         or parent_and_ordinal(pm["name"])[0] != name):
                     continue
-                adopted = self._set_refs(pod, list(pm.get("ownerReferences") or ()) + [controller_ref(sset)])
+                adopted = adopt_object(self.api, sset, pod)
                 if adopted is not None:
                     claimed[pm["uid"]] = adopted
         return sorted(claimed.values(), key=lambda p: (ordinal_of(p), p["metadata"]["name"]))
-
-    def _set_refs(self, obj: dict, refs: list[dict]) -> dict | None:
-        new = clone(obj)
-        if refs:
-            new["metadata"]["ownerReferences"] = refs
-        else:
-            new["metadata"].pop("ownerReferences", None)
-        try:
-            return self.api.update_internal(new)
-        except StatusError:
-            return None
 
     # ------------------------------------------------------------------ revisions (history)
     def claim_revisions(self, sset: dict) -> list[dict]:
@@ -400,7 +387,7 @@ class StatefulSetController(Controller):
 
     def _create_revision(self, sset: dict, data: dict, number: int, collision: int) -> tuple[dict, int]:
         meta = sset["metadata"]
-        labels = dict(labels_of(_spec(sset).get("template")))
+        labels = dict(labels_of(spec_of(sset).get("template")))
         while True:
             digest = revision_hash(data, collision)
             rev = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
@@ -422,7 +409,7 @@ class StatefulSetController(Controller):
                          update: dict) -> None:
         live = {current["metadata"]["name"], update["metadata"]["name"]} | {pod_revision(p) for p in pods}
         history = [r for r in revisions if r["metadata"]["name"] not in live]
-        limit = int(_spec(sset).get("revisionHistoryLimit", 10))
+        limit = int(spec_of(sset).get("revisionHistoryLimit", 10))
         if limit < 0 or len(history) <= limit:
             return
         for rev in history[:len(history) - limit]:
@@ -433,117 +420,115 @@ class StatefulSetController(Controller):
     def update_statefulset(self, sset: dict, current: dict, update: dict, collision: int,
                            pods: list[dict]) -> tuple[dict, StatusError | None]:
         """``updateStatefulSet``: create, fix and delete pods; return the status to record and any error."""
-        spec = _spec(sset)
         now = self.clock.now
-        min_ready = int(spec.get("minReadySeconds", 0) or 0)
-        cur_name, upd_name = current["metadata"]["name"], update["metadata"]["name"]
-        current_tpl, update_tpl = revision_template(current), revision_template(update)
-        base = {"observedGeneration": sset["metadata"].get("generation", 1), "currentRevision": cur_name,
-                "updateRevision": upd_name, "collisionCount": collision}
+        min_ready = min_ready_seconds(sset)
+        replicas, condemned = split_replicas(sset, pods, current, update)
+        error: StatusError | None = None
+        rolled = False
+        if not is_terminating(sset):
+            self._requeue_for_min_ready(sset, replicas, min_ready, now)
+            try:
+                rolled = self.manage_pods(sset, replicas, condemned, update["metadata"]["name"], min_ready, now)
+            except StatusError as err:
+                error = err
+        live = [p for p in replicas if is_created(p)] + condemned
+        status = calculate_status(sset, live, now, current_revision=current["metadata"]["name"],
+                                  update_revision=update["metadata"]["name"], collision_count=collision)
+        if rolled:
+            status["currentReplicas"] -= 1  # the pod just deleted no longer runs the current revision
+        return status, error
 
-        count = int(spec.get("replicas", 1))
-        start = start_ordinal(sset)
-        replicas: list[dict | None] = [None] * count
-        condemned: list[dict] = []
-        for pod in pods:
-            ordinal = ordinal_of(pod)
-            if start <= ordinal < start + count:
-                replicas[ordinal - start] = pod
-            elif ordinal >= 0:
-                condemned.append(pod)
-        part = partition(sset)
-        rolling = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
-        for i in range(count):
-            if replicas[i] is None:
-                ordinal = start + i
-                use_current = rolling and ordinal < part
-                replicas[i] = new_statefulset_pod(sset, current_tpl if use_current else update_tpl,
-                                                  cur_name if use_current else upd_name, ordinal)
-        condemned.sort(key=ordinal_of, reverse=True)
+    def manage_pods(self, sset: dict, replicas: list[dict], condemned: list[dict], update_revision: str,
+                    min_ready: int, now: float) -> bool:
+        """Run one round of the set's pod management; tell whether the rolling update deleted a pod.
 
-        def status() -> dict:
-            live = [p for p in replicas if p is not None and is_created(p)] + condemned
-            st = compute_status(live, min_ready, now, cur_name, upd_name)
-            st.update(base)
-            return st
-
-        first_unhealthy = next((p for p in list(replicas) + list(reversed(condemned))
-                                if is_unavailable(p, min_ready, now)), None)
-        if sset["metadata"].get("deletionTimestamp"):
-            return status(), None
-
+        The steps stop at the first that must wait (an ordered wait, or a write to be observed first).
+        ``replicas`` gets the pods this round creates.
+        """
         monotonic = not allows_burst(sset)
-        self._requeue_for_min_ready(sset, replicas, min_ready, now)
-        try:
-            # 1. living replicas: replace failed pods, create missing ones, wait in order.
-            for i in range(count):
-                if self.process_replica(sset, replicas, i, monotonic, min_ready, now, count):
-                    raise _Blocked
-            # 2. claims of condemned pods follow the whenScaled policy before the pods go.
-            for pod in condemned:
-                self.fix_claims(sset, pod, condemned=True)
-            # 3. condemned pods: highest ordinal first; in order only once every replica is healthy.
-            for pod in condemned:
-                if is_terminating(pod):
-                    self._explain_wait(sset, pod)
-                    if monotonic:
-                        raise _Blocked
-                    continue
-                if monotonic and not is_running_and_available(pod, min_ready, now) and pod is not first_unhealthy:
-                    raise _Blocked
-                self.delete_pod(sset, pod, f"{self.kind} {sset['metadata']['name']} wants {count} pods: deleting "
-                                           f"{pod['metadata']['name']}, the highest ordinal, first")
-                if monotonic:
-                    raise _Blocked
-            if not rolling:
-                return status(), None
-            # 4. rolling update: newest ordinal first, down to the partition, one at a time.
-            st = status()
-            for target in range(count - 1, part - 1, -1):
-                pod = replicas[target]
-                if pod_revision(pod) != upd_name and not is_terminating(pod):
-                    self.delete_pod(sset, pod, f"rolling update of {self.kind} {sset['metadata']['name']}: "
-                                               f"{pod['metadata']['name']} runs revision {pod_revision(pod)}; it is "
-                                               f"deleted and recreated at {upd_name} (highest ordinal first, "
-                                               f"partition {part})")
-                    st["currentReplicas"] -= 1
-                    return st, None
-                if is_unavailable(pod, min_ready, now):
-                    return st, None
-            return st, None
-        except _Blocked:
-            return status(), None
-        except StatusError as err:
-            return status(), err
+        first_unhealthy = next((p for p in replicas + condemned[::-1] if is_unavailable(p, min_ready, now)), None)
+        # 1. living replicas: replace failed pods, create missing ones, wait in order.
+        for i in range(len(replicas)):
+            if self.process_replica(sset, replicas, i, monotonic, min_ready, now):
+                return False
+        # 2. claims of condemned pods follow the whenScaled policy before the pods go.
+        for pod in condemned:
+            self.fix_claims(sset, pod, condemned=True)
+        # 3. condemned pods: highest ordinal first; in order only once every replica is healthy.
+        if self.scale_down(sset, condemned, first_unhealthy, monotonic, min_ready, now, len(replicas)):
+            return False
+        if not is_rolling_update(sset):
+            return False
+        return self.rolling_update(sset, replicas, update_revision, min_ready, now)
 
-    def _requeue_for_min_ready(self, sset: dict, replicas: list, min_ready: int, now: float) -> None:
+    def scale_down(self, sset: dict, condemned: list[dict], first_unhealthy: dict | None, monotonic: bool,
+                   min_ready: int, now: float, count: int) -> bool:
+        """Delete condemned pods, highest ordinal first; True means stop this round.
+
+        OrderedReady deletes one per round, and only a healthy pod or the first unhealthy one.
+        """
+        for pod in condemned:
+            if is_terminating(pod):
+                self._explain_wait(sset, pod)
+                if monotonic:
+                    return True
+                continue
+            if monotonic and not is_running_and_available(pod, min_ready, now) and pod is not first_unhealthy:
+                return True
+            self.delete_pod(sset, pod, f"{self.kind} {sset['metadata']['name']} wants {count} pods: deleting "
+                                       f"{pod['metadata']['name']}, the highest ordinal, first")
+            if monotonic:
+                return True
+        return False
+
+    def rolling_update(self, sset: dict, replicas: list[dict], update_revision: str, min_ready: int,
+                       now: float) -> bool:
+        """Replace one pod not at ``update_revision``, newest ordinal first down to the partition.
+
+        Tell whether a pod was deleted; stops at the first pod that is not yet available again.
+        """
+        part = partition(sset)
+        for target in range(len(replicas) - 1, part - 1, -1):
+            pod = replicas[target]
+            if pod_revision(pod) != update_revision and not is_terminating(pod):
+                self.delete_pod(sset, pod, f"rolling update of {self.kind} {sset['metadata']['name']}: "
+                                           f"{pod['metadata']['name']} runs revision {pod_revision(pod)}; it is "
+                                           f"deleted and recreated at {update_revision} (highest ordinal first, "
+                                           f"partition {part})")
+                return True
+            if is_unavailable(pod, min_ready, now):
+                return False
+        return False
+
+    def _requeue_for_min_ready(self, sset: dict, replicas: list[dict], min_ready: int, now: float) -> None:
+        """Look again when a Ready pod's ``minReadySeconds`` are over (no pod event says so)."""
         if min_ready <= 0:
             return
-        waits = []
-        for pod in replicas:
-            if pod is not None and is_running_and_ready(pod) and not is_running_and_available(pod, min_ready, now):
-                stamp = (get_condition(pod, "Ready") or {}).get("lastTransitionTime")
-                if stamp:
-                    waits.append(parse_rfc3339(stamp) + min_ready - now)
-        if waits:
+        waiting = [p for p in replicas if is_running_and_ready(p) and not is_running_and_available(p, min_ready, now)]
+        wait = available_after(waiting, min_ready, now)
+        if wait is not None:
             meta = sset["metadata"]
-            self.queue.add_after((meta.get("namespace", ""), meta["name"]), max(min(waits), 0.001))
+            self.queue.add_after((meta.get("namespace", ""), meta["name"]), wait)
 
-    def process_replica(self, sset: dict, replicas: list, i: int, monotonic: bool, min_ready: int,
-                        now: float, count: int) -> bool:
+    def process_replica(self, sset: dict, replicas: list[dict], i: int, monotonic: bool, min_ready: int,
+                        now: float) -> bool:
         """``processReplica``; True means stop this round."""
         pod = replicas[i]
         phase = status_of(pod).get("phase")
         if phase in ("Failed", "Succeeded"):
             if not is_terminating(pod):
+                reason = status_of(pod).get("reason")
                 self.delete_pod(sset, pod, f"{pod['metadata']['name']} {phase.lower()}"
-                                           f"{' (' + pod['status'].get('reason') + ')' if pod['status'].get('reason') else ''}: "
+                                           f"{f' ({reason})' if reason else ''}: "
                                            "it is deleted and will be recreated with the same name and storage")
             return True
         if not is_created(pod):
             if self.claim_is_stale(sset, pod):
                 return True
-            pod = replicas[i] = self.create_pod(sset, pod, count)
+            made = self.create_pod(sset, pod, len(replicas))
+            if made is None:
+                return True
+            pod = replicas[i] = made
             if monotonic:
                 return True
             phase = "Pending"
@@ -551,8 +536,8 @@ class StatefulSetController(Controller):
             self._explain_wait(sset, pod)
             if monotonic:
                 return True
-        if (phase == "Pending") and not is_terminating(pod):
-            self.create_missing_claims(sset, pod)
+        if phase == "Pending" and not is_terminating(pod) and self.create_missing_claims(sset, pod):
+            return True
         if monotonic and not is_running_and_ready(pod):
             return True
         if monotonic and not is_running_and_available(pod, min_ready, now):
@@ -564,11 +549,15 @@ class StatefulSetController(Controller):
         return False
 
     # ------------------------------------------------------------------ pod and claim writes
-    def create_pod(self, sset: dict, pod: dict, count: int) -> dict:
-        """``CreateStatefulPod``: the claims first, then the pod; events as the real controller records them."""
+    def create_pod(self, sset: dict, pod: dict, count: int) -> dict | None:
+        """``CreateStatefulPod``: the claims first, then the pod; events as the real controller records them.
+
+        Return the pod made, or None when one of its claims is still being deleted (the pod must wait).
+        """
         name = sset["metadata"]["name"]
         pname = pod["metadata"]["name"]
-        self.create_missing_claims(sset, pod)
+        if self.create_missing_claims(sset, pod):
+            return None
         try:
             made = self.api.create_internal(pod)
         except AlreadyExists:
@@ -593,19 +582,20 @@ class StatefulSetController(Controller):
                                           + (f"; it will be reachable as {dns}" if dns else ""))
         return made
 
-    def create_missing_claims(self, sset: dict, pod: dict) -> None:
+    def create_missing_claims(self, sset: dict, pod: dict) -> bool:
+        """Create the pod's claims that do not exist; True when one is being deleted (the pod must wait)."""
         name = sset["metadata"]["name"]
         pname = pod["metadata"]["name"]
         for claim in claims_for(sset, ordinal_of(pod)):
             cname = claim["metadata"]["name"]
             existing = self.store.find("persistentvolumeclaims", claim["metadata"]["namespace"], cname)
             if existing is not None:
-                if existing["metadata"].get("deletionTimestamp"):
+                if is_terminating(existing):
                     msg = f"pvc {cname} is being deleted"
                     self.api.record_event(sset, "FailedCreate", f"create Pod {pname} in StatefulSet {name} failed "
                                           f"error: {msg}", type="Warning", component=self.name,
                                           explanation=f"{pname} must wait: its claim {cname} is still being deleted")
-                    raise _Blocked
+                    return True
                 continue
             refs = desired_claim_refs(sset, None, False, [])
             if refs:
@@ -623,6 +613,7 @@ class StatefulSetController(Controller):
                                   explanation=f"each {self.kind} pod gets its own PersistentVolumeClaim, created "
                                               f"before the pod: {cname} belongs to {pname} and outlives it, so a "
                                               f"replacement {pname} gets the same volume and data")
+        return False
 
     def claim_is_stale(self, sset: dict, pod: dict) -> bool:
         """``PodClaimIsStale``: a claim still owned by a previous incarnation of this pod must go first."""
@@ -643,12 +634,12 @@ class StatefulSetController(Controller):
         ns = sset["metadata"].get("namespace", "")
         for claim in claims_for(sset, ordinal_of(pod)):
             existing = self.store.find("persistentvolumeclaims", ns, claim["metadata"]["name"])
-            if existing is None or existing["metadata"].get("deletionTimestamp"):
+            if existing is None or is_terminating(existing):
                 continue
             refs = list(existing["metadata"].get("ownerReferences") or ())
             want = desired_claim_refs(sset, pod, condemned, refs)
             if want != refs:
-                self._set_refs(existing, want)
+                set_owner_refs(self.api, existing, want)
 
     def _fix_identity(self, sset: dict, pod: dict) -> None:
         new = clone(pod)
@@ -674,9 +665,7 @@ class StatefulSetController(Controller):
         node_name = spec_of(pod).get("nodeName")
         if not node_name:
             return
-        node = self.store.find("nodes", "", node_name)
-        ready = get_condition(node, "Ready") if node is not None else None
-        if node is not None and ready is not None and ready.get("status") == "True":
+        if node_ready(self.store.find("nodes", "", node_name)):
             return
         self._waiting_told.add(uid)
         pname = pod["metadata"]["name"]
@@ -689,22 +678,16 @@ class StatefulSetController(Controller):
                                           f"delete pod {pname} --grace-period=0 --force once you know it is down.")
 
     # ------------------------------------------------------------------ status
-    def update_status(self, sset: dict, st: dict) -> None:
+    def update_status(self, sset: dict, status: dict) -> None:
         """``updateStatefulSetStatus`` with ``completeRollingUpdate``; writes only when something changed."""
-        spec = _spec(sset)
-        if ((spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
-                and st["updatedReplicas"] == st["replicas"] and st["readyReplicas"] == st["replicas"]):
-            st["currentReplicas"] = st["updatedReplicas"]
-            st["currentRevision"] = st["updateRevision"]
+        status = complete_rolling_update(sset, status)
         fresh = self.store.find(self.resource, sset["metadata"].get("namespace", ""), sset["metadata"]["name"])
         if fresh is None:
             return
         old = status_of(fresh)
-        new_status = {k: v for k, v in st.items()
-                      if not (k in ("readyReplicas", "currentReplicas", "updatedReplicas") and v == 0)}
-        for k in ("conditions",):
-            if k in old:
-                new_status[k] = old[k]
+        new_status = omit_zero(dict(status), ("readyReplicas", "currentReplicas", "updatedReplicas"))
+        if "conditions" in old:
+            new_status["conditions"] = old["conditions"]
         if new_status == old:
             return
         new = clone(fresh)
