@@ -24,7 +24,7 @@ from typing import Any, Iterable
 from ..client.workqueue import Controller
 from ..clock import rfc3339_micro
 from ..etcd.store import ADDED, DELETED, Event, Store
-from ..objects import annotations_of, clone, labels_of, pod_ready, spec_of, status_of
+from ..objects import annotations_of, clone, controller_ref, is_terminating, labels_of, pod_ready, spec_of, status_of
 from ..selectors import LabelSelector
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -168,7 +168,7 @@ def should_publish(pod: dict, include_terminating: bool) -> bool:
         return False
     if status.get("phase") in ("Succeeded", "Failed"):
         return False
-    if not include_terminating and pod["metadata"].get("deletionTimestamp"):
+    if not include_terminating and is_terminating(pod):
         return False
     return True
 
@@ -201,12 +201,6 @@ def service_labels(svc: dict, extra: dict[str, str]) -> dict[str, str]:
         labels[HEADLESS_LABEL] = ""
     labels.update(extra)
     return labels
-
-
-def owner_ref(svc: dict) -> dict:
-    meta = svc["metadata"]
-    return {"apiVersion": "v1", "kind": "Service", "name": meta["name"], "uid": meta.get("uid", ""),
-            "controller": True, "blockOwnerDeletion": True}
 
 
 def _ports_key(ports: list[dict] | None) -> str:
@@ -301,7 +295,7 @@ class EndpointSliceController(_EndpointsBase):
     def sync(self, key: ServiceKey) -> None:
         ns, name = key
         svc = self.store.find("services", ns, name)
-        if svc is None or svc["metadata"].get("deletionTimestamp"):
+        if svc is None or is_terminating(svc):
             self.trigger.pop(key, None)
             return   # the garbage collector removes the slices the Service owns
         existing = self.store.list("endpointslices", ns, LabelSelector.from_labels(
@@ -333,7 +327,7 @@ class EndpointSliceController(_EndpointsBase):
         """Write the fewest slice changes that make ``existing`` hold exactly ``groups``."""
         ns, name = svc["metadata"].get("namespace", ""), svc["metadata"]["name"]
         labels = service_labels(svc, {SERVICE_NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY})
-        owner = owner_ref(svc)
+        owner = controller_ref(svc)
         by_group: dict[str, list[dict]] = {}
         for es in sorted(existing, key=lambda s: s["metadata"]["name"]):
             by_group.setdefault(_ports_key(es.get("ports")), []).append(es)
@@ -462,7 +456,6 @@ class EndpointsController(_EndpointsBase):
         """``RepackSubsets``: addresses grouped by identical port sets, sorted by IP; truncation flag."""
         spec = spec_of(svc)
         publish = bool(spec.get("publishNotReadyAddresses"))
-        zones: dict[str, str | None] = {}
         groups: dict[str, tuple[list[dict], list[dict], list[dict]]] = {}
         total = 0
         for pod in pods:

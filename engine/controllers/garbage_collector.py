@@ -51,7 +51,8 @@ class GarbageCollector(Controller):
             return
         if refs and (ev.type == ADDED or (ev.old is not None and ev.old["metadata"].get("ownerReferences") != refs)):
             self.queue.add(("dep", ev.key))
-        if meta.get("deletionTimestamp") and any(f in ("orphan", "foregroundDeletion") for f in meta.get("finalizers") or ()):
+        if meta.get("deletionTimestamp") and any(f in ("orphan", "foregroundDeletion")
+                                                 for f in meta.get("finalizers") or ()):
             self.queue.add(("owner", ev.key))
 
     def sync(self, key) -> None:
