@@ -17,13 +17,20 @@ from __future__ import annotations
 
 from ..client.workqueue import Controller
 from ..clock import rfc3339
-from ..component_helpers.storage import (ATTACHED_NODE, EXCLUSIVE_MESSAGE, is_attachable, is_exclusive,
-                                         multi_attach_message, pod_claim_names)
+from ..component_helpers.storage import (
+    ATTACHED_NODE,
+    EXCLUSIVE_MESSAGE,
+    is_attachable,
+    is_exclusive,
+    multi_attach_message,
+    pod_claim_names,
+)
 from ..errors import StatusError
 from ..etcd.store import ADDED, DELETED, Event
-from ..objects import annotations_of, clone, get_condition, labels_of, spec_of, status_of
+from ..objects import annotations_of, clone, labels_of, node_ready, spec_of, status_of
 from ..quantity import parse_quantity
 from ..selectors import LabelSelector
+from .volume_data import DATA_ROWS
 
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
@@ -34,7 +41,6 @@ SELECTED_NODE = "volume.kubernetes.io/selected-node"
 BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 LOCAL_PATH = "rancher.io/local-path"
-SIMULATED_PROVISIONER = "kubedrill.io/simulated"
 OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
 MAX_WAIT_FOR_UNMOUNT = 360.0     # attachdetach-controller maxWaitForUnmountDuration (6 min)
 PROVISION_SECONDS = (1.0, 3.0)   # how long the simulated provisioner takes (seeded)
@@ -146,11 +152,6 @@ def find_best_match(pvs: list[dict], pvc: dict, node: dict | None = None, check_
         if best is None or _storage(pv["spec"].get("capacity")) < _storage(best["spec"].get("capacity")):
             best = pv
     return best
-
-
-def _node_ready(node: dict | None) -> bool:
-    cond = get_condition(node, "Ready") if node is not None else None
-    return cond is not None and cond.get("status") == "True"
 
 
 # ---------------------------------------------------------------------------------------------- PV controller
@@ -333,7 +334,8 @@ class PersistentVolumeController(Controller):
             self.api.record_event(pvc, "ProvisioningFailed", f"failed to provision volume with StorageClass "
                                   f'"{class_name}": {err.message}', type="Warning", component=sc["provisioner"])
             return
-        self.api.record_event(pvc, "ProvisioningSucceeded", f"Successfully provisioned volume {made['metadata']['name']}",
+        self.api.record_event(pvc, "ProvisioningSucceeded",
+                              f"Successfully provisioned volume {made['metadata']['name']}",
                               component=sc["provisioner"],
                               explanation=f"{made['metadata']['name']} was created for {name}; the controller binds "
                                           "them next")
@@ -372,7 +374,6 @@ class PersistentVolumeController(Controller):
     # ------------------------------------------------------------------ binding
     def bind(self, pv: dict, pvc: dict, by_controller: bool) -> None:
         """``bind``: claimRef on the volume, volumeName on the claim, both phases Bound."""
-        from .volume_data import DATA_ROWS
         now = rfc3339(self.clock.now)
         cmeta = pvc["metadata"]
         ref = {"kind": "PersistentVolumeClaim", "namespace": cmeta.get("namespace", ""), "name": cmeta["name"],
@@ -460,7 +461,6 @@ class PersistentVolumeController(Controller):
             self.api.remove_finalizer("persistentvolumes", "", name, "kubernetes.io/pv-protection")
             return
         if policy == "Recycle":
-            from .volume_data import DATA_ROWS
             new = clone(pv)
             new["spec"].pop("claimRef", None)
             new["metadata"].get("annotations", {}).pop(DATA_ROWS, None)
@@ -625,7 +625,7 @@ class AttachDetachController(Controller):
             why = (f"{pv_name} is ReadWriteOnce and still attached to {attached}, where "
                    f"{', '.join(local) or 'another pod'} uses it: {pod['metadata']['name']} on {node} waits in "
                    "ContainerCreating until that pod is gone")
-        elif _node_ready(node_obj):
+        elif node_ready(node_obj):
             why = f"{pv_name} is being detached from {attached}; {pod['metadata']['name']} waits for it"
         else:
             why = (f"{pv_name} is ReadWriteOnce and still attached to {attached}, which is not responding and cannot "
@@ -651,7 +651,7 @@ class AttachDetachController(Controller):
         node = self.store.find("nodes", "", attached)
         out_of_service = node is not None and any(
             t.get("key") == OUT_OF_SERVICE_TAINT for t in spec_of(node).get("taints") or ())
-        if node is not None and not _node_ready(node) and not out_of_service:
+        if node is not None and not node_ready(node) and not out_of_service:
             since = self._unused_since.setdefault(pv_name, self.clock.now)
             left = since + self.max_wait - self.clock.now
             if left > 0:

@@ -20,7 +20,8 @@ from typing import Any
 from ..clock import Clock, Handle
 from ..errors import StatusError
 from ..etcd.store import DELETED, Event
-from ..objects import annotations_of, clone, pod_ready, spec_of, status_of
+from ..objects import annotations_of, clone, is_terminating, spec_of, status_of
+from .controller_utils import is_running_and_ready
 
 DATA_ROWS = "kubedrill.io/data-rows"
 EPHEMERAL_ROWS = "kubedrill.io/ephemeral-rows"
@@ -55,23 +56,12 @@ def data_target(pod: dict) -> tuple[str, str]:
 
 
 def is_writing(pod: dict) -> bool:
-    return (write_rate(pod) > 0 and not pod["metadata"].get("deletionTimestamp")
-            and status_of(pod).get("phase") == "Running" and pod_ready(pod))
+    """Tell whether the pod writes rows now: a writer, not terminating, Running and Ready."""
+    return write_rate(pod) > 0 and not is_terminating(pod) and is_running_and_ready(pod)
 
 
 def _restarts(pod: dict) -> int:
     return sum(int(c.get("restartCount", 0) or 0) for c in status_of(pod).get("containerStatuses") or ())
-
-
-def data_rows(store: Any, pod: dict) -> int:
-    """The rows a pod sees in its data volume right now."""
-    kind, name = data_target(pod)
-    if kind == "pvc":
-        pvc = store.find("persistentvolumeclaims", pod["metadata"].get("namespace", ""), name)
-        volume = spec_of(pvc).get("volumeName")
-        pv = store.find("persistentvolumes", "", volume) if volume else None
-        return int(annotations_of(pv).get(DATA_ROWS, 0) or 0)
-    return int(annotations_of(pod).get(EPHEMERAL_ROWS, 0) or 0)
 
 
 class StorageDataWriter:
