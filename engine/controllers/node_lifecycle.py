@@ -24,7 +24,7 @@ from ..clock import Handle, parse_rfc3339, rfc3339
 from ..component_helpers.scheduling import tolerates
 from ..etcd.store import ADDED, DELETED, Event
 from ..kubelet.lease import LEASE_NAMESPACE, effective_renew_time, lease_is_renewing
-from ..objects import clone, get_condition, spec_of, status_of
+from ..objects import clone, condition_true, get_condition, spec_of, status_of
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -48,8 +48,7 @@ def desired_taints(node: dict) -> list[tuple[str, str]]:
     elif status == "False":
         out += [(NOT_READY, "NoExecute"), (NOT_READY, "NoSchedule")]
     for ctype, key in _PRESSURE_TAINTS:
-        cond = get_condition(node, ctype)
-        if cond is not None and cond.get("status") == "True":
+        if condition_true(node, ctype):
             out.append((key, "NoSchedule"))
     if spec_of(node).get("unschedulable"):
         out.append((UNSCHEDULABLE, "NoSchedule"))
@@ -240,9 +239,8 @@ class NodeLifecycleController(Controller):
                 new["spec"]["taints"] = taints
             else:
                 new["spec"].pop("taints", None)
-            node = self.api.update_internal(new)
-            if (UNSCHEDULABLE, "NoSchedule") in {(t["key"], t["effect"]) for t in added}:
-                pass  # the kubelet records NodeNotSchedulable; the taint is what the scheduler reads
+            # The kubelet records NodeNotSchedulable; the taint is what the scheduler reads.
+            self.api.update_internal(new)
         noexec = [t for t in taints if t.get("effect") == "NoExecute"]
         if noexec:
             self._noexecute[name] = noexec
