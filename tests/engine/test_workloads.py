@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from simulate import active, deployment, events, pods, replicaset, run_until, running_ready
@@ -215,7 +216,6 @@ def test_same_seed_and_commands_give_the_same_event_history():
 
 
 def test_the_unmodified_kubernetes_io_guestbook_applies_and_reaches_ready(cluster):
-    from pathlib import Path
     cluster.apply((Path(__file__).parent / "manifests" / "guestbook.yaml").read_text())
 
     def ready():
