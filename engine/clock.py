@@ -40,7 +40,6 @@ class Clock:
         self.rng = random.Random(seed)
         self._heap: list[Handle] = []
         self._seq = 0
-        self._live = 0
 
     def schedule(self, delay: float, callback: Callable[[], object]) -> Handle:
         """Run ``callback`` ``delay`` simulated seconds from now (0 = after current work)."""

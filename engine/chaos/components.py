@@ -62,10 +62,6 @@ def _switch(cluster: "Cluster", name: str, running: bool) -> None:
         target.stop()
 
 
-def is_held(cluster: "Cluster", name: str) -> bool:
-    return _holds(cluster).get(name, 0) > 0
-
-
 def controller_names(cluster: "Cluster") -> list[str]:
     """Names of the controllers in the controller manager (``cluster.controllers``), sorted."""
     return sorted(cluster.controllers)

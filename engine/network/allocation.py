@@ -127,15 +127,8 @@ class ServiceAllocator:
     def _ip_in_range(self, value: int) -> bool:
         return self.ip_base <= value < self.ip_base + self.ip_size
 
-    def ip_owner(self, ip: str) -> ServiceKey | None:
-        value = self._ip_int(ip)
-        return None if value is None else self.ips.get(value)
-
     def port_owner(self, port: int) -> ServiceKey | None:
         return self.ports.get(port)
-
-    def free_ips(self) -> int:
-        return self.ip_size - len(self.ips)
 
     # ------------------------------------------------------------------ choosing
     def pick_ip(self) -> str:

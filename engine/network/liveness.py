@@ -85,8 +85,3 @@ def pod_problem(cluster: Any, pod: dict) -> tuple[str, str] | None:
         return ERROR, f"pod {ns}/{name} answers with errors (its app is failing)"
     return None
 
-
-def pod_running(cluster: Any, pod: dict) -> bool:
-    """Tell whether the pod's sandbox exists (it has an IP and is not finished): it can be a trace source."""
-    status = status_of(pod)
-    return bool(status.get("podIP")) and status.get("phase") in ("Running", "Pending")
