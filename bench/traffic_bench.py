@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.cluster import Cluster  # noqa: E402
-from engine.network import Network, install  # noqa: E402
 
 
 def deployment(i: int) -> dict:
@@ -75,8 +74,6 @@ def main() -> None:
     deployments = max(1, services // 10)
     t = time.perf_counter()
     cluster = Cluster(seed=1, nodes=10, empty=True)
-    if not isinstance(getattr(cluster, "network", None), Network):
-        install(cluster)
     for i in range(deployments):
         cluster.api.create(deployment(i))
     cluster.run_for(30)

@@ -237,7 +237,3 @@ def static_pod(cluster: "Cluster", component: str, image: str, cpu: str, memory:
         },
     }
 
-
-def resume_kubelets(cluster: "Cluster") -> None:
-    """Rebuild node agents from the Node objects after a restart from the database."""
-    cluster.kubelet_manager.resume()

@@ -1,19 +1,43 @@
-"""Composition root: wires clock, store, API server, persistence, controllers and kubelets.
+"""Composition root: declares and wires every part of a cluster, in the order they start.
 
-Holds no Kubernetes rules of its own; the action methods (what the dashboard's buttons do) are
-thin calls into the API server or the fault table.
+Clock, store, persistence and API server; the controller manager's controllers (the EndpointSlice,
+Endpoints and service-LB controllers included), the scheduler and the kubelets; the network
+(allocation, kube-proxy's view, traffic); chaos, which sees only a ``ControlPlane`` built here; and
+the etcd backups. Holds no Kubernetes rules of its own: the action methods (what the dashboard's
+buttons and the drills do, ``ACTIONS``) are thin calls into the API server or the components.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from .apiserver.admission import PLUGINS
 from .apiserver.resources import by_kind_name
 from .apiserver.server import APIServer, ensure_namespaces
+from .bootstrap import bootstrap_cluster
+from .chaos import ChaosController, ControlPlane, admission as chaos_admission, end_etcd_outage
 from .clock import Clock, parse_rfc3339
-from .errors import BadRequest, NotFound
+from .controllers.daemonset import DaemonSetController
+from .controllers.deployment import DeploymentController
+from .controllers.endpointslice import EndpointsController, EndpointSliceController, ServiceSelectorIndex
+from .controllers.garbage_collector import GarbageCollector
+from .controllers.namespace import NamespaceController
+from .controllers.node_lifecycle import NodeLifecycleController
+from .controllers.replicaset import ReplicaSetController
+from .controllers.rollback import rollback
+from .controllers.service_lb import ServiceLBController
+from .controllers.statefulset import StatefulSetController
+from .controllers.volume_binding import AttachDetachController, PersistentVolumeController
+from .controllers.volume_data import StorageDataWriter
+from .errors import BadRequest, NotFound, TooManyRequests
+from .etcd.persistence import SqlPersistence
+from .etcd.snapshot import restore_snapshot, take_snapshot
 from .etcd.store import ADDED, DELETED, MODIFIED, Event, Store
+from .kubelet.kubelet import KubeletManager
+from .kubelet.logs import pod_logs
+from .network import Network
 from .objects import spec_of
 from .profile import get_profile
+from .scheduler.scheduler import Scheduler
 
 
 class Cluster:
@@ -22,53 +46,81 @@ class Cluster:
     def __init__(self, seed: int = 0, profile: str = "demo", store_url: str | None = None, nodes: int = 3,
                  empty: bool = False, window: int = 100_000, bootstrap: bool = True, start: float = 0.0,
                  fresh: bool = False):
-        """``start`` is the simulated time a new cluster begins at (seconds after engine.clock's epoch):
+        """Build the cluster: resume what ``store_url`` holds, else bootstrap ``nodes`` workers.
+
+        ``start`` is the simulated time a new cluster begins at (seconds after engine.clock's epoch):
         the web layer passes "now" so timestamps read as today's date for kubectl; tests keep 0.
         ``fresh`` empties the database first instead of resuming what it holds."""
         self.seed = seed
         self.profile = get_profile(profile)
         self.clock = Clock(seed, start=start)
         self.store = Store(window=window)
-        self.persistence = None
-        restored = False
-        if store_url:
-            from .etcd.persistence import SqlPersistence
-            self.persistence = SqlPersistence(store_url)
-            if fresh:
-                self.persistence.clear()
-            revision, objects = self.persistence.load()
-            if objects:
-                self.store.restore(objects, revision)
-                self.clock.now = self.persistence.sim_now
-                restored = True
-            self.persistence.attach(self.store)  # the change log (event timeline and replay)
+        self.persistence: SqlPersistence | None = None
+        restored = self._open_persistence(store_url, fresh) if store_url else False
         self.api = APIServer(self.store, self.clock, self.profile)
+        api, clock = self.api, self.clock
+        api.admission.extend(PLUGINS)
+        # The controller manager. The order is the start order (store subscriptions, rng draws).
         self.controllers: dict[str, Any] = {}
-        self.kubelets: dict[str, Any] = {}
-        self._wire()
+        for controller in (GarbageCollector(api, clock), NamespaceController(api, clock),
+                           ReplicaSetController(api, clock), DeploymentController(api, clock),
+                           DaemonSetController(api, clock), NodeLifecycleController(api, clock, self.profile),
+                           StatefulSetController(api, clock), PersistentVolumeController(api, clock),
+                           AttachDetachController(api, clock), StorageDataWriter(api, clock)):
+            self.controllers[controller.name] = controller
+        self.scheduler = Scheduler(api, clock, self.profile.values())
+        self.kubelet_manager = KubeletManager(api, clock, self.profile)
+        self.kubelets = self.kubelet_manager.kubelets
+        # Services: ClusterIP/NodePort admission, kube-proxy's view and live traffic, then the
+        # EndpointSlice, Endpoints and service-LB controllers that feed them.
+        self.network = Network(api, clock, self.kubelets, seed)
+        api.admission.append(self.network.allocator.admit)
+        self.service_index = ServiceSelectorIndex(api.store)
+        for controller in (EndpointSliceController(api, clock, self.service_index),
+                           EndpointsController(api, clock, self.service_index), ServiceLBController(api, clock)):
+            self.controllers[controller.name] = controller
+        self.service_index.resync()
+        self.network.resync()
+        # Faults as API objects (chaos.kubedrill.io); the chaos controller stays outside
+        # self.controllers so that stopping the controller manager does not stop what must restart it.
+        self.control_plane = ControlPlane(api, clock, self.store, self.scheduler, self.kubelet_manager.queue,
+                                          self.controllers, self.kubelets, traffic=self.network.traffic)
+        api.admission.append(chaos_admission(self.control_plane))
+        self.chaos = ChaosController(self.control_plane)
+        self.control_plane.chaos = self.chaos
+        self.etcd_backups: list[dict] = []     # ``etcdctl snapshot save`` results, newest last
         self.restored = restored
         if not restored:
             ensure_namespaces(self.api)
             if bootstrap:
-                from .bootstrap import bootstrap_cluster
                 bootstrap_cluster(self, workers=nodes, demo=not empty)
         else:
             self._resume()
         self.flush()
 
-    # ------------------------------------------------------------------ wiring
-    def _wire(self) -> None:
-        from .wiring import wire
-        wire(self)
+    def _open_persistence(self, store_url: str, fresh: bool) -> bool:
+        """Attach the database; load what it holds into the store. True when objects were restored."""
+        self.persistence = SqlPersistence(store_url)
+        if fresh:
+            self.persistence.clear()
+        revision, objects = self.persistence.load()
+        restored = bool(objects)
+        if restored:
+            self.store.restore(objects, revision)
+            self.clock.now = self.persistence.sim_now
+        self.persistence.attach(self.store)  # the change log (event timeline and replay)
+        return restored
 
     def _resume(self) -> None:
         """After a restart, let every component catch up with what the store holds."""
+        self._resync_controllers()
+        self.kubelet_manager.resume()
+
+    def _resync_controllers(self) -> None:
         for component in list(self.controllers.values()):
             resync = getattr(component, "resync", None)
             if resync is not None:
                 resync()
-        from .bootstrap import resume_kubelets
-        resume_kubelets(self)
 
     # ------------------------------------------------------------------ time
     def step(self) -> bool:
@@ -172,7 +224,6 @@ class Cluster:
         """Cordon, then evict every pod but DaemonSet pods (``kubectl drain --ignore-daemonsets``)."""
         self.cordon(name, True)
         evicted, blocked = [], []
-        from .errors import TooManyRequests
         for pod in self.store.pods_on_node(name):
             meta = pod["metadata"]
             owner = next((r for r in meta.get("ownerReferences") or () if r.get("controller")), None)
@@ -202,18 +253,51 @@ class Cluster:
         return self.api.patch(rt.plural, namespace, name, patch, "strategic")
 
     def rollback(self, kind: str, namespace: str, name: str, revision: int | None = None) -> dict:
-        from .controllers.rollback import rollback
         return rollback(self, self._workload(kind).kind, namespace, name, revision)
 
     def delete_object(self, resource: str, namespace: str | None, name: str) -> dict:
         return self.api.delete(resource, namespace, name, propagation="Background")
+
+    # ------------------------------------------------------------------ etcd backups
+    def backup_etcd(self) -> dict:
+        """Take a snapshot (``etcdctl snapshot save``) and keep it, newest last; works while the API is down."""
+        snap = take_snapshot(self.store, self.clock.now)
+        self.etcd_backups.append(snap)
+        return snap
+
+    def latest_backup(self) -> dict | None:
+        return self.etcd_backups[-1] if self.etcd_backups else None
+
+    def restore_etcd(self, snap: dict) -> dict:
+        """Write ``snap`` back into the store (``etcdctl snapshot restore``) and restart the control plane.
+
+        What an etcd loss stopped runs again, live kubelets reconnect and every controller resyncs
+        from the restored state. Returns counts of objects created, updated and deleted.
+        """
+        counts = restore_snapshot(self.store, snap)
+        end_etcd_outage(self.control_plane)
+        self._reconnect_kubelets()
+        self._resync_controllers()
+        self.flush()
+        return counts
+
+    def _reconnect_kubelets(self) -> None:
+        # Restored leases and node statuses are as old as the snapshot: live kubelets renew and report
+        # at once, and resync their pods against what the store now says.
+        for name in sorted(self.kubelets):
+            kubelet = self.kubelets[name]
+            if getattr(kubelet, "connected", False):
+                kubelet.start_heartbeat()
+                kubelet.post_node_status()
+            resync = getattr(kubelet, "resync", None)
+            if resync is not None:
+                resync()
 
     def profile_values(self) -> dict:
         return self.profile.values()
 
     def pod_logs(self, namespace: str, name: str, container: str | None = None, previous: bool = False,
                  tail_lines: int | None = None) -> str:
-        from .kubelet.logs import pod_logs
         return pod_logs(self, namespace, name, container, previous, tail_lines)
 
     # ------------------------------------------------------------------ helpers

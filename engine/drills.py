@@ -388,16 +388,14 @@ def _a_delete_pod(run: "DrillRun", force: bool = False, **args: Any) -> Any:
 
 
 def _a_restore(run: "DrillRun", **args: Any) -> Any:
-    from .etcd.snapshot import latest_backup, restore_snapshot
-    snap = latest_backup(run.cluster)
+    snap = run.cluster.latest_backup()
     if snap is None:
         raise NotFound("no etcd snapshot to restore: take a backup first (etcdctl snapshot save)")
-    return restore_snapshot(run.cluster, snap)
+    return run.cluster.restore_etcd(snap)
 
 
 def _a_snapshot(run: "DrillRun", **args: Any) -> Any:
-    from .etcd.snapshot import backup
-    snap = backup(run.cluster)
+    snap = run.cluster.backup_etcd()
     return {"revision": snap["revision"], "objects": snap["count"]}
 
 

@@ -1,33 +1,26 @@
 """Chaos engineering for the simulated cluster: faults as API objects (``chaos.kubedrill.io/v1``).
 
-``install(cluster)`` is the one wiring call: it registers the kinds, adds their defaulting and
-validation to the API server's admission chain, and starts the chaos controller as
-``cluster.chaos`` (kept out of ``cluster.controllers`` so stopping the controller manager with a
-ControlPlaneChaos does not stop the controller that must restart it).
+The composition root wires it: it builds a ``ControlPlane`` (the narrow view of what faults may
+touch), adds ``admission(plane)`` to the API server's admission chain and runs a ``ChaosController``
+beside the controller manager, not in it, so stopping the controller manager with a
+ControlPlaneChaos does not stop the controller that must restart it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Callable
 
+from .components import controller_names, end_etcd_outage
+from .controller import ChaosController
 from .kinds import API_VERSION, GROUP, KINDS, make_admission, register_kinds
-
-if TYPE_CHECKING:
-    from ..cluster import Cluster
-    from .controller import ChaosController
+from .plane import ControlPlane
 
 register_kinds()
 
 
-def install(cluster: "Cluster") -> "ChaosController":
-    """Wire chaos into ``cluster``: kinds, admission plugin, controller (``cluster.chaos``)."""
-    from .components import controller_names
-    from .controller import ChaosController
-
+def admission(plane: ControlPlane) -> Callable:
+    """Return the admission plugin defaulting and validating chaos objects (it checks controller names)."""
     register_kinds()
-    cluster.api.admission.append(make_admission(lambda: controller_names(cluster)))
-    controller = ChaosController(cluster)
-    cluster.chaos = controller
-    return controller
+    return make_admission(lambda: controller_names(plane))
 
 
-__all__ = ["API_VERSION", "GROUP", "KINDS", "install"]
+__all__ = ["API_VERSION", "GROUP", "KINDS", "ChaosController", "ControlPlane", "admission", "end_etcd_outage"]

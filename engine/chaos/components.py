@@ -5,78 +5,91 @@ stops the API server): a component starts again only when the last fault holding
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ..cluster import Cluster
+from .plane import ControlPlane, Stoppable
 
 
-def _holds(cluster: "Cluster") -> dict[str, int]:
-    holds = getattr(cluster, "chaos_holds", None)
-    if holds is None:
-        holds = cluster.chaos_holds = {}
-    return holds
-
-
-def component(cluster: "Cluster", name: str) -> Any:
+def component(plane: ControlPlane, name: str) -> Stoppable:
     """Return the object with ``stop()``/``start()`` behind a component name."""
     if name == "scheduler":
-        return cluster.scheduler
-    if name == "chaos":
-        return cluster.chaos
+        return plane.scheduler
+    if name == "chaos" and plane.chaos is not None:
+        return plane.chaos
     if name == "kubelets":
-        return cluster.kubelet_manager.queue
+        return plane.kubelet_queue
     if name.startswith("controller:"):
-        return cluster.controllers[name.split(":", 1)[1]]
+        return plane.controllers[name.split(":", 1)[1]]
     raise KeyError(name)
 
 
-def hold(cluster: "Cluster", names: list[str], on: bool) -> None:
+def hold(plane: ControlPlane, names: list[str], on: bool) -> None:
     """Stop (``on``) or release each named component; it runs again when no hold is left."""
-    holds = _holds(cluster)
+    holds = plane.holds
     for name in names:
         count = holds.get(name, 0)
         if on:
             holds[name] = count + 1
             if count == 0:
-                _switch(cluster, name, False)
+                _switch(plane, name, False)
         elif count > 0:
             if count == 1:
                 del holds[name]
-                _switch(cluster, name, True)
+                _switch(plane, name, True)
             else:
                 holds[name] = count - 1
 
 
-def _switch(cluster: "Cluster", name: str, running: bool) -> None:
+def _switch(plane: ControlPlane, name: str, running: bool) -> None:
     if name == "apiserver":
-        cluster.api.available = running
+        plane.api.available = running
         return
     if name == "events":
-        cluster.api.events.enabled = running
+        plane.api.events.enabled = running
         return
-    target = component(cluster, name)
+    target = component(plane, name)
     if running:
         target.start()
     else:
         target.stop()
 
 
-def controller_names(cluster: "Cluster") -> list[str]:
-    """Names of the controllers in the controller manager (``cluster.controllers``), sorted."""
-    return sorted(cluster.controllers)
+def controller_names(plane: ControlPlane) -> list[str]:
+    """Names of the controllers in the controller manager, sorted."""
+    return sorted(plane.controllers)
 
 
-def control_plane(cluster: "Cluster", component_name: str, controllers: list[str] | None = None) -> list[str]:
+def component_holds(plane: ControlPlane, component_name: str, controllers: list[str] | None = None) -> list[str]:
     """Which holds a stopped component means.
 
     The API server down stops every writer too: controllers and the scheduler cannot read or write
     through it, so nothing heals (kubelets keep their containers running, as real ones do).
     """
     if component_name == "controller-manager":
-        return [f"controller:{c}" for c in (controllers or controller_names(cluster))]
+        return [f"controller:{c}" for c in (controllers or controller_names(plane))]
     if component_name == "scheduler":
         return ["scheduler"]
     if component_name == "apiserver":
-        return ["apiserver", "scheduler"] + [f"controller:{c}" for c in controller_names(cluster)]
+        return ["apiserver", "scheduler"] + [f"controller:{c}" for c in controller_names(plane)]
     raise KeyError(component_name)
+
+
+def begin_etcd_outage(plane: ControlPlane) -> None:
+    """Stop everything that talks to etcd: the API, events, scheduler, kubelets, controllers, chaos.
+
+    Losing etcd twice takes the holds once; ``end_etcd_outage`` (after a restore) releases them.
+    """
+    if plane.etcd_outage:
+        return
+    names = ["apiserver", "events", "scheduler", "kubelets"]
+    names += [f"controller:{c}" for c in controller_names(plane)]
+    if plane.chaos is not None:
+        names.append("chaos")
+    hold(plane, names, True)
+    plane.etcd_outage = names
+
+
+def end_etcd_outage(plane: ControlPlane) -> None:
+    """Release what an etcd loss stopped (a no-op when etcd was not lost)."""
+    names = plane.etcd_outage
+    if names:
+        plane.etcd_outage = None
+        hold(plane, names, False)

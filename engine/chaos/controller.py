@@ -12,7 +12,6 @@ reverts what can be reverted. A ``Schedule`` creates a child experiment from its
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..client.workqueue import Controller
 from ..clock import Handle, parse_rfc3339, rfc3339
@@ -20,11 +19,9 @@ from ..errors import StatusError
 from ..etcd.store import Event
 from ..objects import clone, set_condition, spec_of, status_of
 from .faults import Fault, apply_fault, component_targets, fault_for, target_id
-from .kinds import API_VERSION, PLURALS, TEMPLATE_KEYS, parse_duration, parse_every
+from .kinds import API_VERSION, KINDS, PLURALS, TEMPLATE_KEYS, parse_duration, parse_every
+from .plane import ControlPlane
 from .selection import choose, node_candidates, pod_candidates
-
-if TYPE_CHECKING:
-    from ..cluster import Cluster
 
 COMPONENT = "chaos-controller-manager"
 SCHEDULE_LABEL = "chaos.kubedrill.io/schedule"
@@ -61,9 +58,9 @@ class ScheduleState:
 class ChaosController(Controller):
     name = COMPONENT
 
-    def __init__(self, cluster: "Cluster"):
-        super().__init__(cluster.api, cluster.clock)
-        self.cluster = cluster
+    def __init__(self, plane: ControlPlane):
+        super().__init__(plane.api, plane.clock)
+        self.plane = plane
         self.experiments: dict[Key, Experiment] = {}
         self.schedules: dict[Key, ScheduleState] = {}
         self.store.subscribe(self.on_event)
@@ -106,14 +103,14 @@ class ChaosController(Controller):
         """Return the targets ``spec`` of ``kind`` hits now (draws from the cluster's seeded rng)."""
         rng = self.clock.rng
         if kind == "PodChaos":
-            pods = choose(pod_candidates(self.cluster, spec), spec.get("mode", "one"), spec.get("value"), rng)
+            pods = choose(pod_candidates(self.store, spec), spec.get("mode", "one"), spec.get("value"), rng)
             return [{"kind": "Pod", "namespace": p["metadata"]["namespace"], "name": p["metadata"]["name"],
                      "uid": p["metadata"].get("uid", ""), "node": p["spec"].get("nodeName", "")} for p in pods]
         if kind == "NodeChaos":
-            nodes = choose(node_candidates(self.cluster, spec), spec.get("mode", "one"), spec.get("value"), rng)
+            nodes = choose(node_candidates(self.store, spec), spec.get("mode", "one"), spec.get("value"), rng)
             return [{"kind": "Node", "name": n["metadata"]["name"]} for n in nodes]
         if kind == "ControlPlaneChaos":
-            return component_targets(self.cluster, spec)
+            return component_targets(self.plane, spec)
         if kind == "NetworkChaos":
             return [{"kind": "Service", "namespace": spec["_namespace"], "name": spec["service"]}]
         raise ValueError(kind)
@@ -129,35 +126,11 @@ class ChaosController(Controller):
         exp = Experiment(key, meta.get("uid", ""), kind, meta["name"], fault, spec, status)
         self.experiments[key] = exp
         targets = self.select(kind, spec)
-        records = status["experiment"]["containerRecords"]
         if not targets:
-            noun = _NOUN[fault.target]
-            message = f"{kind} {exp.name}: no {noun} is selected"
-            set_condition(status, "Selected", "False", reason="NoTargets", message=message, now=now)
-            status["experiment"].update(desiredPhase="Stop", phase="Failed", endTime=now)
-            exp.finished = True
-            self._write_status(exp)
-            self._event(exp, "FailedApply", message, "Warning",
-                        f"nothing matched the selector of {kind} {exp.name}, so no fault was injected")
+            self._select_nothing(exp, now)
             return
         set_condition(status, "Selected", "True", now=now)
-        hit, failed = [], []
-        for target in targets:
-            record = {k: target[k] for k in _TARGET_FIELDS if target.get(k) not in (None, "")}
-            record.update(id=target_id(target), phase="Not Injected", injectedCount=0, recoveredCount=0, events=[])
-            records.append(record)
-            try:
-                note = apply_fault(self.cluster, fault, target, spec)
-            except StatusError as err:
-                record["phase"] = "Failed"
-                record["events"].append({"operation": "Apply", "type": "Failed", "timestamp": now,
-                                         "message": err.message})
-                failed.append(f"{record['id']}: {err.message}")
-                continue
-            record.update(phase="Injected", injectedAt=now, injectedCount=1)
-            record["events"].append({"operation": "Apply", "type": "Succeeded", "timestamp": now,
-                                     **({"message": note} if note else {})})
-            hit.append(record["id"] + (f" ({note})" if note else ""))
+        hit, failed = self._apply_all(exp, targets, now)
         all_in = not failed
         set_condition(status, "AllInjected", "True" if all_in else "False",
                       reason="" if all_in else "InjectionFailed", message="; ".join(failed), now=now)
@@ -179,6 +152,39 @@ class ChaosController(Controller):
             if duration:
                 self._arm(exp, parse_duration(duration))
         self._write_status(exp)
+
+    def _select_nothing(self, exp: Experiment, now: str) -> None:
+        """End an experiment whose selector matched nothing: Failed, with a warning Event."""
+        status = exp.status
+        message = f"{exp.kind} {exp.name}: no {_NOUN[exp.fault.target]} is selected"
+        set_condition(status, "Selected", "False", reason="NoTargets", message=message, now=now)
+        status["experiment"].update(desiredPhase="Stop", phase="Failed", endTime=now)
+        exp.finished = True
+        self._write_status(exp)
+        self._event(exp, "FailedApply", message, "Warning",
+                    f"nothing matched the selector of {exp.kind} {exp.name}, so no fault was injected")
+
+    def _apply_all(self, exp: Experiment, targets: list[dict], now: str) -> tuple[list[str], list[str]]:
+        """Inject the fault into each target, recording each; return (ids hit, problems)."""
+        records = exp.status["experiment"]["containerRecords"]
+        hit, failed = [], []
+        for target in targets:
+            record = {k: target[k] for k in _TARGET_FIELDS if target.get(k) not in (None, "")}
+            record.update(id=target_id(target), phase="Not Injected", injectedCount=0, recoveredCount=0, events=[])
+            records.append(record)
+            try:
+                note = apply_fault(self.plane, exp.fault, target, exp.spec)
+            except StatusError as err:
+                record["phase"] = "Failed"
+                record["events"].append({"operation": "Apply", "type": "Failed", "timestamp": now,
+                                         "message": err.message})
+                failed.append(f"{record['id']}: {err.message}")
+                continue
+            record.update(phase="Injected", injectedAt=now, injectedCount=1)
+            record["events"].append({"operation": "Apply", "type": "Succeeded", "timestamp": now,
+                                     **({"message": note} if note else {})})
+            hit.append(record["id"] + (f" ({note})" if note else ""))
+        return hit, failed
 
     def _arm(self, exp: Experiment, delay: float) -> None:
         key, uid = exp.key, exp.uid
@@ -209,7 +215,7 @@ class ChaosController(Controller):
                 continue
             target = {k: record[k] for k in _TARGET_FIELDS if k in record}
             try:
-                note = apply_fault(self.cluster, exp.fault, target, exp.spec, revert=True)
+                note = apply_fault(self.plane, exp.fault, target, exp.spec, revert=True)
             except StatusError as err:
                 record["events"].append({"operation": "Recover", "type": "Failed", "timestamp": now,
                                          "message": err.message})
@@ -250,7 +256,7 @@ class ChaosController(Controller):
             if record.get("phase") == "Injected" and record.get("kind") in ("Component", "Service"):
                 target = {k: record[k] for k in _TARGET_FIELDS if k in record}
                 try:
-                    apply_fault(self.cluster, exp.fault, target, spec)
+                    apply_fault(self.plane, exp.fault, target, spec)
                 except StatusError:
                     pass
         if spec.get("duration"):
@@ -281,6 +287,7 @@ class ChaosController(Controller):
         state.timer = self.clock.schedule_at(max(self.clock.now, start + interval), lambda: self._fire(key, uid))
 
     def _fire(self, key: Key, uid: str) -> None:
+        """One tick of a Schedule: re-arm, then dry-run, skip (Forbid) or spawn a child experiment."""
         state = self.schedules.get(key)
         if state is None or state.uid != uid:
             return
@@ -288,61 +295,71 @@ class ChaosController(Controller):
         obj = self.store.find(*key)
         if obj is None or obj["metadata"].get("uid") != uid:
             return
-        spec, meta = obj["spec"], obj["metadata"]
+        spec = obj["spec"]
+        status = clone(status_of(obj))
+        status["lastScheduleTime"] = rfc3339(self.clock.now)
+        status["runs"] = int(status.get("runs", 0)) + 1
+        active = [c for c in self._children(obj) if _running(c)]
+        if spec.get("dryRun"):
+            self._dry_run(obj, status)
+        elif active and spec.get("concurrencyPolicy", "Forbid") == "Forbid":
+            self._forbid(obj, status, active)
+        else:
+            self._spawn(obj, status)
+
+    def _dry_run(self, sched: dict, status: dict) -> None:
+        """Record what the schedule's template would hit now, injecting nothing."""
+        spec, meta = sched["spec"], sched["metadata"]
         kind = spec["type"]
         template = clone(spec[TEMPLATE_KEYS[kind]])
-        status = clone(status_of(obj))
-        now = rfc3339(self.clock.now)
-        status["lastScheduleTime"] = now
-        runs = int(status.get("runs", 0)) + 1
-        status["runs"] = runs
-        children = self._children(obj)
-        active = [c for c in children if status_of(c).get("experiment", {}).get("phase") == "Running"]
-        sched = obj
-        if spec.get("dryRun"):
-            fault = fault_for(kind, template)
-            targets = self.select(kind, dict(template, _namespace=meta.get("namespace", "")))
-            ids = [target_id(t) for t in targets]
-            history = (status.get("dryRunRecords") or []) + [{"time": now, "action": fault.action, "wouldHit": ids}]
-            status["dryRunRecords"] = history[-DRY_RUN_HISTORY:]
-            self._write(obj, status)
-            what = ", ".join(ids) if ids else f"nothing (no {_NOUN[fault.target]} is selected)"
-            self.api.record_event(sched, "DryRun", f"Schedule {meta['name']} (dry run) would have {fault.verb} {what}",
-                                  component=COMPONENT,
-                                  explanation="dry run: the schedule picks targets exactly as it would, but injects "
-                                              "nothing — check what a chaos schedule would hit before arming it")
-            return
-        if active and spec.get("concurrencyPolicy", "Forbid") == "Forbid":
-            status["active"] = [_ref(c) for c in active]
-            self._write(obj, status)
-            self.api.record_event(sched, "Forbid", f"Schedule {meta['name']} skipped a run: {kind} "
-                                  f"{active[0]['metadata']['name']} is still running", type="Warning",
-                                  component=COMPONENT,
-                                  explanation="concurrencyPolicy Forbid: a new run waits until the previous "
-                                              "experiment has finished")
-            return
+        fault = fault_for(kind, template)
+        targets = self.select(kind, dict(template, _namespace=meta.get("namespace", "")))
+        ids = [target_id(t) for t in targets]
+        record = {"time": status["lastScheduleTime"], "action": fault.action, "wouldHit": ids}
+        status["dryRunRecords"] = ((status.get("dryRunRecords") or []) + [record])[-DRY_RUN_HISTORY:]
+        self._write(sched, status)
+        what = ", ".join(ids) if ids else f"nothing (no {_NOUN[fault.target]} is selected)"
+        self.api.record_event(sched, "DryRun", f"Schedule {meta['name']} (dry run) would have {fault.verb} {what}",
+                              component=COMPONENT,
+                              explanation="dry run: the schedule picks targets exactly as it would, but injects "
+                                          "nothing — check what a chaos schedule would hit before arming it")
+
+    def _forbid(self, sched: dict, status: dict, active: list[dict]) -> None:
+        """Skip a run because the previous experiment still runs (concurrencyPolicy Forbid)."""
+        meta = sched["metadata"]
+        status["active"] = [_ref(c) for c in active]
+        self._write(sched, status)
+        self.api.record_event(sched, "Forbid", f"Schedule {meta['name']} skipped a run: {sched['spec']['type']} "
+                              f"{active[0]['metadata']['name']} is still running", type="Warning",
+                              component=COMPONENT,
+                              explanation="concurrencyPolicy Forbid: a new run waits until the previous "
+                                          "experiment has finished")
+
+    def _spawn(self, sched: dict, status: dict) -> None:
+        """Create the next child experiment from the template, inject it at once, trim the history."""
+        spec, meta = sched["spec"], sched["metadata"]
+        kind, runs = spec["type"], status["runs"]
         child = {
             "apiVersion": API_VERSION, "kind": kind,
             "metadata": {"name": f"{meta['name']}-{runs}", "namespace": meta.get("namespace", ""),
                          "labels": {SCHEDULE_LABEL: meta["name"]},
                          "ownerReferences": [{"apiVersion": API_VERSION, "kind": "Schedule", "name": meta["name"],
-                                              "uid": uid, "controller": True, "blockOwnerDeletion": True}]},
-            "spec": template,
+                                              "uid": meta.get("uid", ""), "controller": True,
+                                              "blockOwnerDeletion": True}]},
+            "spec": clone(spec[TEMPLATE_KEYS[kind]]),
         }
         try:
             created = self.api.create_internal(child)
         except StatusError as err:
-            self._write(obj, status)
+            self._write(sched, status)
             self.api.record_event(sched, "FailedSpawn", f"Schedule {meta['name']} failed to create {kind}: "
                                   f"{err.message}", type="Warning", component=COMPONENT)
             return
         # The new child is injected synchronously so ``active`` and history see it.
         self.sync((obj_plural(kind), meta.get("namespace", ""), created["metadata"]["name"]))
-        children = self._children(obj)
-        self._trim_history(children, int(spec.get("historyLimit", 1)))
-        status["active"] = [_ref(c) for c in self._children(obj)
-                            if status_of(c).get("experiment", {}).get("phase") == "Running"]
-        self._write(obj, status)
+        self._trim_history(self._children(sched), int(spec.get("historyLimit", 1)))
+        status["active"] = [_ref(c) for c in self._children(sched) if _running(c)]
+        self._write(sched, status)
         self.api.record_event(sched, "Spawned", f"Schedule {meta['name']} created {kind} {created['metadata']['name']}",
                               component=COMPONENT,
                               explanation=f"every {spec['schedule'][len('@every '):]} this schedule creates a new "
@@ -360,7 +377,7 @@ class ChaosController(Controller):
         for child in children:
             if excess <= 0:
                 break
-            if status_of(child).get("experiment", {}).get("phase") == "Running":
+            if _running(child):
                 continue
             meta = child["metadata"]
             self.api.delete_internal(obj_plural(child["kind"]), meta.get("namespace", ""), meta["name"],
@@ -390,8 +407,11 @@ class ChaosController(Controller):
 
 
 def obj_plural(kind: str) -> str:
-    from .kinds import KINDS
     return next(rt.plural for rt in KINDS if rt.kind == kind)
+
+
+def _running(experiment: dict) -> bool:
+    return status_of(experiment).get("experiment", {}).get("phase") == "Running"
 
 
 def _ref(obj: dict) -> dict:

@@ -8,14 +8,13 @@ the control-plane components, the store and the traffic model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..errors import BadRequest, NotFound, StatusError
-from .components import control_plane, hold
+from ..etcd.snapshot import wipe_store
+from .components import begin_etcd_outage, component_holds, hold
 from .kinds import parse_duration, percent
-
-if TYPE_CHECKING:
-    from ..cluster import Cluster
+from .plane import ControlPlane
 
 Step = tuple  # (operation name, *arguments)
 
@@ -125,7 +124,7 @@ def target_id(target: dict) -> str:
     return f"{ns}/{target['name']}" if ns else target["name"]
 
 
-def apply_fault(cluster: "Cluster", fault: Fault, target: dict, spec: dict, *, revert: bool = False) -> str:
+def apply_fault(plane: ControlPlane, fault: Fault, target: dict, spec: dict, *, revert: bool = False) -> str:
     """Inject (or revert) ``fault`` on one ``target``; return a short note (empty when nothing to say).
 
     Raises a StatusError when the target cannot take the fault (pod not running, node gone...).
@@ -134,39 +133,39 @@ def apply_fault(cluster: "Cluster", fault: Fault, target: dict, spec: dict, *, r
     if step is None:
         return ""
     operation, *args = step
-    return _OPERATIONS[operation](cluster, target, spec, *args) or ""
+    return _OPERATIONS[operation](plane, target, spec, *args) or ""
 
 
 # ------------------------------------------------------------------ primitive operations
 
-def _kubelet_of(cluster: "Cluster", node: str | None) -> Any:
-    kubelet = cluster.kubelets.get(node or "")
+def _kubelet_of(plane: ControlPlane, node: str | None) -> Any:
+    kubelet = plane.kubelets.get(node or "")
     if kubelet is None:
         raise NotFound.of("nodes", "", node or "")
     return kubelet
 
 
-def _delete_pod(cluster: "Cluster", target: dict, spec: dict) -> str:
-    gone = cluster.api.delete_internal("pods", target["namespace"], target["name"],
+def _delete_pod(plane: ControlPlane, target: dict, spec: dict) -> str:
+    gone = plane.api.delete_internal("pods", target["namespace"], target["name"],
                                        grace_period=spec.get("gracePeriod"), uid=target.get("uid"))
     if gone is None:
         raise NotFound.of("pods", "", target["name"])
     return ""
 
 
-def _pod_fault(cluster: "Cluster", target: dict, spec: dict, kind: str, on: bool) -> str:
-    pod = cluster.store.find("pods", target["namespace"], target["name"])
+def _pod_fault(plane: ControlPlane, target: dict, spec: dict, kind: str, on: bool) -> str:
+    pod = plane.store.find("pods", target["namespace"], target["name"])
     if pod is None or (target.get("uid") and pod["metadata"].get("uid") != target["uid"]):
         if on:
             raise NotFound.of("pods", "", target["name"])
         return "pod already gone"
-    _kubelet_of(cluster, pod["spec"].get("nodeName")).set_failure(target["namespace"], target["name"], kind, on)
+    _kubelet_of(plane, pod["spec"].get("nodeName")).set_failure(target["namespace"], target["name"], kind, on)
     return ""
 
 
-def _crash_container(cluster: "Cluster", target: dict, spec: dict) -> str:
+def _crash_container(plane: ControlPlane, target: dict, spec: dict) -> str:
     names = spec.get("containerNames") or [None]
-    kubelet = _kubelet_of(cluster, target.get("node"))
+    kubelet = _kubelet_of(plane, target.get("node"))
     done = []
     for name in names:
         out = kubelet.crash_container(target["namespace"], target["name"], name)
@@ -174,32 +173,30 @@ def _crash_container(cluster: "Cluster", target: dict, spec: dict) -> str:
     return "container " + ", ".join(done)
 
 
-def _kubelet(cluster: "Cluster", target: dict, spec: dict, method: str, *args: Any) -> str:
-    getattr(_kubelet_of(cluster, target["name"]), method)(*args)
+def _kubelet(plane: ControlPlane, target: dict, spec: dict, method: str, *args: Any) -> str:
+    getattr(_kubelet_of(plane, target["name"]), method)(*args)
     return ""
 
 
-def _component(cluster: "Cluster", target: dict, spec: dict, on: bool) -> str:
-    hold(cluster, list(target["holds"]), on)
+def _component(plane: ControlPlane, target: dict, spec: dict, on: bool) -> str:
+    hold(plane, list(target["holds"]), on)
     return ""
 
 
-def _etcd_loss(cluster: "Cluster", target: dict, spec: dict) -> str:
-    from ..etcd.snapshot import wipe_store
-    return f"{wipe_store(cluster)} objects lost"
+def _etcd_loss(plane: ControlPlane, target: dict, spec: dict) -> str:
+    begin_etcd_outage(plane)
+    return f"{wipe_store(plane.store)} objects lost"
 
 
-def _traffic(cluster: "Cluster", target: dict, spec: dict, on: bool) -> str:
-    network = getattr(cluster, "network", None)
-    set_fault = getattr(network, "set_fault", None)
-    if set_fault is None:
+def _traffic(plane: ControlPlane, target: dict, spec: dict, on: bool) -> str:
+    if plane.traffic is None:
         raise BadRequest("the traffic simulation is not running: NetworkChaos has nothing to act on")
     latency_ms = error_rate = 0.0
     if on and spec.get("action") == "delay":
         latency_ms = parse_duration(spec["delay"]["latency"]) * 1000.0
     if on and spec.get("action") == "loss":
         error_rate = (percent(spec["loss"]["loss"]) or 0) / 100.0
-    set_fault(f"{target['namespace']}/{target['name']}", latency_ms, error_rate)
+    plane.traffic.set_fault(f"{target['namespace']}/{target['name']}", latency_ms, error_rate)
     return ""
 
 
@@ -214,12 +211,12 @@ _OPERATIONS: dict[str, Callable[..., str]] = {
 }
 
 
-def component_targets(cluster: "Cluster", spec: dict) -> list[dict]:
+def component_targets(plane: ControlPlane, spec: dict) -> list[dict]:
     """The one Component target of a ControlPlaneChaos (with the holds it takes)."""
     if spec.get("action") == "etcd-loss":
         return [{"kind": "Store", "name": "etcd"}]
     name = spec["component"]
-    holds = control_plane(cluster, name, spec.get("controllers"))
+    holds = component_holds(plane, name, spec.get("controllers"))
     label = name if not spec.get("controllers") else f"{name} ({', '.join(spec['controllers'])})"
     return [{"kind": "Component", "name": label, "holds": holds}]
 

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import math
 import random
-from typing import TYPE_CHECKING
 
+from ..etcd.store import Store
 from ..objects import labels_of, spec_of, status_of
 from ..selectors import LabelSelector
 from .kinds import percent
-
-if TYPE_CHECKING:
-    from ..cluster import Cluster
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 
@@ -25,11 +22,10 @@ def _labels(labels: dict | None) -> LabelSelector:
     return LabelSelector.from_labels(labels) if labels else LabelSelector()
 
 
-def pod_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
+def pod_candidates(store: Store, spec: dict) -> list[dict]:
     """Pods the selector matches that are running on a node and not already being deleted."""
     selector = spec.get("selector") or {}
     labels = _labels(selector.get("labelSelectors"))
-    store = cluster.store
     found: dict[tuple[str, str], dict] = {}
     for ns, names in sorted((selector.get("pods") or {}).items()):
         for name in names:
@@ -51,19 +47,19 @@ def pod_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
     return out
 
 
-def node_candidates(cluster: "Cluster", spec: dict) -> list[dict]:
+def node_candidates(store: Store, spec: dict) -> list[dict]:
     """Nodes the selector matches; with no selector, every worker (the control plane is spared)."""
     selector = spec.get("selector") or {}
     labels = _labels(selector.get("labelSelectors"))
     names = selector.get("nodes")
     if selector.get("pods"):
         # Kubedrill extension: "the node running these pods" (e.g. whichever node hosts sql-1).
-        hosts = [p["spec"].get("nodeName") for p in pod_candidates(cluster, {"selector": selector})]
+        hosts = [p["spec"].get("nodeName") for p in pod_candidates(store, {"selector": selector})]
         names = sorted({h for h in hosts if h})
         if not names:
             return []
     out = []
-    for node in cluster.store.list("nodes", None, labels):
+    for node in store.list("nodes", None, labels):
         name = node["metadata"]["name"]
         if names:
             if name not in names:

@@ -1,68 +1,30 @@
 """Etcd backup and restore: ``etcdctl snapshot save`` / ``snapshot restore`` for the simulated store.
 
 A snapshot is every object plus the store revision at that moment. Losing etcd (the
-ControlPlaneChaos action ``etcd-loss``) wipes the store: the API server answers 503, every
-controller and the scheduler stop (they cannot read or write), kubelets keep their containers
-running but cannot sync. Restoring writes the snapshot back as a diff — objects created since the
-backup disappear, objects deleted since come back — through the store, so every watcher (the
-dashboard, the components' informers) sees the change, and then the control plane restarts and
-reconciles from the restored state, as a real cluster does after ``etcdctl snapshot restore``.
+ControlPlaneChaos action ``etcd-loss``) wipes the store. Restoring writes the snapshot back as a
+diff — objects created since the backup disappear, objects deleted since come back — through the
+store, so every watcher (the dashboard, the components' informers) sees the change. Only the store
+is touched here: stopping the components while etcd is lost (engine.chaos) and restarting and
+resyncing them after a restore (``Cluster.restore_etcd``) belong to the layers above.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from ..chaos.components import controller_names, hold
+from ..errors import BadRequest
 from ..objects import clone
-from .store import key_of
-
-if TYPE_CHECKING:
-    from ..cluster import Cluster
+from .store import Store, key_of
 
 SNAPSHOT_FORMAT = "kubedrill.io/etcd-snapshot/v1"
 
 
-def take_snapshot(cluster: "Cluster") -> dict:
-    """Save every object and the revision (``etcdctl snapshot save``); works while the API is down."""
-    objects = [[resource, clone(obj)] for resource, obj in cluster.store.items()]
-    return {"format": SNAPSHOT_FORMAT, "revision": cluster.store.revision, "time": cluster.clock.now,
+def take_snapshot(store: Store, now: float) -> dict:
+    """Save every object and the revision (``etcdctl snapshot save``) at simulated time ``now``."""
+    objects = [[resource, clone(obj)] for resource, obj in store.items()]
+    return {"format": SNAPSHOT_FORMAT, "revision": store.revision, "time": now,
             "objects": objects, "count": len(objects)}
 
 
-def backup(cluster: "Cluster") -> dict:
-    """Take a snapshot and keep it on the cluster (``cluster.etcd_backups``), newest last."""
-    snap = take_snapshot(cluster)
-    backups = getattr(cluster, "etcd_backups", None)
-    if backups is None:
-        backups = cluster.etcd_backups = []
-    backups.append(snap)
-    return snap
-
-
-def latest_backup(cluster: "Cluster") -> dict | None:
-    backups = getattr(cluster, "etcd_backups", None) or []
-    return backups[-1] if backups else None
-
-
-def etcd_lost(cluster: "Cluster") -> bool:
-    return bool(getattr(cluster, "etcd_lost_holds", None))
-
-
-def _outage_holds(cluster: "Cluster") -> list[str]:
-    holds = ["apiserver", "events", "scheduler", "kubelets"]
-    holds += [f"controller:{c}" for c in controller_names(cluster)]
-    if getattr(cluster, "chaos", None) is not None:
-        holds.append("chaos")
-    return holds
-
-
-def wipe_store(cluster: "Cluster") -> int:
-    """Lose etcd: stop everything that talks to it, then delete every object. Returns objects lost."""
-    if not etcd_lost(cluster):
-        names = _outage_holds(cluster)
-        hold(cluster, names, True)
-        cluster.etcd_lost_holds = names
-    store = cluster.store
+def wipe_store(store: Store) -> int:
+    """Lose etcd: delete every object. Returns how many were lost."""
     doomed = [(resource, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
               for resource, obj in store.items()]
     for resource, ns, name in doomed:
@@ -70,15 +32,13 @@ def wipe_store(cluster: "Cluster") -> int:
     return len(doomed)
 
 
-def restore_snapshot(cluster: "Cluster", snap: dict) -> dict:
-    """Write ``snap`` back into the store (``etcdctl snapshot restore``) and restart the control plane.
+def restore_snapshot(store: Store, snap: dict) -> dict:
+    """Write ``snap`` back into ``store`` as a diff (``etcdctl snapshot restore``).
 
-    Returns counts of objects created, updated and deleted to match the snapshot.
+    Returns counts of objects created, updated and deleted to match the snapshot, and its revision.
     """
     if not isinstance(snap, dict) or "objects" not in snap:
-        from ..errors import BadRequest
         raise BadRequest("not an etcd snapshot: missing objects")
-    store = cluster.store
     wanted: dict[tuple, tuple[str, dict]] = {}
     for resource, obj in snap["objects"]:
         wanted[key_of(resource, obj)] = (resource, obj)
@@ -96,17 +56,6 @@ def restore_snapshot(cluster: "Cluster", snap: dict) -> dict:
         elif _differs(have, obj):
             store.update(resource, clone(obj))
             updated += 1
-    holds = getattr(cluster, "etcd_lost_holds", None)
-    if holds:
-        cluster.etcd_lost_holds = None
-        hold(cluster, holds, False)
-    _reconnect_kubelets(cluster)
-    for controller in list(cluster.controllers.values()):
-        resync = getattr(controller, "resync", None)
-        if resync is not None:
-            resync()
-    if hasattr(cluster, "flush"):
-        cluster.flush()
     return {"created": created, "updated": updated, "deleted": deleted, "revision": snap.get("revision")}
 
 
@@ -114,16 +63,3 @@ def _differs(have: dict, want: dict) -> bool:
     a = dict(have, metadata={k: v for k, v in have["metadata"].items() if k != "resourceVersion"})
     b = dict(want, metadata={k: v for k, v in want["metadata"].items() if k != "resourceVersion"})
     return a != b
-
-
-def _reconnect_kubelets(cluster: "Cluster") -> None:
-    # Restored leases and node statuses are as old as the snapshot: live kubelets renew and report
-    # at once, and resync their pods against what the store now says.
-    for name in sorted(cluster.kubelets):
-        kubelet: Any = cluster.kubelets[name]
-        if getattr(kubelet, "connected", False):
-            kubelet.start_heartbeat()
-            kubelet.post_node_status()
-        resync = getattr(kubelet, "resync", None)
-        if resync is not None:
-            resync()

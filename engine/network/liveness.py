@@ -4,42 +4,33 @@ The API lags reality: a powered-off node's pods stay Ready until the node lifecy
 notices, a container with a failing app stays Ready until its readiness probe fails
 ``failureThreshold`` times. Traffic and traces ask these functions, which read the kubelet's own
 memory (``engine/kubelet/kubelet.py``: ``powered``, ``partitioned``, ``pods[(ns, name)]`` with container
-states and injected faults) and fall back to the API objects when no kubelet is known.
+states and injected faults), given as the node name -> kubelet mapping, and fall back to the API objects
+when no kubelet is known.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
+from ..etcd.store import Store
 from ..objects import spec_of, status_of
 
 REFUSED, TIMEOUT, ERROR = "refused", "timeout", "error"
 FAULTS_ANNOTATION = "kubedrill.io/faults"
 
 
-def kubelet_of(cluster: Any, node: str) -> Any | None:
-    """The simulated kubelet of ``node`` (None when the cluster has none, e.g. a bare test cluster)."""
-    kubelets = getattr(cluster, "kubelets", None) or {}
-    kubelet = kubelets.get(node)
-    if kubelet is None:
-        manager = getattr(cluster, "kubelet_manager", None)
-        if manager is not None:
-            kubelet = manager.kubelets.get(node)
-    return kubelet
-
-
-def node_problem(cluster: Any, node: str) -> str | None:
+def node_problem(store: Store, kubelets: Mapping[str, Any], node: str) -> str | None:
     """Why packets to ``node`` are lost (``powered off``, ``partitioned``…), or None when it is reachable.
 
     A stopped kubelet does not stop the containers: the node still forwards traffic.
     """
-    kubelet = kubelet_of(cluster, node)
+    kubelet = kubelets.get(node)
     if kubelet is not None:
         if not getattr(kubelet, "powered", True):
             return f"node {node} is powered off"
         if getattr(kubelet, "partitioned", False):
             return f"node {node} is cut off from the network (partitioned)"
         return None
-    obj = cluster.store.find("nodes", "", node)
+    obj = store.find("nodes", "", node)
     if obj is None:
         return f"node {node} does not exist"
     for cond in status_of(obj).get("conditions") or ():
@@ -48,17 +39,17 @@ def node_problem(cluster: Any, node: str) -> str | None:
     return None
 
 
-def pod_problem(cluster: Any, pod: dict) -> tuple[str, str] | None:
+def pod_problem(store: Store, kubelets: Mapping[str, Any], pod: dict) -> tuple[str, str] | None:
     """Would ``pod`` answer a request now? None if so, else ``(kind, why)`` with kind refused/timeout/error."""
     meta, spec = pod["metadata"], spec_of(pod)
     ns, name = meta.get("namespace", ""), meta["name"]
     node = spec.get("nodeName") or ""
     if not node:
         return REFUSED, f"pod {ns}/{name} is not scheduled"
-    why = node_problem(cluster, node)
+    why = node_problem(store, kubelets, node)
     if why:
         return TIMEOUT, why
-    kubelet = kubelet_of(cluster, node)
+    kubelet = kubelets.get(node)
     runtime = getattr(kubelet, "pods", {}).get((ns, name)) if kubelet is not None else None
     if runtime is not None and getattr(runtime, "uid", meta.get("uid")) == meta.get("uid"):
         if getattr(runtime, "terminating", False):

@@ -57,11 +57,11 @@ def _node_ip(node: dict | None) -> str:
 
 
 class _Tracer:
-    def __init__(self, cluster: Any):
-        self.cluster = cluster
-        self.net = cluster.network
-        self.proxy = self.net.proxy
-        self.store = cluster.store
+    def __init__(self, net: Any):
+        self.net = net
+        self.proxy = net.proxy
+        self.store = net.store
+        self.kubelets = net.kubelets
         self.hops: list[dict] = []
 
     def hop(self, kind: str, src: str, dst: str, detail: str) -> None:
@@ -79,7 +79,7 @@ class _Tracer:
             phase = "Terminating" if pod["metadata"].get("deletionTimestamp") else status.get("phase") or "Pending"
             raise TraceFailed("pod-not-running", f"source pod {ns}/{name} is not running ({phase})")
         node = spec_of(pod).get("nodeName") or ""
-        why = liveness.node_problem(self.cluster, node)
+        why = liveness.node_problem(self.store, self.kubelets, node)
         if why:
             raise TraceFailed("node-down", f"{why}: the source pod cannot send anything")
         self.src = pod
@@ -254,7 +254,7 @@ class _Tracer:
     def node_port(self, node_name: str, port: int) -> None:
         node = self.store.find("nodes", "", node_name)
         node_ip = _node_ip(node)
-        why = liveness.node_problem(self.cluster, node_name)
+        why = liveness.node_problem(self.store, self.kubelets, node_name)
         if why:
             raise TraceFailed("node-down", f"{why}: {node_name}:{port} does not answer (timeout)")
         key = self.proxy.service_for_node_port(port)
@@ -283,7 +283,7 @@ class _Tracer:
                      f"of {key[1]}, no routing")
         else:
             cidr = self._pod_cidr(dst_node)
-            why = liveness.node_problem(self.cluster, dst_node)
+            why = liveness.node_problem(self.store, self.kubelets, dst_node)
             node_ip = _node_ip(self.store.find("nodes", "", dst_node))
             detail = (f"{from_node} routes {cidr or ip} via {dst_node}{' (' + node_ip + ')' if node_ip else ''} "
                       "over the pod network, then cni0 → veth")
@@ -296,7 +296,7 @@ class _Tracer:
     def _answer(self, pod: dict, port: int | None, ip: str, where: str | None = None) -> None:
         meta = pod["metadata"]
         label = f"{meta.get('namespace', '')}/{meta['name']} ({ip})"
-        problem = liveness.pod_problem(self.cluster, pod)
+        problem = liveness.pod_problem(self.store, self.kubelets, pod)
         if problem is not None:
             kind, why = problem
             code = {"timeout": "node-down", "error": "app-error"}.get(kind, "pod-not-running")
@@ -331,7 +331,7 @@ class _Tracer:
         pod = self.store.find("pods", ep.namespace, ep.pod)
         if pod is None:
             return liveness.REFUSED, "gone"
-        return liveness.pod_problem(self.cluster, pod)
+        return liveness.pod_problem(self.store, self.kubelets, pod)
 
     def _pod_cidr(self, node: str) -> str:
         obj = self.store.find("nodes", "", node)
@@ -342,14 +342,16 @@ class _Tracer:
         return cidr.rsplit(".", 1)[0] + ".1" if cidr else ""
 
 
-def trace(cluster: Any, source_pod: tuple[str, str], target: str) -> dict:
-    """Trace a connection from ``source_pod`` (namespace, name) to ``target``.
+def trace(network: Any, source_pod: tuple[str, str], target: str) -> dict:
+    """Trace a connection from ``source_pod`` (namespace, name) to ``target`` through ``network``.
+
+    ``network`` is the cluster's ``Network``: its store, proxy view, kubelets and trace rng.
 
     ``target``: a pod or Service IP (``ip[:port]``), ``localhost[:port]``, a Service name (``web``,
     ``web.default``, ``web.default.svc.cluster.local``), a pod behind a headless Service
     (``sql-0.sql.default.svc.cluster.local``), or ``<nodeName>:<nodePort>``.
     """
-    tracer = _Tracer(cluster)
+    tracer = _Tracer(network)
     try:
         return tracer.run(tuple(source_pod), str(target))
     except TraceFailed as failed:

@@ -20,7 +20,7 @@ import json
 import math
 import random
 from array import array
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..clock import Clock
 from ..errors import StatusError
@@ -127,12 +127,14 @@ class _Load:
 class TrafficSimulator:
     """Synthetic load for every annotated Service of one cluster, on one per-second tick."""
 
-    def __init__(self, api, clock: Clock, proxy: ProxyView, cluster: Any, rng: random.Random | None = None):
+    def __init__(self, api, clock: Clock, proxy: ProxyView, kubelets: Mapping[str, Any],
+                 rng: random.Random | None = None):
+        """``kubelets`` (node name -> kubelet) tells whether a pod really answers (``liveness``)."""
         self.api = api
         self.clock = clock
         self.store: Store = api.store
         self.proxy = proxy
-        self.cluster = cluster
+        self.kubelets = kubelets
         self.rng = rng or random.Random(clock.rng.getrandbits(64))
         self.loads: dict[ServiceKey, _Load] = {}
         self.faults: dict[ServiceKey, tuple[float, float]] = {}     # latency ms, error rate
@@ -230,7 +232,7 @@ class TrafficSimulator:
         if pod is None or status_of(pod).get("podIP") != ep.ip:
             found = (liveness.REFUSED, f"pod {ep.namespace}/{ep.pod} is gone: nothing answers at {ep.ip}")
         else:
-            found = liveness.pod_problem(self.cluster, pod)
+            found = liveness.pod_problem(self.store, self.kubelets, pod)
         problems[pk] = found
         return found
 

@@ -8,7 +8,6 @@ import pytest
 from engine.chaos.selection import choose
 from engine.cluster import Cluster
 from engine.errors import Invalid, ServiceUnavailable
-from engine.etcd.snapshot import backup, restore_snapshot
 
 WEB = """
 apiVersion: apps/v1
@@ -236,14 +235,14 @@ def test_apiserver_down_kubectl_fails_until_duration(cluster):
 
 
 def test_etcd_loss_then_restore_from_snapshot(cluster):
-    backup(cluster)
+    cluster.backup_etcd()
     cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after-backup"}})
     cluster.apply(chaos("ControlPlaneChaos", "etcd", {"action": "etcd-loss"}))
     cluster.run_for(5)
     assert cluster.store.count("deployments") == 0
     with pytest.raises(ServiceUnavailable):
         cluster.api.get("deployments", "default", "web")
-    restore_snapshot(cluster, cluster.etcd_backups[-1])
+    cluster.restore_etcd(cluster.etcd_backups[-1])
     cluster.run_for(10)
     assert cluster.api.get("deployments", "default", "web")["status"]["readyReplicas"] == 6
     assert cluster.store.find("configmaps", "default", "after-backup") is None
@@ -259,7 +258,7 @@ def test_network_delay_calls_the_traffic_model_and_reverts(cluster):
         def set_fault(self, key, latency_ms, error_rate):
             calls.append((key, latency_ms, error_rate))
 
-    cluster.network = Traffic()
+    cluster.control_plane.traffic = Traffic()
     cluster.apply(chaos("NetworkChaos", "slow", {"action": "delay", "service": "web", "delay": {"latency": "200ms"},
                                                  "duration": "10s"}))
     cluster.run_for(11)

@@ -99,17 +99,17 @@ def kinds(result: dict) -> list[str]:
 
 
 def test_container_to_container_through_localhost(cluster):
-    result = trace(cluster, ("default", "client"), "localhost:9090")
+    result = trace(cluster.network, ("default", "client"), "localhost:9090")
     assert result["ok"], result["reason"]
     assert kinds(result) == ["localhost", "pod"]
     assert "sidecar" in result["hops"][0]["detail"]
-    refused = trace(cluster, ("default", "client"), "localhost:7777")
+    refused = trace(cluster.network, ("default", "client"), "localhost:7777")
     assert not refused["ok"] and refused["code"] == "connection-refused"
 
 
 def test_same_node_pods_talk_through_the_cni0_bridge(cluster):
     ip = pod_ip(cluster, "neighbour")
-    result = trace(cluster, ("default", "client"), f"{ip}:80")
+    result = trace(cluster.network, ("default", "client"), f"{ip}:80")
     assert result["ok"], result["reason"]
     assert kinds(result) == ["bridge", "pod"]
     assert "cni0" in result["hops"][0]["detail"] and "node-1" in result["hops"][0]["detail"]
@@ -119,7 +119,7 @@ def test_same_node_pods_talk_through_the_cni0_bridge(cluster):
 def test_pods_on_different_nodes_are_routed_by_pod_cidr(cluster):
     ip = pod_ip(cluster, "remote")
     assert ip.startswith("10.244.")
-    result = trace(cluster, ("default", "client"), ip)
+    result = trace(cluster.network, ("default", "client"), ip)
     assert result["ok"], result["reason"]
     assert kinds(result) == ["node-to-node", "pod"]
     hop = result["hops"][0]
@@ -133,7 +133,7 @@ def test_service_name_resolves_to_cluster_ip_and_kube_proxy_picks_a_ready_endpoi
     web_ips = {p["status"]["podIP"] for p in cluster.store.list("pods", "default") if
                p["metadata"]["labels"].get("app") == "web"}
     for target in ("web", "web.default", "web.default.svc.cluster.local", f"{svc['spec']['clusterIP']}:80"):
-        result = trace(cluster, ("default", "client"), target)
+        result = trace(cluster.network, ("default", "client"), target)
         assert result["ok"], result["reason"]
         assert kinds(result)[-1] == "pod"
         proxy_hop = next(h for h in result["hops"] if h["kind"] == "kube-proxy")
@@ -141,7 +141,7 @@ def test_service_name_resolves_to_cluster_ip_and_kube_proxy_picks_a_ready_endpoi
         assert proxy_hop["to"].split(":")[0] in web_ips
         if not target[0].isdigit():
             assert kinds(result)[0] == "dns" and result["hops"][0]["to"] == svc["spec"]["clusterIP"]
-    chosen = {trace(cluster, ("default", "client"), "web")["hops"][1]["to"] for _ in range(30)}
+    chosen = {trace(cluster.network, ("default", "client"), "web")["hops"][1]["to"] for _ in range(30)}
     assert len(chosen) == 3   # uniform random over the three ready endpoints
 
 
@@ -149,7 +149,7 @@ def test_session_affinity_pins_the_client(cluster):
     cluster.api.patch("services", "default", "web", {"spec": {"sessionAffinity": "ClientIP"}}, "merge")
     cluster.run_for(2)
     try:
-        chosen = {trace(cluster, ("default", "client"), "web")["hops"][1]["to"] for _ in range(20)}
+        chosen = {trace(cluster.network, ("default", "client"), "web")["hops"][1]["to"] for _ in range(20)}
         assert len(chosen) == 1
     finally:
         cluster.api.patch("services", "default", "web", {"spec": {"sessionAffinity": "None"}}, "merge")
@@ -157,30 +157,30 @@ def test_session_affinity_pins_the_client(cluster):
 
 
 def test_pod_dns_name_through_a_headless_service(cluster):
-    result = trace(cluster, ("default", "client"), "sql-0.sql.default.svc.cluster.local:5432")
+    result = trace(cluster.network, ("default", "client"), "sql-0.sql.default.svc.cluster.local:5432")
     assert result["ok"], result["reason"]
     assert kinds(result) == ["dns", "node-to-node", "pod"]
     assert result["hops"][0]["to"] == pod_ip(cluster, "sql-0")
-    missing = trace(cluster, ("default", "client"), "sql-1.sql.default.svc.cluster.local")
+    missing = trace(cluster.network, ("default", "client"), "sql-1.sql.default.svc.cluster.local")
     assert not missing["ok"] and "NXDOMAIN" in missing["reason"]
 
 
 def test_node_port_enters_on_any_node(cluster):
-    result = trace(cluster, ("default", "client"), "node-3:30080")
+    result = trace(cluster.network, ("default", "client"), "node-3:30080")
     assert result["ok"], result["reason"]
     assert kinds(result)[:2] == ["node-port", "kube-proxy"]
     assert result["hops"][0]["to"] == "node-3:30080"
-    unused = trace(cluster, ("default", "client"), "node-3:31999")
+    unused = trace(cluster.network, ("default", "client"), "node-3:31999")
     assert not unused["ok"] and unused["code"] == "connection-refused"
 
 
 def test_a_service_without_ready_endpoints_fails(cluster):
-    result = trace(cluster, ("default", "client"), "nobody")
+    result = trace(cluster.network, ("default", "client"), "nobody")
     assert not result["ok"]
     assert result["code"] == "no-endpoints"
     assert result["reason"].startswith('Service default/nobody has no ready endpoints')
     assert kinds(result) == ["dns"]
-    unknown = trace(cluster, ("default", "client"), "nosuch")
+    unknown = trace(cluster.network, ("default", "client"), "nosuch")
     assert not unknown["ok"] and unknown["code"] == "no-such-service"
 
 
@@ -188,7 +188,7 @@ def test_a_powered_off_node_times_out(cluster):
     ip = pod_ip(cluster, "remote")
     cluster.power_off_node("node-2")
     try:
-        result = trace(cluster, ("default", "client"), ip)
+        result = trace(cluster.network, ("default", "client"), ip)
         assert not result["ok"] and result["code"] == "node-down"
         assert "powered off" in result["reason"] and "timeout" in result["reason"]
         assert kinds(result) == ["node-to-node"]
