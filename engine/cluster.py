@@ -8,9 +8,11 @@ buttons and the drills do, ``ACTIONS``) are thin calls into the API server or th
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from .apiserver.admission import PLUGINS
+from .apiserver.manifests import parse_manifests
 from .apiserver.resources import by_kind_name
 from .apiserver.server import APIServer, ensure_namespaces
 from .bootstrap import bootstrap_cluster
@@ -38,6 +40,71 @@ from .network import Network
 from .objects import spec_of
 from .profile import get_profile
 from .scheduler.scheduler import Scheduler
+
+WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One argument of a user action: its name, its type and whether it must be given."""
+
+    name: str
+    kind: str                 # "name" | "text" | "bool" | "int" | "number" | "kind" (one of WORKLOAD_KINDS)
+    required: bool = True
+    allow_null: bool = False
+    allow_empty: bool = False     # "" is a value (a cluster-scoped object's namespace)
+    drill_name: str = ""          # what drill files call it, when that differs ("node" for a node's name)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a user may do to a cluster, by its dashboard and drill names: a ``Cluster`` method call."""
+
+    verb: str                         # the dashboard's name ("pod.delete"); "" when only drills offer it
+    method: str                       # the Cluster method it calls
+    params: tuple[Param, ...] = ()
+    fixed: tuple[tuple[str, Any], ...] = ()     # keyword arguments the verb implies (uncordon: False)
+    drill: str = ""                   # what drill files call it ("delete_pod"); "" when only the dashboard does
+
+    def call(self, cluster: "Cluster", args: Mapping[str, Any]) -> Any:
+        """Call the method: required arguments by position, optional ones by keyword when given."""
+        positional = [args[p.name] for p in self.params if p.required]
+        keywords = {p.name: args[p.name] for p in self.params if not p.required and p.name in args}
+        return getattr(cluster, self.method)(*positional, **keywords, **dict(self.fixed))
+
+
+def _name(name: str, **extra: Any) -> Param:
+    return Param(name, "name", **extra)
+
+
+_POD = (_name("namespace"), _name("name"))
+_NODE = (_name("name", drill_name="node"),)
+_WORKLOAD = (Param("kind", "kind"), _name("namespace"), _name("name"))
+
+# The one vocabulary of user actions: the dashboard (webapp.control) and the drills (engine.drills)
+# both dispatch through it. The dashboard lists them in this order when it names the choices.
+ACTIONS: tuple[Action, ...] = (
+    Action("pod.delete", "delete_pod", (*_POD, Param("force", "bool", False)), drill="delete_pod"),
+    Action("", "delete_pod", _POD, (("force", True),), drill="force_delete_pod"),
+    Action("pod.crash", "crash_container", _POD),
+    Action("pod.readiness", "set_readiness_failing", (*_POD, Param("failing", "bool"))),
+    Action("node.power_off", "power_off_node", _NODE),
+    Action("node.power_on", "power_on_node", _NODE, drill="power_on_node"),
+    Action("node.cordon", "cordon", _NODE, (("unschedulable", True),), drill="cordon"),
+    Action("node.uncordon", "cordon", _NODE, (("unschedulable", False),), drill="uncordon"),
+    Action("node.drain", "drain", _NODE, drill="drain"),
+    Action("workload.scale", "scale", (*_WORKLOAD, Param("replicas", "int")), drill="scale"),
+    Action("workload.set_image", "set_image", (*_WORKLOAD, _name("image"), _name("container", required=False)),
+           drill="set_image"),
+    Action("workload.rollback", "rollback", (*_WORKLOAD, Param("revision", "int", False, allow_null=True)),
+           drill="rollback"),
+    Action("object.delete", "delete_object", (_name("resource"), _name("namespace", allow_empty=True), _name("name")),
+           drill="delete"),
+    Action("apply", "apply", (Param("yaml", "text", drill_name="manifest"),), drill="apply"),
+    Action("", "create", (Param("manifest", "text"),), drill="create"),
+    Action("", "backup_etcd", drill="take_snapshot"),
+    Action("", "restore_latest_backup", drill="restore_snapshot"),
+)
 
 
 class Cluster:
@@ -252,6 +319,10 @@ class Cluster:
         patch = {"spec": {"template": {"spec": {"containers": [{"name": target, "image": image}]}}}}
         return self.api.patch(rt.plural, namespace, name, patch, "strategic")
 
+    def create(self, manifest: Any) -> list[dict]:
+        """Create every object in a manifest (``kubectl create``: an existing object is an error)."""
+        return [self.api.create(obj) for obj in parse_manifests(manifest)]
+
     def rollback(self, kind: str, namespace: str, name: str, revision: int | None = None) -> dict:
         return rollback(self, self._workload(kind).kind, namespace, name, revision)
 
@@ -267,6 +338,13 @@ class Cluster:
 
     def latest_backup(self) -> dict | None:
         return self.etcd_backups[-1] if self.etcd_backups else None
+
+    def restore_latest_backup(self) -> dict:
+        """Restore the newest backup (``restore_etcd``); NotFound when none was taken."""
+        snap = self.latest_backup()
+        if snap is None:
+            raise NotFound("no etcd snapshot to restore: take a backup first (etcdctl snapshot save)")
+        return self.restore_etcd(snap)
 
     def restore_etcd(self, snap: dict) -> dict:
         """Write ``snap`` back into the store (``etcdctl snapshot restore``) and restart the control plane.
@@ -303,7 +381,7 @@ class Cluster:
     # ------------------------------------------------------------------ helpers
     def _workload(self, kind: str):
         rt = by_kind_name(kind) if isinstance(kind, str) else None
-        if rt is None or rt.kind not in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"):
+        if rt is None or rt.kind not in WORKLOAD_KINDS:
             raise BadRequest(f'unsupported workload kind "{kind}": supported values: "Deployment", "StatefulSet", '
                              '"ReplicaSet"')
         return rt

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import yaml
 
+from .cluster import ACTIONS as CLUSTER_ACTIONS, Action, Cluster
 from .errors import BadRequest, NotFound, StatusError
 from .objects import annotations_of, spec_of, status_of
 from .selectors import LabelSelector
@@ -172,22 +173,10 @@ def service_endpoints(cluster: Any, namespace: str, name: str) -> list[dict] | N
 def service_success_rate(cluster: Any, namespace: str, name: str) -> float:
     """Share of requests to a Service that succeed now.
 
-    Uses the traffic simulation when the cluster has one (``cluster.network.success_rate``);
-    otherwise the kube-proxy arithmetic: requests spread evenly over the ready endpoints, and one
-    succeeds only if its endpoint pod is really serving.
+    The kube-proxy arithmetic: requests spread evenly over the ready endpoints, and one succeeds
+    only if its endpoint pod is really serving. Traffic never passes through the API server, so
+    this keeps measuring the data plane while the API is down.
     """
-    network = getattr(cluster, "network", None)
-    rate_fn = getattr(network, "success_rate", None)
-    if rate_fn is not None:
-        try:
-            rate = rate_fn(namespace, name)
-        except (StatusError, KeyError, TypeError):
-            rate = None
-        if rate is not None:
-            return float(rate)
-    if not cluster.api.available:
-        # Traffic never passes through the API server: keep measuring the data plane.
-        pass
     endpoints = service_endpoints(cluster, namespace, name)
     if not endpoints:
         return 0.0
@@ -382,52 +371,45 @@ def _resolve_pods(run: "DrillRun", args: dict) -> list[str]:
     return out
 
 
-def _a_delete_pod(run: "DrillRun", force: bool = False, **args: Any) -> Any:
-    ns = args.get("namespace", "default")
-    return [run.cluster.delete_pod(ns, n, force=force)["metadata"]["name"] for n in _resolve_pods(run, args)]
+def _drill_args(action: Action, args: dict) -> dict:
+    """The arguments of ``action`` from a drill's: drill names, and ``namespace`` defaulting to default."""
+    out = {}
+    for param in action.params:
+        key = param.drill_name or param.name
+        if key in args:
+            out[param.name] = args[key]
+        elif param.name == "namespace":
+            out[param.name] = "default"
+        elif param.required:
+            raise TypeError(f"{action.drill}() missing required argument: {key!r}")
+    return out
 
 
-def _a_restore(run: "DrillRun", **args: Any) -> Any:
-    snap = run.cluster.latest_backup()
-    if snap is None:
-        raise NotFound("no etcd snapshot to restore: take a backup first (etcdctl snapshot save)")
-    return run.cluster.restore_etcd(snap)
+def _names(objects: list[dict]) -> list[str]:
+    return [o["metadata"]["name"] for o in objects]
 
 
-def _a_snapshot(run: "DrillRun", **args: Any) -> Any:
-    snap = run.cluster.backup_etcd()
-    return {"revision": snap["revision"], "objects": snap["count"]}
-
-
-def _a_delete(run: "DrillRun", resource: str, name: str, namespace: str | None = "default", **_: Any) -> Any:
-    return run.cluster.delete_object(resource, namespace, name)["metadata"]["name"]
-
-
-ACTIONS: dict[str, Callable[..., Any]] = {
-    "delete_pod": lambda run, **a: _a_delete_pod(run, False, **a),
-    "force_delete_pod": lambda run, **a: _a_delete_pod(run, True, **a),
-    "scale": lambda run, kind, name, replicas, namespace="default", **_: run.cluster.scale(kind, namespace, name,
-                                                                                          int(replicas)),
-    "set_image": lambda run, kind, name, image, namespace="default", container=None, **_: run.cluster.set_image(
-        kind, namespace, name, image, container),
-    "rollback": lambda run, kind, name, namespace="default", revision=None, **_: run.cluster.rollback(
-        kind, namespace, name, revision),
-    "cordon": lambda run, node, **_: run.cluster.cordon(node, True),
-    "uncordon": lambda run, node, **_: run.cluster.cordon(node, False),
-    "drain": lambda run, node, **_: run.cluster.drain(node),
-    "power_on_node": lambda run, node, **_: run.cluster.power_on_node(node),
-    "apply": lambda run, manifest, **_: [o["metadata"]["name"] for o in run.cluster.apply(manifest)],
-    "create": lambda run, manifest, **_: [run.cluster.api.create(o)["metadata"]["name"]
-                                          for o in _manifest_objects(manifest)],
-    "delete": _a_delete,
-    "take_snapshot": _a_snapshot,
-    "restore_snapshot": _a_restore,
+# How a drill's action log shows a result, when not as the object itself.
+_RESULTS: dict[str, Callable[[Any], Any]] = {
+    "apply": _names,
+    "create": _names,
+    "delete": lambda obj: obj["metadata"]["name"],
+    "take_snapshot": lambda snap: {"revision": snap["revision"], "objects": snap["count"]},
 }
 
 
-def _manifest_objects(manifest: Any) -> list[dict]:
-    from .apiserver.manifests import parse_manifests
-    return parse_manifests(manifest)
+def _do(run: "DrillRun", action: Action, **args: Any) -> Any:
+    """Do one drill action on the run's cluster (a pod action may name its pods by selector and node)."""
+    if action.method == "delete_pod":
+        return [action.call(run.cluster, _drill_args(action, dict(args, name=name)))["metadata"]["name"]
+                for name in _resolve_pods(run, args)]
+    result = action.call(run.cluster, _drill_args(action, args))
+    shape = _RESULTS.get(action.drill)
+    return shape(result) if shape is not None else result
+
+
+# Drill files name the actions of the engine's one vocabulary (engine.cluster.ACTIONS) by their drill names.
+ACTIONS: dict[str, Action] = {a.drill: a for a in CLUSTER_ACTIONS if a.drill}
 
 
 # ------------------------------------------------------------------ the runner
@@ -459,7 +441,6 @@ class DrillRun:
         if self._factory is not None:
             self.cluster = self._factory(seed=self.drill.seed, profile=self.drill.profile, nodes=self.drill.nodes)
         else:
-            from .cluster import Cluster
             self.cluster = Cluster(seed=self.drill.seed, profile=self.drill.profile, nodes=self.drill.nodes,
                                    empty=True)
         if self.drill.manifests:
@@ -521,18 +502,16 @@ class DrillRun:
                         self.cluster.api.create_internal(obj)
                 elif "action" in entry:
                     record.update(kind="Action", name=entry["action"], action=entry["action"])
-                    ACTIONS[entry["action"]](self, **(entry.get("args") or {}))
+                    _do(self, ACTIONS[entry["action"]], **(entry.get("args") or {}))
                 elif "load" in entry:
                     load = entry["load"]
                     key = f"{load.get('namespace', 'default')}/{load['service']}"
                     self.load[key] = float(load["rps"])
                     record.update(kind="Load", name=key, action=f"{load['rps']} rps")
-                    set_load = getattr(getattr(self.cluster, "network", None), "set_load", None)
-                    if set_load is not None:
-                        try:
-                            set_load(key, float(load["rps"]))
-                        except (StatusError, KeyError, TypeError):
-                            pass
+                    try:
+                        self.cluster.network.set_load(key, float(load["rps"]))
+                    except (StatusError, KeyError, TypeError):
+                        pass
                 record["ok"] = True
             except StatusError as err:
                 record.update(ok=False, error=err.message)
@@ -556,13 +535,13 @@ class DrillRun:
         if not self.started:
             self.start()
         record: dict = {"at": self.t, "action": action, "args": args}
-        fn = ACTIONS.get(action)
-        if fn is None:
+        known = ACTIONS.get(action)
+        if known is None:
             record.update(ok=False, error=f'unknown action "{action}": supported values: '
                           + ", ".join(f'"{a}"' for a in sorted(ACTIONS)))
         else:
             try:
-                result = fn(self, **args)
+                result = _do(self, known, **args)
                 record.update(ok=True, result=_summary(result))
             except StatusError as err:
                 record.update(ok=False, error=err.message, code=err.code)

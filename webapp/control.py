@@ -13,106 +13,50 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from typing import Any, Callable
 
+from engine.cluster import ACTIONS as CLUSTER_ACTIONS, WORKLOAD_KINDS, Action, Param
 from engine.errors import BadRequest, Cause, InternalError, StatusError
 
+from .drills import catalogue
 from .runtime import MAX_SPEED, MIN_SPEED, Runtime
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_BYTES = 3 * 1024 * 1024      # an apply body larger than 3 MiB is refused
 MAX_NAME_LENGTH = 253                 # a DNS subdomain, the longest Kubernetes object name
-WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "ReplicationController")
-
-
-@dataclass(frozen=True)
-class Arg:
-    """One argument of an action: its type, whether it is required, and extra checks."""
-
-    name: str
-    kind: str                 # "name" | "text" | "bool" | "int" | "number" | "kind"
-    required: bool = True
-    allow_null: bool = False
-
-
-def _name(n: str, required: bool = True) -> Arg:
-    return Arg(n, "name", required)
-
 
 Handler = Callable[[Runtime, dict[str, Any]], Any]
 
 
-def _cluster_call(method: str, *keys: str, **optional: str) -> Handler:
-    """A handler calling ``cluster.<method>(*args[keys], **{param: args[key]})`` under the lock."""
+def _cluster_call(action: Action) -> Handler:
+    """A handler doing one of the engine's user actions on the runtime's cluster, under the lock."""
     def handler(runtime: Runtime, args: dict[str, Any]) -> Any:
-        def run() -> Any:
-            fn = getattr(runtime.cluster, method)
-            kwargs = {param: args[key] for param, key in optional.items() if key in args}
-            return fn(*(args[k] for k in keys), **kwargs)
-        return runtime.call(run)
+        return runtime.call(lambda: action.call(runtime.cluster, args))
     return handler
 
-
-def _cordon(unschedulable: bool) -> Handler:
-    def handler(runtime: Runtime, args: dict[str, Any]) -> Any:
-        return runtime.call(lambda: runtime.cluster.cordon(args["name"], unschedulable))
-    return handler
-
-
-def _apply(runtime: Runtime, args: dict[str, Any]) -> Any:
-    return runtime.call(lambda: runtime.cluster.apply(args["yaml"]))
-
-
-WORKLOAD = (Arg("kind", "kind"), _name("namespace"), _name("name"))
 
 # type -> (arguments, handler). The table *is* the protocol: README-protocol in live.py lists it.
-ACTIONS: dict[str, tuple[tuple[Arg, ...], Handler]] = {
-    "pod.delete": ((_name("namespace"), _name("name"), Arg("force", "bool", False)),
-                   _cluster_call("delete_pod", "namespace", "name", force="force")),
-    "pod.crash": ((_name("namespace"), _name("name")), _cluster_call("crash_container", "namespace", "name")),
-    "pod.readiness": ((_name("namespace"), _name("name"), Arg("failing", "bool")),
-                      _cluster_call("set_readiness_failing", "namespace", "name", "failing")),
-    "node.power_off": ((_name("name"),), _cluster_call("power_off_node", "name")),
-    "node.power_on": ((_name("name"),), _cluster_call("power_on_node", "name")),
-    "node.cordon": ((_name("name"),), _cordon(True)),
-    "node.uncordon": ((_name("name"),), _cordon(False)),
-    "node.drain": ((_name("name"),), _cluster_call("drain", "name")),
-    "workload.scale": ((*WORKLOAD, Arg("replicas", "int")),
-                       _cluster_call("scale", "kind", "namespace", "name", "replicas")),
-    "workload.set_image": ((*WORKLOAD, Arg("image", "name"), Arg("container", "name", False)),
-                           _cluster_call("set_image", "kind", "namespace", "name", "image", container="container")),
-    "workload.rollback": ((*WORKLOAD, Arg("revision", "int", False, allow_null=True)),
-                          _cluster_call("rollback", "kind", "namespace", "name", revision="revision")),
-    "object.delete": ((_name("resource"), _name("namespace"), _name("name")),
-                      _cluster_call("delete_object", "resource", "namespace", "name")),
-    "apply": ((Arg("yaml", "text"),), _apply),
+# The cluster's verbs are the engine's one vocabulary (engine.cluster.ACTIONS); sim.* and drill.*
+# drive the runtime.
+ACTIONS: dict[str, tuple[tuple[Param, ...], Handler]] = {
+    **{a.verb: (a.params, _cluster_call(a)) for a in CLUSTER_ACTIONS if a.verb},
     "sim.pause": ((), lambda rt, a: rt.pause()),
     "sim.resume": ((), lambda rt, a: rt.resume()),
-    "sim.speed": ((Arg("speed", "number"),), lambda rt, a: rt.set_speed(a["speed"])),
+    "sim.speed": ((Param("speed", "number"),), lambda rt, a: rt.set_speed(a["speed"])),
     "sim.step": ((), lambda rt, a: rt.step()),
     "sim.reset": ((), lambda rt, a: (rt.reset(), rt.clock_state())[1]),
-    "drill.list": ((), lambda rt, a: _drill_catalogue()),
-    "drill.start": ((_name("id"),), lambda rt, a: rt.start_drill(a["id"])),
+    "drill.list": ((), lambda rt, a: catalogue()),
+    "drill.start": ((Param("id", "name"),), lambda rt, a: rt.start_drill(a["id"])),
     "drill.status": ((), lambda rt, a: rt.drill_status()),
     "drill.hint": ((), lambda rt, a: rt.drill_hint()),
-    "drill.stop": ((Arg("finish", "bool", False),), lambda rt, a: rt.stop_drill(finish=a.get("finish", False))),
+    "drill.stop": ((Param("finish", "bool", False),), lambda rt, a: rt.stop_drill(finish=a.get("finish", False))),
     "drill.exit": ((), lambda rt, a: rt.exit_drill()),
 }
 
 # Actions that drive the simulator or the drill itself; every other one is the student's doing and
 # is recorded in a running drill's action log.
 _NOT_RECORDED = ("sim.", "drill.")
-
-# Namespace may be "" for cluster-scoped objects in object.delete; everywhere else it is required.
-_EMPTY_ALLOWED = {("object.delete", "namespace")}
-
-
-def _drill_catalogue() -> list[dict[str, Any]]:
-    from .drills import catalogue
-    return catalogue()
-
 
 def _recorded_args(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     """The arguments as the drill report shows them (an applied manifest is summarised, not copied)."""
@@ -169,11 +113,11 @@ def validate(message: Any) -> tuple[str, dict[str, Any]]:
         if value is None and arg.allow_null:
             args[arg.name] = None
             continue
-        args[arg.name] = _check(kind, arg, field, value)
+        args[arg.name] = _check(arg, field, value)
     return kind, args
 
 
-def _check(action: str, arg: Arg, field: str, value: Any) -> Any:
+def _check(arg: Param, field: str, value: Any) -> Any:
     if arg.kind in ("name", "kind", "text"):
         if not isinstance(value, str):
             raise bad_request(field, f"must be a string, got {_type_name(value)}")
@@ -182,7 +126,8 @@ def _check(action: str, arg: Arg, field: str, value: Any) -> Any:
         if size > limit:
             unit = "bytes" if arg.kind == "text" else "characters"
             raise bad_request(field, f"must be no more than {limit} {unit}")
-        if not value.strip() and (action, arg.name) not in _EMPTY_ALLOWED:
+        # Namespace may be "" for cluster-scoped objects in object.delete; everywhere else it is required.
+        if not value.strip() and not arg.allow_empty:
             raise bad_request(field, "must not be empty")
         if arg.kind == "kind" and value not in WORKLOAD_KINDS:
             raise bad_request(field, f'unsupported kind "{value}": supported values: '
