@@ -21,7 +21,11 @@ import time
 from typing import Any, Callable
 
 from engine.clock import EPOCH_SECONDS
+from engine.cluster import Cluster
 from engine.errors import BadRequest
+from engine.etcd import persistence
+
+from .drills import DrillSession, find_drill
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +37,12 @@ ClusterFactory = Callable[..., Any]
 
 
 def _default_cluster_factory(**kwargs: Any) -> Any:
-    from engine.cluster import Cluster  # imported late: the web layer can start before a cluster is asked for
-
     return Cluster(**kwargs)
 
 
 def _accepts(factory: Callable[..., Any], param: str) -> bool:
     """Whether the cluster factory takes keyword ``param`` (the default factory is ``Cluster`` itself)."""
     if factory is _default_cluster_factory:
-        from engine.cluster import Cluster
-
         factory = Cluster
     try:
         return param in inspect.signature(factory).parameters
@@ -52,8 +52,6 @@ def _accepts(factory: Callable[..., Any], param: str) -> bool:
 
 def wipe_store(url: str) -> None:
     """Empty the persisted cluster at ``url`` (objects, revision, change log) so the next start is fresh."""
-    from engine.etcd import persistence
-
     db = persistence.SqlPersistence(url)
     try:
         clear = getattr(db, "clear", None)
@@ -286,8 +284,6 @@ class Runtime:
 
     def start_drill(self, drill_id: str) -> dict[str, Any]:
         """Start drill ``drill_id`` on a fresh cluster of its own; return its live status."""
-        from .drills import DrillSession, find_drill
-
         drill = find_drill(drill_id)                # NotFound before anything changes
         session = DrillSession(drill, self._drill_cluster_factory())
         cluster = session.start()       # a cluster of its own: built and warmed up outside the lock

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from .drills import catalogue, report_chart
+
 bp = Blueprint("views", __name__)
 
 
@@ -41,7 +43,6 @@ def traffic(namespace: str, name: str) -> dict:
 @bp.get("/ui/drills")
 def drills() -> dict:
     """The drill catalogue (what the picker shows) and the current drill's status."""
-    from .drills import catalogue
     runtime = current_app.extensions["kubedrill"]
     return {"drills": catalogue(), "current": runtime.drill_status()}
 
@@ -72,6 +73,5 @@ def drill_report_json() -> Response:
 @bp.get("/ui/drills/report")
 def drill_report_page() -> str:
     """The last drill's report as a printable page (autoescaped template, print CSS)."""
-    from .drills import report_chart
     report, probes = _report_or_404()
     return render_template("drill_report.html", report=report, chart=report_chart(report, probes))

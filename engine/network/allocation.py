@@ -143,7 +143,7 @@ class ServiceAllocator:
                 if value not in self.ips:
                     return str(ipaddress.IPv4Address(value))
         raise Invalid.of("Service", "", "", [Cause(
-            "spec.clusterIPs", f"Internal error: failed to allocate a serviceIP: range is full", INVALID)])
+            "spec.clusterIPs", "Internal error: failed to allocate a serviceIP: range is full", INVALID)])
 
     def pick_port(self, taken: set[int]) -> int | None:
         lo, hi = self.port_base + self.port_static, self.port_max + 1
