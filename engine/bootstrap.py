@@ -7,13 +7,10 @@ Deployment ``web`` behind a Service and, once StatefulSets exist, a StatefulSet 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .apiserver.manifests import parse_manifests
+from .apiserver.server import APIServer
+from .kubelet.kubelet import KubeletManager
 from .network.system import node_internal_ip, system_services
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
 
 CONTROL_PLANE = "control-plane"
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
@@ -191,9 +188,8 @@ spec:
 """
 
 
-def bootstrap_cluster(cluster: "Cluster", workers: int = 3, demo: bool = True) -> None:
+def bootstrap_cluster(api: APIServer, manager: KubeletManager, workers: int = 3, demo: bool = True) -> None:
     """Register the nodes, start the system components and (unless ``demo`` is False) the demo apps."""
-    manager = cluster.kubelet_manager
     manager.add_node(CONTROL_PLANE, cpu="2", memory="4Gi", control_plane=True,
                      labels={"node-role.kubernetes.io/control-plane": "",
                              "node.kubernetes.io/exclude-from-external-load-balancers": ""},
@@ -201,20 +197,20 @@ def bootstrap_cluster(cluster: "Cluster", workers: int = 3, demo: bool = True) -
     for i in range(1, workers + 1):
         manager.add_node(f"node-{i}", cpu="4", memory="8Gi")
     for component, image, cpu, memory in STATIC_PODS:
-        cluster.api.create_internal(static_pod(cluster, component, image, cpu, memory))
+        api.create_internal(static_pod(api, component, image, cpu, memory))
     for obj in parse_manifests(SYSTEM_MANIFESTS) + parse_manifests(STORAGE_MANIFESTS):
-        cluster.api.create_internal(obj)
-    control_plane_ip = node_internal_ip(cluster.api.get("nodes", None, CONTROL_PLANE))
+        api.create_internal(obj)
+    control_plane_ip = node_internal_ip(api.get("nodes", None, CONTROL_PLANE))
     for obj in system_services(control_plane_ip):   # default/kubernetes and kube-system/kube-dns
-        cluster.api.create_internal(obj)
+        api.create_internal(obj)
     if demo:
         for obj in parse_manifests(DEMO_MANIFESTS):
-            cluster.api.create(obj)
+            api.create(obj)
 
 
-def static_pod(cluster: "Cluster", component: str, image: str, cpu: str, memory: str | None) -> dict:
+def static_pod(api: APIServer, component: str, image: str, cpu: str, memory: str | None) -> dict:
     """A control-plane static pod as its mirror pod in the API (owned by the Node, like kubeadm's)."""
-    node = cluster.api.get("nodes", None, CONTROL_PLANE)
+    node = api.get("nodes", None, CONTROL_PLANE)
     requests = {"cpu": cpu}
     if memory:
         requests["memory"] = memory

@@ -160,7 +160,7 @@ class Cluster:
         if not restored:
             ensure_namespaces(self.api)
             if bootstrap:
-                bootstrap_cluster(self, workers=nodes, demo=not empty)
+                bootstrap_cluster(self.api, self.kubelet_manager, workers=nodes, demo=not empty)
         else:
             self._resume()
         self.flush()
