@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .runtime import ContainerRuntime, PodRuntime, _hex, _num
+from .runtime import ContainerRuntime, PodRuntime, format_number, random_hex
 from .stages import (
     PROFILE_FALLBACKS,
     RESTART_POLICY,
@@ -112,7 +112,7 @@ class ContainerLifecycle:
             c.waiting_message = (f"back-off {_go_duration(c.backoff)} restarting failed container={c.name} "
                                  f"pod={rt.name}_{rt.ns}({rt.uid})")
         delay = self._delay(stage.delay, c)
-        fields = {"seconds": format_duration(delay), "backoff": _num(c.backoff)}
+        fields = {"seconds": format_duration(delay), "backoff": format_number(c.backoff)}
         self._emit(rt, c, stage.events_before, **fields)
         if delay <= 0:
             self._complete_stage(rt, c, stage, delay)
@@ -127,7 +127,7 @@ class ContainerLifecycle:
         self._complete_stage(rt, c, stage, delay)
 
     def _complete_stage(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, delay: float) -> None:
-        fields: dict[str, Any] = {"seconds": format_duration(delay), "backoff": _num(c.backoff)}
+        fields: dict[str, Any] = {"seconds": format_duration(delay), "backoff": format_number(c.backoff)}
         name = stage.name
         if name == "container-pull-failed":
             error = pull_error(c.image)
@@ -148,7 +148,7 @@ class ContainerLifecycle:
             c.state = "Waiting"
         elif name == "container-create":
             c.state = "Created"
-            c.container_id = "containerd://" + _hex(self.clock.rng, 64)
+            c.container_id = "containerd://" + random_hex(self.clock.rng, 64)
         elif name == "container-start":
             c.state = "Running"
             c.started_at = self.clock.now

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import BadRequest, NotFound
 from ..objects import annotations_of, clone, status_of
-from .runtime import PodRuntime, _uuid
+from .runtime import PodRuntime, random_uuid
 from .stages import FAULT_KINDS, FAULTS_ANNOTATION, WARNING, format_faults, parse_faults
 
 
@@ -50,7 +50,7 @@ class FaultInjector:
             new = dict(node)
             status = dict(status_of(node))
             info = dict(status.get("nodeInfo") or {})
-            info["bootID"] = _uuid(self.clock.rng)
+            info["bootID"] = random_uuid(self.clock.rng)
             status["nodeInfo"] = info
             new["status"] = status
             self.api.update_status(new)

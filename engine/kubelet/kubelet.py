@@ -29,12 +29,11 @@ from ..objects import annotations_of, spec_of, status_of
 from .containers import ContainerLifecycle
 from .faults import FaultInjector
 from .ipam import NodeIPAM, node_internal_ip, node_pod_cidr
-from .lease import KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE, lease_is_renewing
-from .node_status import (_node_conditions, _PRESSURE, CONTAINER_RUNTIME, KERNEL_VERSION, KUBELET_VERSION,
-                          NodeStatusManager, OS_IMAGE)
+from .lease import KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE, lease_is_renewing, new_lease
+from .node_status import NodeStatusManager, new_node
 from .pod_status import PodStatusManager
 from .probes import ProbeManager
-from .runtime import ContainerRuntime, PodRuntime, _hex, _num, _restore_container, _uuid
+from .runtime import ContainerRuntime, PodRuntime, format_number, restore_container
 from .stages import FAULTS_ANNOTATION, Emit, normalize_image, parse_faults
 
 
@@ -58,8 +57,7 @@ class KubeletManager:
         """Register a node (Node object, Lease, events) and start its kubelet."""
         if name in self.kubelets or self.store.find("nodes", "", name) is not None:
             raise BadRequest(f'node "{name}" already exists')
-        index = self._next_index
-        self._next_index += 1
+        index = self._allocate_index()
         cidr = node_pod_cidr(index)
         node_labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
                        "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
@@ -69,43 +67,15 @@ class KubeletManager:
         node_labels.update(labels or {})
         if taints is None and control_plane:
             taints = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
-        rng = self.clock.rng
         capacity = {"cpu": str(cpu), "ephemeral-storage": "102626232Ki", "hugepages-1Gi": "0",
                     "hugepages-2Mi": "0", "memory": str(memory), "pods": str(pods)}
-        now = rfc3339(self.clock.now)
-        node = {
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": node_labels,
-                         "annotations": {"node.alpha.kubernetes.io/ttl": "0",
-                                         "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-                                         "kubeadm.alpha.kubernetes.io/cri-socket":
-                                             "unix:///run/containerd/containerd.sock"}},
-            "spec": {"podCIDR": cidr, "podCIDRs": [cidr], "providerID": f"kind://docker/kubedrill/{name}",
-                     **({"taints": [dict(t) for t in taints]} if taints else {})},
-            "status": {
-                "capacity": capacity, "allocatable": dict(capacity),
-                "conditions": _node_conditions({}, now, pressure={}),
-                "addresses": [{"type": "InternalIP", "address": node_internal_ip(index)},
-                              {"type": "Hostname", "address": name}],
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-                "nodeInfo": {"machineID": _hex(rng, 32), "systemUUID": _uuid(rng), "bootID": _uuid(rng),
-                             "kernelVersion": KERNEL_VERSION, "osImage": OS_IMAGE,
-                             "containerRuntimeVersion": CONTAINER_RUNTIME, "kubeletVersion": KUBELET_VERSION,
-                             "kubeProxyVersion": KUBELET_VERSION, "operatingSystem": "linux",
-                             "architecture": "amd64"},
-                "images": [],
-            },
-        }
+        node = new_node(name, labels=node_labels, taints=taints, capacity=capacity, cidr=cidr,
+                        internal_ip=node_internal_ip(index), rng=self.clock.rng, now=rfc3339(self.clock.now))
         stored = self.api.create_internal(node)
         kubelet = Kubelet(self, name, cidr, node_internal_ip(index))
         self.kubelets[name] = kubelet
-        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                 "metadata": {"name": name, "namespace": LEASE_NAMESPACE,
-                              "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name,
-                                                   "uid": stored["metadata"]["uid"]}]},
-                 "spec": {"holderIdentity": name, "leaseDurationSeconds": int(self.profile.node_lease_duration),
-                          "renewTime": rfc3339_micro(self.clock.now)}}
-        self.api.create_internal(lease)
+        self.api.create_internal(new_lease(name, stored["metadata"]["uid"], self.profile.node_lease_duration,
+                                           self.clock.now))
         kubelet.boot_events(first=True)
         kubelet.start_heartbeat()
         return kubelet
@@ -120,39 +90,34 @@ class KubeletManager:
                 block = second - 244 if second >= 244 else second - 128 + 12
                 self._next_index = max(self._next_index, block * 256 + third + 1)
             except (ValueError, IndexError):
-                pass
+                pass   # not one of our podCIDRs: it reserves no index
         for node in nodes:
-            name = node["metadata"]["name"]
-            if name in self.kubelets:
-                continue
-            ip = next((a["address"] for a in status_of(node).get("addresses") or ()
-                       if a.get("type") == "InternalIP"), "")
-            kubelet = Kubelet(self, name, spec_of(node).get("podCIDR") or node_pod_cidr(
-                self._allocate_index()), ip)
-            self.kubelets[name] = kubelet
-            lease = self.store.find("leases", LEASE_NAMESPACE, name)
-            state = annotations_of(lease).get(KUBELET_STATE_ANNOTATION,
-                                                                                   "running")
-            kubelet.powered = state != "powered-off"
-            kubelet.kubelet_running = state not in ("kubelet-stopped", "powered-off")
-            kubelet.partitioned = state == "partitioned"
-            for img in status_of(node).get("images") or ():
-                for n in img.get("names") or ():
-                    if "@" not in n:
-                        kubelet.images.add(n)
-            for cond in status_of(node).get("conditions") or ():
-                for kind, row in _PRESSURE.items():
-                    if cond.get("type") == row[0] and cond.get("status") == "True":
-                        kubelet.pressure[kind] = True
-            if lease is not None and lease_is_renewing(lease):
-                kubelet.hb_start = parse_rfc3339(lease["spec"]["renewTime"])
-            if kubelet.powered:
-                for pod in self.store.pods_on_node(name):
-                    kubelet.adopt(pod)
-                if kubelet.connected:
-                    if lease is None or not lease_is_renewing(lease):
-                        kubelet.start_heartbeat()
-                    kubelet.resync()
+            if node["metadata"]["name"] not in self.kubelets:
+                self._resume_kubelet(node)
+
+    def _resume_kubelet(self, node: dict) -> None:
+        """Rebuild one node's kubelet in the state its Lease recorded, and take back its pods."""
+        name = node["metadata"]["name"]
+        ip = next((a["address"] for a in status_of(node).get("addresses") or ()
+                   if a.get("type") == "InternalIP"), "")
+        kubelet = Kubelet(self, name, spec_of(node).get("podCIDR") or node_pod_cidr(self._allocate_index()), ip)
+        self.kubelets[name] = kubelet
+        lease = self.store.find("leases", LEASE_NAMESPACE, name)
+        state = annotations_of(lease).get(KUBELET_STATE_ANNOTATION, "running")
+        kubelet.powered = state != "powered-off"
+        kubelet.kubelet_running = state not in ("kubelet-stopped", "powered-off")
+        kubelet.partitioned = state == "partitioned"
+        kubelet.restore_node_status(node)
+        if lease is not None and lease_is_renewing(lease):
+            kubelet.hb_start = parse_rfc3339(lease["spec"]["renewTime"])
+        if not kubelet.powered:
+            return
+        for pod in self.store.pods_on_node(name):
+            kubelet.adopt(pod)
+        if kubelet.connected:
+            if lease is None or not lease_is_renewing(lease):
+                kubelet.start_heartbeat()
+            kubelet.resync()
 
     def _allocate_index(self) -> int:
         index = self._next_index
@@ -172,8 +137,7 @@ class KubeletManager:
                 # A status-only write (our own, the node controller's) needs no kubelet work.
                 if (om.get("deletionTimestamp") == nm.get("deletionTimestamp")
                         and spec_of(old).get("nodeName") == node
-                        and (om.get("annotations") or {}).get(FAULTS_ANNOTATION)
-                        == (nm.get("annotations") or {}).get(FAULTS_ANNOTATION)):
+                        and annotations_of(old).get(FAULTS_ANNOTATION) == annotations_of(obj).get(FAULTS_ANNOTATION)):
                     return
             if node in self.kubelets:
                 meta = obj["metadata"]
@@ -291,9 +255,9 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
                 return
             if status_of(pod).get("phase") in ("Succeeded", "Failed"):
                 return
-            rt = self.adopt(pod)
+            self.adopt(pod)
             return
-        faults = parse_faults((meta.get("annotations") or {}).get(FAULTS_ANNOTATION))
+        faults = parse_faults(annotations_of(pod).get(FAULTS_ANNOTATION))
         if faults != rt.faults:
             self._set_faults(rt, faults)
         if meta.get("deletionTimestamp") and not rt.terminating:
@@ -323,9 +287,9 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
             rt.state = "SandboxReady"
         if statuses or init_statuses:
             for c in rt.inits:
-                _restore_container(c, init_statuses.get(c.name), reboot)
+                restore_container(c, init_statuses.get(c.name), reboot)
             for c in rt.containers:
-                _restore_container(c, statuses.get(c.name), reboot)
+                restore_container(c, statuses.get(c.name), reboot)
             if reboot:
                 self._pod_event(rt, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.",
                                 explanation=f"{self.name} rebooted: the pod's sandbox and containers are gone, "
@@ -342,7 +306,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
                         c.pulled = True
                         self.images.add(normalize_image(c.image))
                     elif c.state == "Exited":
-                        self._after_exit(rt, c, adopting=True)
+                        self._after_exit(rt, c)
         if not rt.start_time:
             rt.start_time = rfc3339(self.clock.now)
         if self.connected:
@@ -388,7 +352,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
         for c in running:
             self._emit(rt, c, (Emit("Killing", f"Stopping container {c.name}",
                                     explanation=f"the pod is being deleted: {c.name} gets SIGTERM and up to "
-                                                f"{_num(grace)}s to exit"),))
+                                                f"{format_number(grace)}s to exit"),))
             self._log(c, "received SIGTERM, shutting down gracefully")
             if rt.ignore_sigterm:
                 delay, code, reason = grace, 137, "Error"

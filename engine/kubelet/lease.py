@@ -38,6 +38,15 @@ KUBELET_STATE_ANNOTATION = "kubedrill.io/kubelet-state"
 LEASE_NAMESPACE = "kube-node-lease"
 
 
+def new_lease(node: str, node_uid: str, duration: float, renew: float) -> dict:
+    """Return the Lease a kubelet creates when it registers its node (owned by the Node)."""
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": node, "namespace": LEASE_NAMESPACE,
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node, "uid": node_uid}]},
+            "spec": {"holderIdentity": node, "leaseDurationSeconds": int(duration),
+                     "renewTime": rfc3339_micro(renew)}}
+
+
 def effective_renew_time(lease: dict, now: float) -> float | None:
     """Return the last renewal of ``lease`` at ``now`` (sim seconds), honouring lazy materialisation."""
     spec = spec_of(lease)
@@ -70,4 +79,5 @@ def materialized_lease(lease: dict, now: float) -> dict:
 
 
 def lease_is_renewing(lease: dict) -> bool:
+    """Tell whether the kubelet was still renewing ``lease`` when it was last written (lazy heartbeats)."""
     return bool(annotations_of(lease).get(HEARTBEAT_ANNOTATION))

@@ -13,7 +13,7 @@ from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
 from ..errors import BadRequest
 from ..objects import annotations_of, clone, get_condition, spec_of, status_of
 from .lease import HEARTBEAT_ANNOTATION, KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE
-from .runtime import _num
+from .runtime import format_number, random_hex, random_uuid
 from .stages import image_id, image_size
 
 KUBELET_VERSION = "v1.32.0"
@@ -47,7 +47,20 @@ class NodeStatusManager:
         self.api.record_event(self._node_involved(), reason, message, type=type, component="kubelet",
                               host=self.name, explanation=explanation)
 
+    def restore_node_status(self, node: dict) -> None:
+        """After a restart from the database: take back the images and pressure the Node reports."""
+        status = status_of(node)
+        for img in status.get("images") or ():
+            for n in img.get("names") or ():
+                if "@" not in n:
+                    self.images.add(n)
+        for cond in status.get("conditions") or ():
+            for kind, row in _PRESSURE.items():
+                if cond.get("type") == row[0] and cond.get("status") == "True":
+                    self.pressure[kind] = True
+
     def boot_events(self, first: bool = False) -> None:
+        """Record the events of a kubelet (re)start: Starting, allocatable, pressure and NodeReady."""
         self._node_event("Starting", "Starting kubelet.",
                          explanation=f"the kubelet on {self.name} started" + ("" if first else " again"))
         self._node_event("NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
@@ -78,7 +91,7 @@ class NodeStatusManager:
         new = clone(lease)
         annotations = dict(annotations_of(new))
         if renewing:
-            annotations[HEARTBEAT_ANNOTATION] = _num(self.profile.lease_renew_interval)
+            annotations[HEARTBEAT_ANNOTATION] = format_number(self.profile.lease_renew_interval)
         else:
             annotations.pop(HEARTBEAT_ANNOTATION, None)
         annotations[KUBELET_STATE_ANNOTATION] = self.state
@@ -156,6 +169,35 @@ class NodeStatusManager:
         else:
             self._node_event("NodeSchedulable", f"Node {self.name} status is now: NodeSchedulable",
                              explanation=f"{self.name} is uncordoned: the scheduler may use it again")
+
+
+def new_node(name: str, *, labels: dict, taints: list | None, capacity: dict, cidr: str, internal_ip: str,
+             rng, now: str) -> dict:
+    """Return the Node object a kubelet registers (kind-like: containerd, Debian, the node's podCIDR)."""
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": labels,
+                     "annotations": {"node.alpha.kubernetes.io/ttl": "0",
+                                     "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                                     "kubeadm.alpha.kubernetes.io/cri-socket":
+                                         "unix:///run/containerd/containerd.sock"}},
+        "spec": {"podCIDR": cidr, "podCIDRs": [cidr], "providerID": f"kind://docker/kubedrill/{name}",
+                 **({"taints": [dict(t) for t in taints]} if taints else {})},
+        "status": {
+            "capacity": capacity, "allocatable": dict(capacity),
+            "conditions": _node_conditions({}, now, pressure={}),
+            "addresses": [{"type": "InternalIP", "address": internal_ip},
+                          {"type": "Hostname", "address": name}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            # Drawn in this order (machineID, systemUUID, bootID): the seeded rng makes nodes reproducible.
+            "nodeInfo": {"machineID": random_hex(rng, 32), "systemUUID": random_uuid(rng), "bootID": random_uuid(rng),
+                         "kernelVersion": KERNEL_VERSION, "osImage": OS_IMAGE,
+                         "containerRuntimeVersion": CONTAINER_RUNTIME, "kubeletVersion": KUBELET_VERSION,
+                         "kubeProxyVersion": KUBELET_VERSION, "operatingSystem": "linux",
+                         "architecture": "amd64"},
+            "images": [],
+        },
+    }
 
 
 def _node_conditions(old_status: dict, now: str, *, pressure: dict[str, bool]) -> list[dict]:

@@ -2,14 +2,14 @@
 
 ``PodRuntime`` and ``ContainerRuntime`` are what containerd knows (kubelet memory, never an API
 object): lost when a node powers off, rebuilt from the reported pod status when a kubelet adopts a
-pod (``_restore_container``). Also the small ID and number formatting helpers the kubelet modules share.
+pod (``restore_container``). Also the small ID and number formatting helpers the kubelet modules share.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..clock import parse_rfc3339
-from ..objects import spec_of
+from ..objects import annotations_of, spec_of
 from .stages import FAULTS_ANNOTATION, IGNORE_SIGTERM_ANNOTATION, parse_faults
 
 _HEX = "0123456789abcdef"
@@ -83,11 +83,11 @@ class PodRuntime:
                 c.waiting_reason = "PodInitializing"
         self.timer = None
         self.terminating = False
-        self.faults: set[str] = parse_faults((meta.get("annotations") or {}).get(FAULTS_ANNOTATION))
+        self.faults: set[str] = parse_faults(annotations_of(pod).get(FAULTS_ANNOTATION))
         self.flush_pending = False
         self.restart_policy: str = spec.get("restartPolicy") or "Always"
         self.gates = [g.get("conditionType") for g in spec.get("readinessGates") or () if g.get("conditionType")]
-        self.ignore_sigterm = (meta.get("annotations") or {}).get(IGNORE_SIGTERM_ANNOTATION) == "true"
+        self.ignore_sigterm = annotations_of(pod).get(IGNORE_SIGTERM_ANNOTATION) == "true"
         self.blocked = ""
         self.waiting_refs: tuple = ()
         self.final = False
@@ -117,7 +117,7 @@ class PodRuntime:
 # ---------------------------------------------------------------------------------------------------
 # helpers
 
-def _restore_container(c: ContainerRuntime, status: dict | None, reboot: bool) -> None:
+def restore_container(c: ContainerRuntime, status: dict | None, reboot: bool) -> None:
     """Rebuild a container's runtime record from its reported status."""
     if not status:
         return
@@ -151,14 +151,17 @@ def _restore_container(c: ContainerRuntime, status: dict | None, reboot: bool) -
         c.state = "Waiting"
 
 
-def _hex(rng, n: int) -> str:
+def random_hex(rng, n: int) -> str:
+    """Return ``n`` random hex digits from the cluster's seeded rng (container, machine IDs)."""
     return "".join(rng.choice(_HEX) for _ in range(n))
 
 
-def _uuid(rng) -> str:
+def random_uuid(rng) -> str:
+    """Return a random UUID (one 128-bit draw from the seeded rng), formatted 8-4-4-4-12."""
     h = f"{rng.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _num(value: float) -> str:
+def format_number(value: float) -> str:
+    """Render seconds as Kubernetes messages do: ``10`` for whole numbers, else ``2.5``."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
