@@ -4,15 +4,21 @@ Like kuberuntime_manager's SyncPod: mount volumes, create the sandbox (pod IP), 
 back-off), run init containers in order, create and start containers; and when a container exits,
 decide by restartPolicy whether it is done, restarts now or backs off (CrashLoopBackOff).
 ``ContainerLifecycle`` is a mixin of ``Kubelet`` (engine/kubelet/kubelet.py).
+
+The table says what happens; this module only knows how: ``SELECTORS`` and ``GUARDS`` are the checks
+a stage names, ``EFFECTS`` what a stage does when it starts (``on_start``) or completes (``effect``).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .runtime import ContainerRuntime, PodRuntime, format_number, random_hex
 from .stages import (
+    BACKOFF_DELAYS,
+    EXITED,
     PROFILE_FALLBACKS,
     RESTART_POLICY,
+    SANDBOX_READY,
     Stage,
     format_duration,
     image_exists,
@@ -33,157 +39,106 @@ class ContainerLifecycle:
     # ------------------------------------------------------------------ the stage interpreter
     def _advance(self, rt: PodRuntime) -> None:
         """Start the next stage(s) the pod's state allows (level-triggered; safe to call any time)."""
-        if not self.connected or rt.terminating or rt.timer is not None or (rt.ns, rt.name) not in self.pods:
+        if not self.connected or rt.terminating or rt.timer is not None or rt.key not in self.pods:
             return
-        if rt.state == "Bound":
-            problem = self._volumes_problem(rt)
-            if problem is not None:
-                error, volume, refs = problem
-                if rt.blocked != error:
-                    rt.blocked = error
-                    stage = stages_for("pod", "Bound", init=False, faults=rt.faults)[0]
-                    self._emit(rt, None, stage.blocked, error=error, volume=volume,
-                               error_short=error.split(" : ")[-1])
-                self._wait_for(rt, refs)
-                self._mark_dirty(rt)
-                return
-            rt.blocked = ""
-            self._wait_for(rt, ())
-            rt.state = "VolumesMounted"
-        if rt.state == "VolumesMounted":
-            stage = stages_for("pod", "VolumesMounted", init=False, faults=rt.faults)[0]
-            rt.timer = self.clock.schedule(self._delay(stage.delay, None), lambda: self._sandbox_ready(rt))
-            self._mark_dirty(rt)
-            return
-        for c in rt.inits:
-            if c.state == "Done" and c.exit_code == 0:
-                continue
-            self._advance_container(rt, c)
-            self._mark_dirty(rt)
-            return
-        for c in rt.containers:
-            self._advance_container(rt, c)
+        if rt.state != SANDBOX_READY:
+            self._run_stages(rt, None)   # the pod-scope stages come first: volumes, then the sandbox
+        else:
+            for c in rt.inits:
+                if c.state == "Done" and c.exit_code == 0:
+                    continue
+                self._advance_container(rt, c)   # init containers run one at a time, in order
+                break
+            else:
+                for c in rt.containers:
+                    self._advance_container(rt, c)
         self._mark_dirty(rt)
-
-    def _sandbox_ready(self, rt: PodRuntime) -> None:
-        rt.timer = None
-        if rt.terminating or rt.key not in self.pods:
-            return
-        rt.ip = self.internal_ip if rt.host_network else self.ipam.allocate()
-        rt.state = "SandboxReady"
-        self._advance(rt)
 
     def _advance_container(self, rt: PodRuntime, c: ContainerRuntime) -> None:
         if c.timer is not None or c.state == "Done":
             return
-        faults = set(rt.faults)
-        if not image_exists(c.image):
-            faults.add("image-pull")
-        for stage in stages_for("container", c.state, init=c.init, faults=faults):
-            if stage.guard == "image_needs_pull" and not self._needs_pull(c):
-                continue
-            if stage.guard == "config_ready":
-                error, refs = self._config_problem(rt, c)
-                if error:
-                    c.waiting_reason, c.waiting_message = "CreateContainerConfigError", error
-                    if c.blocked != error:
-                        c.blocked = error
-                        self._emit(rt, c, stage.blocked, error=error, error_short=error)
-                    self._wait_for(rt, refs)
-                    self._mark_dirty(rt)
-                    return
-                c.blocked = ""
-                self._wait_for(rt, ())
-            self._start_stage(rt, c, stage)
-            return
-        if c.state == "Running":
-            self._arm_probes(rt, c)
+        if not self._run_stages(rt, c) and c.state == "Running":
+            self._arm_probes(rt, c)   # no stage ends it: only a probe (or an injected crash) can
 
-    def _start_stage(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage) -> None:
+    def _run_stages(self, rt: PodRuntime, c: ContainerRuntime | None) -> bool:
+        """Start the first stage matching the pod's (``c`` None) or the container's state; False if none does."""
+        if c is None:
+            candidates = stages_for("pod", rt.state, init=False, faults=rt.faults)
+        else:
+            faults = set(rt.faults)
+            if not image_exists(c.image):
+                faults.add("image-pull")   # a tag no registry has fails like the injected fault
+            candidates = stages_for("container", c.state, init=c.init, faults=faults)
+        for stage in candidates:
+            if stage.selector is not None and not SELECTORS[stage.selector](self, rt, c):
+                continue
+            if stage.guard is not None and self._guard_blocks(rt, c, stage):
+                return True
+            self._start_stage(rt, c, stage)
+            return True
+        return False
+
+    def _guard_blocks(self, rt: PodRuntime, c: ContainerRuntime | None, stage: Stage) -> bool:
+        """Tell whether the stage's guard holds it; while it does, watch what it waits for and say why once."""
+        holder = rt if c is None else c
+        problem = GUARDS[stage.guard](self, rt, c)
+        if problem is None:
+            holder.blocked = ""
+            self._wait_for(rt, ())
+            return False
+        error, refs, fields = problem
+        if c is not None and stage.blocked_reason:
+            c.waiting_reason, c.waiting_message = stage.blocked_reason, error
+        if holder.blocked != error:
+            holder.blocked = error
+            self._emit(rt, c, stage.blocked, error=error, **fields)
+        self._wait_for(rt, refs)
+        self._mark_dirty(rt)
+        return True
+
+    def _start_stage(self, rt: PodRuntime, c: ContainerRuntime | None, stage: Stage) -> None:
         if stage.waiting_reason and c.state != "Running" and not (
                 stage.waiting_reason == "ContainerCreating" and c.waiting_reason in _STICKY_REASONS):
             c.waiting_reason = stage.waiting_reason
             c.waiting_message = ""
-        if stage.name == "container-pull-backoff":
-            c.backoff = c.pull_next = (self.profile.image_pull_backoff_initial if not c.pull_next
-                                       else min(c.pull_next * 2, self.profile.image_pull_backoff_max))
-            c.waiting_message = f'Back-off pulling image "{c.image}"'
-        elif stage.name == "container-restart-backoff":
-            c.waiting_message = (f"back-off {_go_duration(c.backoff)} restarting failed container={c.name} "
-                                 f"pod={rt.name}_{rt.ns}({rt.uid})")
+        if stage.on_start is not None:
+            EFFECTS[stage.on_start](self, rt, c, stage, {})
         delay = self._delay(stage.delay, c)
-        fields = {"seconds": format_duration(delay), "backoff": format_number(c.backoff)}
-        self._emit(rt, c, stage.events_before, **fields)
+        self._emit(rt, c, stage.events_before, **self._stage_fields(c, delay))
         if delay <= 0:
             self._complete_stage(rt, c, stage, delay)
-        else:
-            c.timer = self.clock.schedule(delay, lambda: self._stage_timer(rt, c, stage, delay))
-            self._mark_dirty(rt)
+            return
+        holder = rt if c is None else c
+        holder.timer = self.clock.schedule(delay, lambda: self._stage_timer(rt, c, stage, delay))
+        self._mark_dirty(rt)
 
-    def _stage_timer(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, delay: float) -> None:
-        c.timer = None
+    def _stage_timer(self, rt: PodRuntime, c: ContainerRuntime | None, stage: Stage, delay: float) -> None:
+        holder = rt if c is None else c
+        holder.timer = None
         if rt.terminating or rt.key not in self.pods or not self.connected:
             return
         self._complete_stage(rt, c, stage, delay)
 
-    def _complete_stage(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, delay: float) -> None:
-        fields: dict[str, Any] = {"seconds": format_duration(delay), "backoff": format_number(c.backoff)}
-        name = stage.name
-        if name == "container-pull-failed":
-            error = pull_error(c.image)
-            c.state, c.waiting_reason, c.waiting_message = "PullFailed", "ErrImagePull", error
-            fields["error"] = error
-        elif name in ("container-pull", "container-image-present"):
-            c.state = "Pulled"
-            c.pulled = True
-            c.pull_next = 0.0
-            ref = normalize_image(c.image)
-            if ref not in self.images:
-                self.images.add(ref)
-                self._schedule_node_status()
-            fields["size"] = image_size(c.image)
-        elif name == "container-pull-error-sync":
-            c.state = "PullBackOff"
-        elif name == "container-pull-backoff":
-            c.state = "Waiting"
-        elif name == "container-create":
-            c.state = "Created"
-            c.container_id = "containerd://" + random_hex(self.clock.rng, 64)
-        elif name == "container-start":
-            c.state = "Running"
-            c.started_at = self.clock.now
-            c.finished_at = None
-            c.exit_code = None
-            c.waiting_reason = c.waiting_message = ""
-            c.log = None   # a new container instance starts with an empty log
-            self._log(c, f"container {c.name} started (image {c.image})")
-            c.r_succ = c.r_fail = c.l_fail = 0
-            probes = c.spec.get("startupProbe"), c.spec.get("readinessProbe")
-            c.started = not probes[0]
-            c.ready = not c.init and c.started and not probes[1] and "readiness" not in rt.faults
-        elif name == "container-restart-backoff":
-            c.state = "Waiting"
-        elif stage.exit_code is not None:
-            if stage.exit_reason == "OOMKilled":
-                self._log(c, "fatal error: runtime: out of memory (container memory limit reached)")
-            elif stage.exit_code:
-                self._log(c, f"error: exiting with status {stage.exit_code}")
-            else:
-                self._log(c, "done")
-            self._emit(rt, c, stage.events, **fields)
-            self._container_exit(rt, c, stage.exit_code, stage.exit_reason)
-            return
+    def _complete_stage(self, rt: PodRuntime, c: ContainerRuntime | None, stage: Stage, delay: float) -> None:
+        """Enter the stage's ``next`` state, run its effect, record its events and look for the next stage."""
+        fields = self._stage_fields(c, delay)
+        (rt if c is None else c).state = stage.next
+        if stage.effect is not None:
+            EFFECTS[stage.effect](self, rt, c, stage, fields)
         self._emit(rt, c, stage.events, **fields)
-        self._mark_dirty(rt)
-        if c.init and c.state == "Running":
-            self._advance_container(rt, c)
-        else:
-            self._advance(rt)
+        if c is not None:
+            # A container's new state is reported before the stages it unblocks start; the pod scope
+            # leaves that to _advance, which marks the pod once the sandbox or first container stage started.
+            self._mark_dirty(rt)
+        self._advance(rt)
+
+    def _stage_fields(self, c: ContainerRuntime | None, delay: float) -> dict[str, Any]:
+        return {"seconds": format_duration(delay), "backoff": format_number(c.backoff) if c is not None else ""}
 
     def _delay(self, key: str | None, c: ContainerRuntime | None) -> float:
         if key is None:
             return 0.0
-        if key in ("crash_backoff", "image_pull_backoff"):
+        if key in BACKOFF_DELAYS:
             return c.backoff if c is not None else 0.0
         value = getattr(self.profile, key, None)
         if value is None:
@@ -193,7 +148,8 @@ class ContainerLifecycle:
             return self.clock.rng.uniform(low, high)
         return float(value)
 
-    def _needs_pull(self, c: ContainerRuntime) -> bool:
+    # ------------------------------------------------------------------ selectors and guards
+    def _needs_pull(self, rt: PodRuntime, c: ContainerRuntime) -> bool:
         policy = c.spec.get("imagePullPolicy") or "IfNotPresent"
         if policy == "Always":
             return True
@@ -201,21 +157,82 @@ class ContainerLifecycle:
             return False
         return normalize_image(c.image) not in self.images
 
+    def _volumes_guard(self, rt: PodRuntime, c: None) -> tuple[str, tuple, dict] | None:
+        problem = self._volumes_problem(rt)
+        if problem is None:
+            return None
+        error, volume, refs = problem
+        return error, refs, {"volume": volume, "error_short": error.split(" : ")[-1]}
+
+    def _config_guard(self, rt: PodRuntime, c: ContainerRuntime) -> tuple[str, tuple, dict] | None:
+        error, refs = self._config_problem(rt, c)
+        return (error, refs, {"error_short": error}) if error else None
+
+    # ------------------------------------------------------------------ effects
+    def _assign_pod_ip(self, rt: PodRuntime, c: None, stage: Stage, fields: dict) -> None:
+        rt.ip = self.internal_ip if rt.host_network else self.ipam.allocate()
+
+    def _report_pull_error(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, fields: dict) -> None:
+        error = pull_error(c.image)
+        c.waiting_reason, c.waiting_message = "ErrImagePull", error
+        fields["error"] = error
+
+    def _record_image(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, fields: dict) -> None:
+        c.pulled = True
+        c.pull_next = 0.0
+        ref = normalize_image(c.image)
+        if ref not in self.images:
+            self.images.add(ref)
+            self._schedule_node_status()
+        fields["size"] = image_size(c.image)
+
+    def _next_pull_backoff(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, fields: dict) -> None:
+        c.backoff = c.pull_next = (self.profile.image_pull_backoff_initial if not c.pull_next
+                                   else min(c.pull_next * 2, self.profile.image_pull_backoff_max))
+        c.waiting_message = f'Back-off pulling image "{c.image}"'
+
+    def _crash_loop_message(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, fields: dict) -> None:
+        c.waiting_message = (f"back-off {_go_duration(c.backoff)} restarting failed container={c.name} "
+                             f"pod={rt.name}_{rt.ns}({rt.uid})")
+
+    def _assign_container_id(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, fields: dict) -> None:
+        c.container_id = "containerd://" + random_hex(self.clock.rng, 64)
+
+    def _start_process(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, fields: dict) -> None:
+        c.started_at = self.clock.now
+        c.finished_at = None
+        c.exit_code = None
+        c.waiting_reason = c.waiting_message = ""
+        c.log = None   # a new container instance starts with an empty log
+        self._log(c, f"container {c.name} started (image {c.image})")
+        c.r_succ = c.r_fail = c.l_fail = 0
+        probes = c.spec.get("startupProbe"), c.spec.get("readinessProbe")
+        c.started = not probes[0]
+        c.ready = not c.init and c.started and not probes[1] and "readiness" not in rt.faults
+
+    def _exit_process(self, rt: PodRuntime, c: ContainerRuntime, stage: Stage, fields: dict) -> None:
+        self._log(c, stage.log)
+        self._record_exit(rt, c, stage.exit_code, stage.exit_reason)
+
     # ------------------------------------------------------------------ exits and restarts
     def _container_exit(self, rt: PodRuntime, c: ContainerRuntime, code: int, reason: str) -> None:
+        """End a running container outside the table (injected crash, liveness kill), then restart it by policy."""
+        c.state = EXITED
+        self._record_exit(rt, c, code, reason)
+        self._mark_dirty(rt)
+        self._advance(rt)
+
+    def _record_exit(self, rt: PodRuntime, c: ContainerRuntime, code: int, reason: str) -> None:
         c.cancel_timers()
-        c.state = "Exited"
         c.exit_code = code
         c.exit_reason = reason
         c.finished_at = self.clock.now
         c.ready = False
         c.started = False
         self._after_exit(rt, c)
-        self._mark_dirty(rt)
-        self._advance(rt)
 
-    def _after_exit(self, rt: PodRuntime, c: ContainerRuntime, adopting: bool = False) -> None:
-        """Decide what an exited container does next: done, restart now, or back off first."""
+    def _after_exit(self, rt: PodRuntime, c: ContainerRuntime) -> None:
+        """Decide what an exited container does next (one of ``AFTER_EXIT``): done, restart now, or back off."""
         code = c.exit_code or 0
         policy = rt.restart_policy
         if c.init and policy == "Always":
@@ -238,6 +255,29 @@ class ContainerLifecycle:
         c.restart_count += 1
         c.state = "BackOff" if c.backoff > 0 else "Waiting"
         c.waiting_reason = "CrashLoopBackOff" if c.backoff > 0 else "ContainerCreating"
+
+
+# What the stage table's names mean: checks that pick a stage, checks that hold one, and effects.
+Check = Callable[[ContainerLifecycle, PodRuntime, Any], Any]
+Effect = Callable[[ContainerLifecycle, PodRuntime, Any, Stage, dict], None]
+
+SELECTORS: dict[str, Check] = {
+    "image_needs_pull": ContainerLifecycle._needs_pull,
+}
+GUARDS: dict[str, Check] = {   # each returns None when the stage may start, else (error, refs to wait for, fields)
+    "volumes_ready": ContainerLifecycle._volumes_guard,
+    "config_ready": ContainerLifecycle._config_guard,
+}
+EFFECTS: dict[str, Effect] = {
+    "assign-pod-ip": ContainerLifecycle._assign_pod_ip,
+    "report-pull-error": ContainerLifecycle._report_pull_error,
+    "record-image": ContainerLifecycle._record_image,
+    "next-pull-backoff": ContainerLifecycle._next_pull_backoff,
+    "crash-loop-message": ContainerLifecycle._crash_loop_message,
+    "assign-container-id": ContainerLifecycle._assign_container_id,
+    "start-process": ContainerLifecycle._start_process,
+    "exit-process": ContainerLifecycle._exit_process,
+}
 
 
 def _go_duration(seconds: float) -> str:

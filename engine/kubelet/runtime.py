@@ -10,7 +10,7 @@ from typing import Any
 
 from ..clock import parse_rfc3339
 from ..objects import annotations_of, spec_of
-from .stages import FAULTS_ANNOTATION, IGNORE_SIGTERM_ANNOTATION, parse_faults
+from .stages import CONTAINER_START, FAULTS_ANNOTATION, IGNORE_SIGTERM_ANNOTATION, POD_START, parse_faults
 
 _HEX = "0123456789abcdef"
 
@@ -28,7 +28,7 @@ class ContainerRuntime:
         self.image: str = spec.get("image", "")
         self.init = init
         self.spec = spec
-        self.state = "Waiting"
+        self.state = CONTAINER_START
         self.waiting_reason = "ContainerCreating"
         self.waiting_message = ""
         self.started_at: float | None = None
@@ -73,7 +73,7 @@ class PodRuntime:
         self.ns: str = meta.get("namespace", "")
         self.name: str = meta["name"]
         self.uid: str = meta.get("uid", "")
-        self.state = "Bound"
+        self.state = POD_START
         self.ip = ""
         self.start_time = ""
         self.inits = [ContainerRuntime(c, True) for c in spec.get("initContainers") or ()]
