@@ -34,7 +34,7 @@ from .node_status import NodeStatusManager, new_node
 from .pod_status import PodStatusManager
 from .probes import ProbeManager
 from .runtime import ContainerRuntime, PodRuntime, format_number, restore_container
-from .stages import FAULTS_ANNOTATION, Emit, normalize_image, parse_faults
+from .stages import FAULTS_ANNOTATION, SANDBOX_READY, Emit, normalize_image, parse_faults
 
 
 class KubeletManager:
@@ -284,7 +284,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
             rt.ip = status["podIP"]
             if not rt.host_network:
                 self.ipam.reserve(rt.ip)
-            rt.state = "SandboxReady"
+            rt.state = SANDBOX_READY
         if statuses or init_statuses:
             for c in rt.inits:
                 restore_container(c, init_statuses.get(c.name), reboot)

@@ -11,7 +11,7 @@ from typing import Any
 from ..clock import rfc3339
 from ..objects import set_condition, status_of
 from .runtime import ContainerRuntime, PodRuntime
-from .stages import image_id, normalize_image
+from .stages import SANDBOX_READY, image_id, normalize_image
 
 
 class PodStatusManager:
@@ -40,12 +40,30 @@ class PodStatusManager:
 
     def build_status(self, rt: PodRuntime, old: dict) -> dict:
         """The pod status the kubelet reports for ``rt`` (conditions it does not own are kept)."""
-        now = rfc3339(self.clock.now)
         status: dict[str, Any] = {}
         status["phase"] = self._phase(rt)
+        status["conditions"] = self._pod_conditions(rt, old, rfc3339(self.clock.now))
+        status["hostIP"] = self.internal_ip
+        status["hostIPs"] = [{"ip": self.internal_ip}]
+        if rt.ip:
+            status["podIP"] = rt.ip
+            status["podIPs"] = [{"ip": rt.ip}]
+        status["startTime"] = rt.start_time
+        if rt.inits:
+            status["initContainerStatuses"] = [self._container_status(rt, c) for c in rt.inits]
+        status["containerStatuses"] = [self._container_status(rt, c) for c in rt.containers]
+        if old.get("qosClass"):
+            status["qosClass"] = old["qosClass"]
+        for key in ("nominatedNodeName", "reason", "message"):
+            if old.get(key):
+                status[key] = old[key]
+        return status
+
+    def _pod_conditions(self, rt: PodRuntime, old: dict, now: str) -> list[dict]:
+        """The pod conditions: the kubelet's four (and readiness gates) updated, the others kept, in kubectl order."""
         conditions = [dict(cond) for cond in old.get("conditions") or ()]
         tmp = {"conditions": conditions}
-        sandbox = rt.state == "SandboxReady" and not (rt.terminating and rt.final)
+        sandbox = rt.state == SANDBOX_READY and not (rt.terminating and rt.final)
         set_condition(tmp, "PodReadyToStartContainers", "True" if sandbox else "False", now=now)
         pending_inits = [c.name for c in rt.inits if not (c.state == "Done" and c.exit_code == 0)]
         if pending_inits:
@@ -73,22 +91,7 @@ class PodStatusManager:
         order = {"PodReadyToStartContainers": 0, "Initialized": 1, "Ready": 2, "ContainersReady": 3,
                  "PodScheduled": 4}
         conditions.sort(key=lambda x: order.get(x.get("type"), 5))
-        status["conditions"] = conditions
-        status["hostIP"] = self.internal_ip
-        status["hostIPs"] = [{"ip": self.internal_ip}]
-        if rt.ip:
-            status["podIP"] = rt.ip
-            status["podIPs"] = [{"ip": rt.ip}]
-        status["startTime"] = rt.start_time
-        if rt.inits:
-            status["initContainerStatuses"] = [self._container_status(rt, c) for c in rt.inits]
-        status["containerStatuses"] = [self._container_status(rt, c) for c in rt.containers]
-        if old.get("qosClass"):
-            status["qosClass"] = old["qosClass"]
-        for key in ("nominatedNodeName", "reason", "message"):
-            if old.get(key):
-                status[key] = old[key]
-        return status
+        return conditions
 
     def _phase(self, rt: PodRuntime) -> str:
         if any(c.init and c.state == "Done" and c.exit_code not in (0, None) for c in rt.inits):
@@ -99,7 +102,7 @@ class PodStatusManager:
                 return "Succeeded"
             return "Failed" if rt.restart_policy != "Always" or any(code not in (0, None) for code in codes) \
                 else "Succeeded"
-        if rt.state != "SandboxReady" or any(not (c.state == "Done" and c.exit_code == 0) for c in rt.inits):
+        if rt.state != SANDBOX_READY or any(not (c.state == "Done" and c.exit_code == 0) for c in rt.inits):
             return "Pending"
         if rt.containers and all(c.state == "Done" for c in rt.containers):
             return "Succeeded" if all(c.exit_code == 0 for c in rt.containers) else "Failed"

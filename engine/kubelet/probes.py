@@ -92,8 +92,8 @@ class ProbeManager:
                 self._unhealthy(rt, c, label, probe, 500)
                 if c.l_fail >= int(probe.get("failureThreshold") or 3):
                     self._emit(rt, c, (Emit("Killing", f"Container {c.name} failed liveness probe, will be restarted",
-                                            explanation=f"{c.name} failed its liveness probe "
-                                                        f"{c.l_fail} times in a row: the kubelet kills and restarts it"),))
+                                            explanation=f"{c.name} failed its liveness probe {c.l_fail} "
+                                                        "times in a row: the kubelet kills and restarts it"),))
                     self._log(c, "received SIGTERM (liveness probe failed), shutting down")
                     self._container_exit(rt, c, 137, "Error")
                     return
