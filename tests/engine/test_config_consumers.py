@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
+from engine.errors import Invalid
 from simulate import events, run_until
 
 
@@ -66,9 +69,6 @@ def test_a_missing_secret_volume_holds_the_pod_in_container_creating_with_failed
 def test_immutable_configmap_rejects_changes(cluster):
     cluster.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "frozen"},
                         "data": {"a": "1"}, "immutable": True})
-    import pytest
-
-    from engine.errors import Invalid
     with pytest.raises(Invalid) as info:
         cluster.api.patch("configmaps", "default", "frozen", {"data": {"a": "2"}}, "merge")
     assert info.value.causes[0].field == "data"

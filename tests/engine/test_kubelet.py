@@ -5,8 +5,11 @@ import ipaddress
 
 import pytest
 
+from engine.cluster import Cluster
 from engine.errors import BadRequest
+from engine.kubelet.kubelet import KubeletManager
 from engine.kubelet.logs import pod_logs
+from engine.objects import clone
 from tests.engine.kubelet_helpers import Recorder, condition, get, kubectl_status, make_cluster, pod
 
 
@@ -338,10 +341,6 @@ def test_unknown_fault_kind_is_rejected(kc):
 
 
 def test_resume_after_restart_keeps_running_pods_and_heartbeats():
-    from engine.cluster import Cluster
-    from engine.kubelet.kubelet import KubeletManager
-    from engine.objects import clone
-
     kc = make_cluster()
     kc.apply(pod("keep"))
     kc.run_for(10)
