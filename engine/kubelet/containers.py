@@ -281,7 +281,7 @@ EFFECTS: dict[str, Effect] = {
 
 
 def _go_duration(seconds: float) -> str:
-    """Go's Duration.String for whole seconds: 10s, 1m20s, 5m0s."""
+    """Render whole seconds as Go's Duration.String does: 10s, 1m20s, 5m0s."""
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 
 def node_pod_cidr(index: int) -> str:
-    """``10.244.<i>.0/24`` for the first 256 nodes, then the next /16s (10.245…10.255, 10.128…)."""
+    """Return the podCIDR of the node registered ``index``-th: ``10.244.<index>.0/24``, then the next /16s.
+
+    After the first 256 nodes come 10.245…10.255, then 10.128….
+    """
     block, third = divmod(index, 256)
     second = 244 + block if block < 12 else 128 + (block - 12)
     return f"10.{second}.{third}.0/24"

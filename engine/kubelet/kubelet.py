@@ -81,7 +81,7 @@ class KubeletManager:
         return kubelet
 
     def resume(self) -> None:
-        """After a restart from the database: rebuild kubelets from Node objects and continue their pods."""
+        """Rebuild the kubelets from the Node objects after a restart from the database, and continue their pods."""
         nodes = self.store.list("nodes")
         for node in nodes:
             cidr = spec_of(node).get("podCIDR") or ""
@@ -207,7 +207,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
     # ------------------------------------------------------------------ state
     @property
     def connected(self) -> bool:
-        """Can this kubelet talk to the API server (powered, running, not partitioned)?"""
+        """Tell whether this kubelet can talk to the API server (powered, running, not partitioned)."""
         return self.powered and self.kubelet_running and not self.partitioned
 
     @property
@@ -231,7 +231,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
                 self._mark_dirty(rt)
 
     def shutdown(self) -> None:
-        """The Node object was deleted: stop everything this kubelet runs."""
+        """Stop everything this kubelet runs (its Node object was deleted)."""
         for rt in list(self.pods.values()):
             self._drop(rt)
         self.powered = False
@@ -378,7 +378,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
         self._mark_dirty(rt)
 
     def _finish(self, rt: PodRuntime) -> None:
-        """All containers stopped: post the final status and let the API server remove the pod."""
+        """Post the final status once all containers stopped, and let the API server remove the pod."""
         if rt.key not in self.pods or self.pods[rt.key] is not rt:
             return
         if not self.connected:

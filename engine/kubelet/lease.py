@@ -63,7 +63,7 @@ def effective_renew_time(lease: dict, now: float) -> float | None:
 
 
 def materialized_lease(lease: dict, now: float) -> dict:
-    """The Lease as a reader should see it at ``now``: a healthy kubelet's renewTime is its last renewal.
+    """Return the Lease as a reader should see it at ``now``: a healthy kubelet's renewTime is its last renewal.
 
     Healthy kubelets do not rewrite their Lease every interval (see this module's docstring); readers
     such as the HTTP API show the renewal that has happened by now instead of the stored one.

@@ -69,7 +69,7 @@ def pod_logs(cluster: Any, ns: str, name: str, container: str | None = None, pre
 
 
 def _from_status(cstatus: dict, previous: bool) -> list[str]:
-    """Lines derived from the reported status (after a restart, when the kubelet kept no buffer)."""
+    """Derive the log lines from the reported status (after a restart, when the kubelet kept no buffer)."""
     state = (cstatus.get("lastState") if previous else cstatus.get("state")) or {}
     image = normalize_image(cstatus.get("image") or "")
     out = []

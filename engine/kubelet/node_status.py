@@ -48,7 +48,7 @@ class NodeStatusManager:
                               host=self.name, explanation=explanation)
 
     def restore_node_status(self, node: dict) -> None:
-        """After a restart from the database: take back the images and pressure the Node reports."""
+        """Take back the images and pressure the Node reports (after a restart from the database)."""
         status = status_of(node)
         for img in status.get("images") or ():
             for n in img.get("names") or ():
@@ -201,7 +201,7 @@ def new_node(name: str, *, labels: dict, taints: list | None, capacity: dict, ci
 
 
 def _node_conditions(old_status: dict, now: str, *, pressure: dict[str, bool]) -> list[dict]:
-    """The four kubelet-owned node conditions, with heartbeat now and transition times kept when unchanged."""
+    """Return the four kubelet-owned node conditions, with heartbeat now and transition times kept when unchanged."""
     old = {c.get("type"): c for c in old_status.get("conditions") or ()}
     out = []
     rows = [(row[0], "True" if pressure.get(kind) else "False", row[3] if pressure.get(kind) else row[1],

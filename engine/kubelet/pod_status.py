@@ -1,4 +1,4 @@
-"""The pod status the kubelet reports: phase, conditions and container statuses, written when changed.
+"""Return the pod status the kubelet reports: phase, conditions and container statuses, written when changed.
 
 Like upstream's ``pkg/kubelet/status`` manager: status writes are coalesced per simulated instant
 (``_mark_dirty`` → ``_flush``) and go through ``api.update_status`` only when the status changed.
@@ -39,7 +39,7 @@ class PodStatusManager:
         self.api.update_status(new)
 
     def build_status(self, rt: PodRuntime, old: dict) -> dict:
-        """The pod status the kubelet reports for ``rt`` (conditions it does not own are kept)."""
+        """Return the pod status the kubelet reports for ``rt`` (conditions it does not own are kept)."""
         status: dict[str, Any] = {}
         status["phase"] = self._phase(rt)
         status["conditions"] = self._pod_conditions(rt, old, rfc3339(self.clock.now))
@@ -60,7 +60,7 @@ class PodStatusManager:
         return status
 
     def _pod_conditions(self, rt: PodRuntime, old: dict, now: str) -> list[dict]:
-        """The pod conditions: the kubelet's four (and readiness gates) updated, the others kept, in kubectl order."""
+        """Return the pod conditions: the kubelet's four and readiness gates set, the others kept, in kubectl order."""
         conditions = [dict(cond) for cond in old.get("conditions") or ()]
         tmp = {"conditions": conditions}
         sandbox = rt.state == SANDBOX_READY and not (rt.terminating and rt.final)

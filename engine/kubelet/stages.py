@@ -225,17 +225,17 @@ def image_repo(image: str) -> str:
 
 
 def image_digest(image: str) -> str:
-    """Content digest of the image: the same reference has the same digest on every node."""
+    """Return the content digest of the image: the same reference has the same digest on every node."""
     return "sha256:" + hashlib.sha256(normalize_image(image).encode()).hexdigest()
 
 
 def image_id(image: str) -> str:
-    """``status.containerStatuses[].imageID``: ``docker.io/library/nginx@sha256:<64 hex>``."""
+    """Return ``status.containerStatuses[].imageID``: ``docker.io/library/nginx@sha256:<64 hex>``."""
     return f"{image_repo(image)}@{image_digest(image)}"
 
 
 def image_size(image: str) -> int:
-    """A stable, plausible compressed size in bytes (20-120 MB)."""
+    """Return a stable, plausible compressed size in bytes (20-120 MB)."""
     h = int(hashlib.sha256(("size:" + normalize_image(image)).encode()).hexdigest()[:8], 16)
     return 20_000_000 + h % 100_000_000
 
@@ -250,14 +250,14 @@ def image_exists(image: str) -> bool:
 
 
 def pull_error(image: str) -> str:
-    """containerd's message for an image that cannot be pulled."""
+    """Return containerd's message for an image that cannot be pulled."""
     full = normalize_image(image)
     return (f'rpc error: code = NotFound desc = failed to pull and unpack image "{full}": failed to resolve '
             f'reference "{full}": {full}: not found')
 
 
 def format_duration(seconds: float) -> str:
-    """Go's ``time.Duration`` rendering for sub-minute values (``1.387s``, ``512ms``)."""
+    """Render seconds as Go's ``time.Duration`` does for sub-minute values (``1.387s``, ``512ms``)."""
     if seconds < 1:
         return f"{int(round(seconds * 1000))}ms"
     text = f"{seconds:.3f}".rstrip("0").rstrip(".")
