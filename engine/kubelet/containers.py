@@ -97,7 +97,8 @@ class ContainerLifecycle:
         return True
 
     def _start_stage(self, rt: PodRuntime, c: ContainerRuntime | None, stage: Stage) -> None:
-        if stage.waiting_reason and c.state != "Running" and not (
+        """Run the stage's on_start and record its opening events; complete it now or when its delay is up."""
+        if c is not None and stage.waiting_reason and c.state != "Running" and not (
                 stage.waiting_reason == "ContainerCreating" and c.waiting_reason in _STICKY_REASONS):
             c.waiting_reason = stage.waiting_reason
             c.waiting_message = ""
@@ -108,11 +109,11 @@ class ContainerLifecycle:
         if delay <= 0:
             self._complete_stage(rt, c, stage, delay)
             return
-        holder = rt if c is None else c
-        holder.timer = self.clock.schedule(delay, lambda: self._stage_timer(rt, c, stage, delay))
+        (rt if c is None else c).timer = self.clock.schedule(delay, lambda: self._stage_timer(rt, c, stage, delay))
         self._mark_dirty(rt)
 
     def _stage_timer(self, rt: PodRuntime, c: ContainerRuntime | None, stage: Stage, delay: float) -> None:
+        # A pod that went away or a kubelet that lost the API server completes nothing (resync resumes it).
         holder = rt if c is None else c
         holder.timer = None
         if rt.terminating or rt.key not in self.pods or not self.connected:
