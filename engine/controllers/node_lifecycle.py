@@ -5,7 +5,7 @@
   ``Kubelet stopped posting node status.``), a ``NodeNotReady`` event, and its pods Ready=False so
   endpoints drop them. The check runs on the ``node_monitor_period`` grid, like the real monitor loop,
   but is driven by one deadline timer per node whose lease *stopped* being renewed (see the
-  heartbeat scheme in engine/kubelet/lease.py): healthy nodes cost nothing per tick.
+  heartbeat scheme in engine/component_helpers/node_lease.py): healthy nodes cost nothing per tick.
 * Taints by condition (TaintNodesByCondition + NoExecute taints): Ready Unknown → ``unreachable``,
   Ready False → ``not-ready`` (NoExecute and NoSchedule), memory/disk/PID pressure → NoSchedule,
   ``spec.unschedulable`` → ``node.kubernetes.io/unschedulable:NoSchedule``.
@@ -23,7 +23,7 @@ from ..client.workqueue import Controller
 from ..clock import Handle, parse_rfc3339, rfc3339
 from ..component_helpers.scheduling import tolerates
 from ..etcd.store import ADDED, DELETED, Event
-from ..kubelet.lease import LEASE_NAMESPACE, effective_renew_time, lease_is_renewing
+from ..component_helpers.node_lease import LEASE_NAMESPACE, effective_renew_time, lease_is_renewing
 from ..objects import clone, condition_true, get_condition, spec_of, status_of
 
 UNREACHABLE = "node.kubernetes.io/unreachable"

@@ -14,7 +14,7 @@ engine/kubelet/node_status.py (node events, Lease heartbeats, node status), engi
 engine/kubelet/probes.py (probes) and engine/kubelet/pod_status.py (pod status). This module keeps the
 manager and the pod sync core: adopting pods, termination, volume/config guards, events and logs.
 Kubelet memory lives in engine/kubelet/runtime.py, pod IPs in engine/kubelet/ipam.py, and the lazy
-heartbeat scheme in engine/kubelet/lease.py.
+heartbeat scheme in engine/component_helpers/node_lease.py.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ..objects import annotations_of, spec_of, status_of
 from .containers import ContainerLifecycle
 from .faults import FaultInjector
 from .ipam import NodeIPAM, node_internal_ip, node_pod_cidr
-from .lease import KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE, lease_is_renewing, new_lease
+from ..component_helpers.node_lease import KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE, lease_is_renewing, new_lease
 from .node_status import NodeStatusManager, new_node
 from .pod_status import PodStatusManager
 from .probes import ProbeManager

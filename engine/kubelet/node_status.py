@@ -3,7 +3,7 @@
 Upstream splits this between ``pkg/kubelet/nodestatus`` (conditions, images, node info) and the
 node lease controller. ``NodeStatusManager`` is a mixin of ``Kubelet`` (engine/kubelet/kubelet.py) and uses
 its state (``connected``, ``state``, ``images``, ``pressure``, ``hb_start``). Lease renewals are
-materialised lazily (engine/kubelet/lease.py); node status is posted only when conditions or images change.
+materialised lazily (engine/component_helpers/node_lease.py); node status is posted only when conditions or images change.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
 from ..errors import BadRequest
 from ..objects import annotations_of, clone, get_condition, spec_of, status_of
-from .lease import HEARTBEAT_ANNOTATION, KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE
+from ..component_helpers.node_lease import HEARTBEAT_ANNOTATION, KUBELET_STATE_ANNOTATION, LEASE_NAMESPACE
 from .runtime import format_number, random_hex, random_uuid
 from .stages import image_id, image_size
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from engine.clock import parse_rfc3339
 from engine.controllers.node_lifecycle import eviction_time
-from engine.kubelet.lease import effective_renew_time
+from engine.component_helpers.node_lease import effective_renew_time
 from tests.engine.kubelet_helpers import Recorder, condition, make_cluster, pod
 
 

@@ -13,7 +13,7 @@ from flask import Response, request
 
 from engine.apiserver import resources
 from engine.errors import BadRequest, MethodNotAllowed, NotFound, StatusError
-from engine.kubelet.lease import materialized_lease
+from engine.component_helpers.node_lease import materialized_lease
 
 from . import logs, media, printers, watch
 from .common import call, dry_run, field_validation, json_response, q_bool, q_int, q_str

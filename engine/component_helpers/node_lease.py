@@ -1,7 +1,8 @@
 """Node Leases (``kube-node-lease/<node>``): how kubelet heartbeats are stored and read.
 
 The kubelet (engine/kubelet/node_status.py) writes its Lease; the node lifecycle controller and the
-HTTP API read it through ``effective_renew_time`` / ``materialized_lease``.
+HTTP API read it through ``effective_renew_time`` / ``materialized_lease``. Writer and readers share
+this one description of the protocol, so it sits below both.
 
 Heartbeats — cost follows change, not cluster size
 --------------------------------------------------
