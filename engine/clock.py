@@ -5,6 +5,8 @@ with the cluster's single seeded ``random.Random`` makes every run reproducible.
 """
 from __future__ import annotations
 
+import datetime as _dt  # date arithmetic only: the engine never reads the wall clock (test_architecture.py)
+
 import heapq
 import random
 from typing import Callable
@@ -93,16 +95,12 @@ class Clock:
 
 def rfc3339(sim_seconds: float) -> str:
     """Render simulated time as RFC 3339 (whole seconds, UTC), as Kubernetes timestamps are."""
-    import datetime as _dt  # date arithmetic only; never reads the wall clock
-
     stamp = _dt.datetime.fromtimestamp(EPOCH_SECONDS + int(sim_seconds), tz=_dt.timezone.utc)
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc3339_micro(sim_seconds: float) -> str:
     """RFC 3339 with microseconds (Lease renewTime, MicroTime fields)."""
-    import datetime as _dt
-
     micros = int(round(sim_seconds * 1_000_000))
     stamp = _dt.datetime.fromtimestamp(EPOCH_SECONDS, tz=_dt.timezone.utc) + _dt.timedelta(microseconds=micros)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -110,7 +108,5 @@ def rfc3339_micro(sim_seconds: float) -> str:
 
 def parse_rfc3339(text: str) -> float:
     """Inverse of ``rfc3339``: simulated seconds for a timestamp string."""
-    import datetime as _dt
-
     stamp = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return stamp.timestamp() - EPOCH_SECONDS

@@ -5,8 +5,8 @@ The definitions ship with the ``kubernetes-validate`` package (``_definitions.js
 every write (~300 µs for a small pod), each definition is compiled once into a small node tree that a
 single recursive walk checks for wrong types, missing required fields and unknown fields, rendering
 field paths the Kubernetes way (``spec.template.spec.containers[0].image``, map keys as ``[key]``).
-``validator_for`` still returns a real ``jsonschema`` validator for the kind, used by the tests to
-cross-check the fast walk.
+``schema_document`` returns the kind's schema as one JSON Schema document, which the tests hand to
+the real ``jsonschema`` to cross-check the fast walk.
 
 Messages follow the apiserver's schema validation wording, e.g. for ``replicas: "three"``::
 
@@ -312,13 +312,9 @@ def strict_decoding_message(paths: list[str]) -> str:
     return "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in paths)
 
 
-@lru_cache(maxsize=None)
-def validator_for(api_version: str, kind: str) -> Any:
-    """Return a ``jsonschema`` Draft 2020-12 validator for the kind (slow; for tests and tooling)."""
-    # Deferred, not a cycle: jsonschema takes ~140 ms to import and only the tests call this.
-    from jsonschema import Draft202012Validator
-
+def schema_document(api_version: str, kind: str) -> dict:
+    """Return the kind's schema as one Draft 2020-12 document (all definitions, ``$ref`` to the kind)."""
     name = definition_name(api_version, kind)
     if name is None:
         raise KeyError(f"no schema for {api_version} {kind}")
-    return Draft202012Validator({"$defs": definitions(), "$ref": _DEF_PREFIX + name})
+    return {"$defs": definitions(), "$ref": _DEF_PREFIX + name}

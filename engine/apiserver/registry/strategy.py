@@ -11,12 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ...errors import Cause
-from ..validation.common import (
-    name_is_dns_subdomain,
-    spec_of,
-    validate_object_meta,
-    validate_object_meta_update,
-)
+from ...objects import spec_of
+from ..validation.common import name_is_dns_subdomain, validate_object_meta, validate_object_meta_update
 
 if TYPE_CHECKING:
     from ..resources import ResourceType

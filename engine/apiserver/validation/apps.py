@@ -8,25 +8,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...errors import Cause
-from .common import (
-    as_int,
-    compact,
-    forbidden,
-    int_or_percent_value,
-    invalid,
-    not_supported,
-    required,
-    selector_empty,
-    selector_matches,
-    spec_of,
-    validate_annotations,
-    validate_immutable_field,
-    validate_int_or_percent,
-    validate_label_selector,
-    validate_labels,
-    validate_nonnegative,
-    validate_not_over_100,
-)
+from ...objects import labels_of, meta_of, spec_of
+from .common import (as_int, compact, forbidden, int_or_percent_value, invalid, not_supported, required,
+                     selector_empty, selector_matches, validate_annotations, validate_immutable_field,
+                     validate_int_or_percent, validate_label_selector, validate_labels, validate_nonnegative,
+                     validate_not_over_100)
 from .core import validate_pod_template
 
 
@@ -45,7 +31,7 @@ def _template_for_replicaset(out: list[Cause], spec: Mapping[str, Any], kind_wor
     if not isinstance(template, Mapping):
         out.append(required("spec.template"))
         return
-    labels = (template.get("metadata") or {}).get("labels") or {}
+    labels = labels_of(template)
     selector = spec.get("selector")
     if not selector_empty(selector) and not selector_matches(selector, labels):
         out.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
@@ -54,7 +40,7 @@ def _template_for_replicaset(out: list[Cause], spec: Mapping[str, Any], kind_wor
 
 
 def _workload_pod_policy(out: list[Cause], template: Mapping[str, Any], kind_word: str) -> None:
-    pod_spec = template.get("spec") or {}
+    pod_spec = spec_of(template)
     restart = pod_spec.get("restartPolicy")
     if restart != "Always":
         out.append(not_supported("spec.template.spec.restartPolicy", restart or "", ("Always",)))
@@ -146,7 +132,7 @@ def validate_statefulset_spec(out: list[Cause], spec: Mapping[str, Any]) -> None
         out.append(required("spec.template"))
         return
     # Like the apiserver, the StatefulSet template's pod spec itself is not validated here.
-    meta = template.get("metadata") or {}
+    meta = meta_of(template)
     selector = spec.get("selector")
     if not selector_empty(selector) and not selector_matches(selector, meta.get("labels")):
         out.append(invalid("spec.template.metadata.labels", meta.get("labels") or {},
@@ -160,7 +146,7 @@ def validate_daemonset_spec(out: list[Cause], spec: Mapping[str, Any]) -> None:
     selector = spec.get("selector")
     validate_label_selector(out, selector, "spec.selector")
     template = spec.get("template") if isinstance(spec.get("template"), Mapping) else {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
+    labels = labels_of(template)
     if selector is None or not selector_matches(selector, labels):
         out.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
     if isinstance(selector, Mapping) and selector_empty(selector):

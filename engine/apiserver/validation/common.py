@@ -333,11 +333,6 @@ def selector_empty(selector: Any) -> bool:
 # Updates
 
 
-def spec_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    spec = obj.get("spec")
-    return spec if isinstance(spec, Mapping) else {}
-
-
 def validate_immutable_field(out: list[Cause], new: Any, old: Any, field: str) -> None:
     if new != old:
         out.append(invalid(field, new if new is not None else None, IMMUTABLE_MSG))

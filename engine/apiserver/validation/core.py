@@ -12,31 +12,13 @@ import re
 from typing import Any, Mapping
 
 from ...errors import Cause
+from ...objects import annotations_of, meta_of, spec_of, status_of
 from ...quantity import QUANTITY_MESSAGE, parse_quantity
 from ...selectors import label_key_error, label_value_error
-from .common import (
-    IMMUTABLE_MSG,
-    NONNEGATIVE_MSG,
-    as_int,
-    compact,
-    dns1123_label_errors,
-    dns1123_subdomain_errors,
-    duplicate,
-    forbidden,
-    invalid,
-    not_found,
-    not_supported,
-    port_name_errors,
-    required,
-    spec_of,
-    too_long,
-    validate_annotations,
-    validate_immutable_field,
-    validate_label_selector,
-    validate_labels,
-    validate_nonnegative,
-    validate_port_number,
-)
+from .common import (as_int, compact, dns1123_label_errors, dns1123_subdomain_errors, duplicate, forbidden,
+                     IMMUTABLE_MSG, invalid, NONNEGATIVE_MSG, not_found, not_supported, port_name_errors,
+                     required, too_long, validate_annotations, validate_immutable_field, validate_label_selector,
+                     validate_labels, validate_nonnegative, validate_port_number)
 
 # ---------------------------------------------------------------------------------------------------
 # Pod spec
@@ -302,7 +284,7 @@ def validate_pod_template(out: list[Cause], template: Any, path: str) -> None:
     if not isinstance(template, Mapping):
         out.append(required(path))
         return
-    meta = template.get("metadata") or {}
+    meta = meta_of(template)
     validate_labels(out, meta.get("labels"), f"{path}.metadata.labels")
     validate_annotations(out, meta.get("annotations"), f"{path}.metadata.annotations")
     validate_pod_spec(out, template.get("spec"), f"{path}.spec")
@@ -438,7 +420,7 @@ def validate_secret(out: list[Cause], obj: Mapping[str, Any]) -> None:
     if stype == "kubernetes.io/basic-auth" and "username" not in data and "password" not in data:
         out.append(required("data[username]", "either username or password is required"))
     if stype == "kubernetes.io/service-account-token":
-        if not ((obj.get("metadata") or {}).get("annotations") or {}).get("kubernetes.io/service-account.name"):
+        if not (annotations_of(obj)).get("kubernetes.io/service-account.name"):
             out.append(required("metadata.annotations[kubernetes.io/service-account.name]"))
 
 
@@ -590,7 +572,7 @@ def validate_service_update(out: list[Cause], new: Mapping[str, Any], old: Mappi
 
 def validate_pvc_update(out: list[Cause], new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
     new_spec, old_spec = dict(spec_of(new)), dict(spec_of(old))
-    bound = bool(old_spec.get("volumeName")) or (old.get("status") or {}).get("phase") == "Bound"
+    bound = bool(old_spec.get("volumeName")) or (status_of(old)).get("phase") == "Bound"
     if not old_spec.get("volumeName"):  # the binder fills volumeName in once
         old_spec["volumeName"] = new_spec.get("volumeName")
     for spec in (new_spec, old_spec):
