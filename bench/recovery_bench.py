@@ -38,16 +38,7 @@ IMAGE = "nginx:1.27"
 def build(nodes: int, pods: int) -> Cluster:
     """A cluster of ``nodes`` nodes running ``pods`` ReplicaSet pods, built through shortcuts."""
     cluster = Cluster(seed=7, profile="kubernetes", nodes=0, empty=True, bootstrap=False)
-    manager = getattr(cluster, "kubelet_manager", None)
-    if manager is None:  # until engine/wiring.py creates it
-        from engine.kubelet.kubelet import KubeletManager
-        manager = KubeletManager(cluster.api, cluster.clock, cluster.profile)
-        cluster.kubelet_manager = manager
-        cluster.kubelets = manager.kubelets
-    if "node-lifecycle-controller" not in cluster.controllers:
-        from engine.controllers.node_lifecycle import NodeLifecycleController
-        nlc = NodeLifecycleController(cluster.api, cluster.clock)
-        cluster.controllers[nlc.name] = nlc
+    manager = cluster.kubelet_manager
     api, store = cluster.api, cluster.store
     api.events.enabled = False           # registration events of thousands of nodes are not the point
     for i in range(nodes):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from flask import Response, request
+from flask import Response
 
-from engine.errors import BadRequest, NotFound, StatusError
+from engine.errors import BadRequest, StatusError
 
 from .common import q_bool, q_int, q_str, runtime
 

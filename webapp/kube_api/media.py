@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from engine.errors import BadRequest, NotAcceptable, RequestEntityTooLarge, UnsupportedMediaType, StatusError
+from engine.errors import BadRequest, NotAcceptable, RequestEntityTooLarge, UnsupportedMediaType
 
 MAX_BODY = 3 * 1024 * 1024  # the apiserver's request body limit (3 MiB)
 

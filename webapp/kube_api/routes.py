@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, request
 
 from engine.apiserver import resources
-from engine.errors import BadRequest, MethodNotAllowed, NotFound, StatusError
+from engine.errors import BadRequest, MethodNotAllowed, NotFound
 from engine.component_helpers.node_lease import materialized_lease
 
 from . import logs, media, printers, watch
