@@ -74,9 +74,6 @@ class SchedulingQueue:
         qp = self.pods.get(key)
         return qp.where if qp else None
 
-    def active_count(self) -> int:
-        return sum(1 for qp in self.pods.values() if qp.where == "active")
-
     def has_active(self) -> bool:
         active = self._active
         pods = self.pods
