@@ -5,10 +5,11 @@ changed, deleted; node added, updated, deleted): each event costs O(1) in cluste
 as the snapshot plugins read (node list, pods per namespace, pods with affinity, listers via the
 store) because the simulation is single-threaded.
 
-``Framework.schedule_pod`` runs one scheduling cycle: PreFilter, Filter over an adaptive share of
-nodes starting at a rotating index (``percentageOfNodesToScore``), Score with the default weights,
-and a random pick among the best (the cluster's seeded rng). Failure raises ``FitError`` whose
-message is the real ``0/N nodes are available: ...`` text.
+``Framework.schedule_pod`` runs one scheduling cycle with the profile's plugins (``plugins/registry``):
+PreFilter, Filter over an adaptive share of nodes starting at a rotating index
+(``percentageOfNodesToScore``), PreScore and Score with the profile's weights, and a random pick
+among the best (the cluster's seeded rng). Failure raises ``FitError`` whose message is the real
+``0/N nodes are available: ...`` text.
 """
 from __future__ import annotations
 
@@ -17,19 +18,9 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from ..objects import labels_of, spec_of
-from .plugins import (
-    balanced_allocation,
-    inter_pod_affinity,
-    node_affinity,
-    node_name,
-    node_ports,
-    node_resources_fit,
-    node_unschedulable,
-    pod_topology_spread,
-    taint_toleration,
-    volume_binding,
-)
-from .types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, AffinityTerm, NodeInfo, PodInfo, Status
+from .plugins.registry import FUSED_SCORES, Profile, default_profile
+from .types import (SKIP, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, AffinityTerm, CycleState, NodeInfo, Plugin, PodInfo,
+                    Status)
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -37,18 +28,7 @@ PREFILTER_RESULT_REASON = "node is filtered out by the prefilter result"
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 REGION_LABEL = "topology.kubernetes.io/region"
-_FUSED = "(fused resource scores)"
 MAX_SPREAD_MEMOS = 256      # selectors whose per-node counts the cache keeps current (LRU beyond this)
-
-# Score plugins and their default weights (default_plugins.go); ImageLocality is not simulated.
-SCORE_WEIGHTS = {
-    taint_toleration.NAME: taint_toleration.WEIGHT,
-    node_affinity.NAME: node_affinity.WEIGHT,
-    node_resources_fit.NAME: node_resources_fit.WEIGHT,
-    pod_topology_spread.NAME: pod_topology_spread.WEIGHT,
-    inter_pod_affinity.NAME: inter_pod_affinity.WEIGHT,
-    balanced_allocation.NAME: balanced_allocation.WEIGHT,
-}
 
 
 # =========================================================================== cache
@@ -87,7 +67,8 @@ class TermGroup:
 TERM_KINDS = ("required_affinity", "preferred_affinity", "required_anti_affinity", "preferred_anti_affinity")
 
 
-def _term_key(t: AffinityTerm) -> tuple:
+def term_key(t: AffinityTerm) -> tuple:
+    """What makes two affinity terms one TermGroup."""
     ns_sel = t.namespace_selector
     return (t.selector.canonical_key(), t.namespaces, None if ns_sel is None else ns_sel.canonical_key(),
             t.topology_key, t.weight)
@@ -336,7 +317,7 @@ class SchedulerCache:
         node = pi.node_name
         for kind, groups in self._term_groups.items():
             for t in getattr(pi, kind):
-                key = _term_key(t)
+                key = term_key(t)
                 group = groups.get(key)
                 if group is None:
                     if delta < 0:
@@ -453,19 +434,6 @@ def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
     return max(num, MIN_FEASIBLE_NODES_TO_FIND)
 
 
-class CycleState:
-    """What PreFilter computed for one pod, read by Filter (``framework.CycleState``)."""
-
-    __slots__ = ("node_names", "spread", "affinity", "volumes", "chain")
-
-    def __init__(self) -> None:
-        self.node_names: set[str] | None = None
-        self.spread = None
-        self.affinity = None
-        self.volumes = None
-        self.chain: list[tuple[Any, Any]] = []
-
-
 class ScheduleResult:
     __slots__ = ("node", "evaluated", "feasible", "score")
 
@@ -477,60 +445,65 @@ class ScheduleResult:
 
 
 class Framework:
-    """One scheduling profile (default-scheduler): the default plugins in upstream order."""
+    """One scheduling profile's plugins, run at their extension points (``frameworkImpl``)."""
 
-    def __init__(self, cache: SchedulerCache, rng: Any, percentage_of_nodes_to_score: int = 0):
+    def __init__(self, cache: SchedulerCache, rng: Any, percentage_of_nodes_to_score: int = 0,
+                 profile: Profile | None = None):
         self.cache = cache
         self.rng = rng
         self.percentage = percentage_of_nodes_to_score
         self.next_start_node_index = 0
+        self.profile = profile = profile or default_profile()
+        plugins = profile.plugins
+        self.filter_plugins = [p for p in plugins if p.pre_filter is not None or p.filter is not None]
+        self.pre_bind_plugins = [p for p in plugins if p.pre_bind is not None]
+        # Score plugins with a weight, as (plugin, weight, fused); fused ones are summed by FUSED_SCORES.
+        weighted = {p.name: profile.weights.get(p.name, 0) for p in plugins if p.score is not None}
+        weighted = {name: w for name, w in weighted.items() if w}
+        self.fused = [(names, fn) for names, fn in FUSED_SCORES.items() if all(n in weighted for n in names)]
+        fused_names = {n for names, _ in self.fused for n in names}
+        self.score_plugins = [(p, weighted[p.name], p.name in fused_names) for p in plugins if p.name in weighted]
+        self._registered: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def plugins_registered_for(self, *events: str) -> frozenset[str]:
+        """The enabled plugins that one of ``events`` may help (queueing hints)."""
+        found = self._registered.get(events)
+        if found is None:
+            found = self._registered[events] = frozenset(
+                p.name for p in self.profile.plugins if p.events.intersection(events))
+        return found
 
     # ---------------------------------------------------------------- prefilter
     def pre_filter(self, pi: PodInfo) -> tuple[CycleState, Status | None]:
-        """Run PreFilter plugins; a returned Status rejects the pod on every node."""
+        """Run PreFilter plugins and line up the Filters that have work; a Status rejects the pod everywhere.
+
+        A Filter whose PreFilter returned SKIP passes every node, so it is left out of the chains;
+        ``restricted_nodes_only`` Filters go only into the chain for cordoned or hard-tainted nodes.
+        """
         state = CycleState()
         cache = self.cache
-        names, st = node_affinity.pre_filter(pi)
-        if st is not None:
-            return state, st
-        state.node_names = names
-        state.volumes, st = volume_binding.pre_filter(pi, cache.store)
-        if st is not None:
-            return state, st
-        state.spread = pod_topology_spread.pre_filter(pi, cache)
-        state.affinity = inter_pod_affinity.pre_filter(pi, cache)
-        # Filter chain in upstream order; NodeUnschedulable and TaintToleration run only on nodes
-        # that are cordoned or tainted (they pass every other node), see run_filters.
-        chain: list[tuple[Any, Any]] = []
-        if pi.node_name:
-            chain.append((node_name.filter, None))
-        if node_affinity.relevant(pi):
-            chain.append((node_affinity.filter, None))
-        if pi.host_ports:
-            chain.append((node_ports.filter, None))
-        chain.append((node_resources_fit.filter, None))
-        if state.volumes is not None:
-            store = cache.store
-            chain.append((lambda p, n, s: volume_binding.filter(p, n, s, store), state.volumes))
-        if state.spread is not None:
-            chain.append((pod_topology_spread.filter, state.spread))
-        if state.affinity is not None:
-            chain.append((inter_pod_affinity.filter, state.affinity))
-        state.chain = chain
+        chain, restricted = state.chain, state.restricted_chain
+        for plugin in self.filter_plugins:
+            if plugin.pre_filter is not None:
+                names = state.node_names
+                st = plugin.pre_filter(pi, cache, state)
+                if state.node_names is not names:
+                    state.narrowed_by.append(plugin.name)
+                if st is SKIP:
+                    continue
+                if st is not None:
+                    return state, st
+            if plugin.filter is not None:
+                entry = (plugin.filter, state.data.get(plugin.name))
+                restricted.append(entry)
+                if not plugin.restricted_nodes_only:
+                    chain.append(entry)
         return state, None
 
     @staticmethod
     def run_filters(pi: PodInfo, ni: NodeInfo, state: CycleState) -> Status | None:
         """Run the Filter plugins on one node, stopping at the first rejection."""
-        if ni.unschedulable or ni.hard_taints:
-            if pi.node_name:
-                st = node_name.filter(pi, ni)
-                if st is not None:
-                    return st
-            st = node_unschedulable.filter(pi, ni) or taint_toleration.filter(pi, ni)
-            if st is not None:
-                return st
-        for fn, data in state.chain:
+        for fn, data in state.restricted_chain if ni.unschedulable or ni.hard_taints else state.chain:
             st = fn(pi, ni, data)
             if st is not None:
                 return st
@@ -548,16 +521,7 @@ class Framework:
             diagnosis.pre_filter_status = st
             diagnosis.unschedulable_plugins.add(st.plugin)
             return [], diagnosis, state, num_all
-        candidates = nodes
-        if state.node_names is not None:
-            candidates = []
-            for ni in nodes:
-                if ni.name in state.node_names:
-                    candidates.append(ni)
-                else:
-                    diagnosis.node_to_status[ni.name] = Status(UNRESOLVABLE, PREFILTER_RESULT_REASON,
-                                                               node_affinity.NAME)
-            diagnosis.unschedulable_plugins.add(node_affinity.NAME)
+        candidates = nodes if state.node_names is None else self._pre_filter_result(nodes, state, diagnosis)
         n = len(candidates)
         if n == 0:
             return [], diagnosis, state, num_all
@@ -568,14 +532,14 @@ class Framework:
         run = self.run_filters
         plugins = diagnosis.unschedulable_plugins
         order = candidates[start:] + candidates[:start] if start else candidates
-        # Plain pods (only NodeResourcesFit in the chain) take an inlined check; any node that is
-        # cordoned, tainted or short of room goes through the full plugin chain for its reasons.
-        plain = len(state.chain) == 1 and not pi.scalars
-        cpu, mem = pi.cpu, pi.mem
+        # When NodeResourcesFit's room check is the only Filter left, it runs inline here; any node
+        # that is cordoned, tainted or short of room goes through the plugin chain for its reasons.
+        room = state.room if len(state.chain) == 1 else None
+        cpu, mem = room or (0, 0)
         processed = 0
         for ni in order:
             processed += 1
-            if (plain and not ni.unschedulable and not ni.hard_taints and len(ni.pods) < ni.alloc_pods
+            if (room and not ni.unschedulable and not ni.hard_taints and len(ni.pods) < ni.alloc_pods
                     and cpu <= ni.alloc_cpu - ni.req_cpu and mem <= ni.alloc_mem - ni.req_mem):
                 feasible.append(ni)
                 if len(feasible) >= want:
@@ -593,50 +557,70 @@ class Framework:
             self.next_start_node_index = (start + processed) % n
         return feasible, diagnosis, state, num_all
 
+    def _pre_filter_result(self, nodes: list[NodeInfo], state: CycleState, diagnosis: Diagnosis) -> list[NodeInfo]:
+        """The nodes PreFilter narrowed the pod to; the others are recorded as filtered out."""
+        names = state.node_names
+        narrowing = state.narrowed_by[0]
+        candidates = []
+        for ni in nodes:
+            if ni.name in names:
+                candidates.append(ni)
+            else:
+                diagnosis.node_to_status[ni.name] = Status(UNRESOLVABLE, PREFILTER_RESULT_REASON, narrowing)
+        diagnosis.unschedulable_plugins.update(state.narrowed_by)
+        return candidates
+
     # ---------------------------------------------------------------- score
-    def prioritize(self, pi: PodInfo, feasible: list[NodeInfo], fused: bool = False) -> dict[str, list[int]]:
+    def prioritize(self, pi: PodInfo, feasible: list[NodeInfo]) -> dict[str, list[int]]:
         """Weighted, normalised score per plugin for each feasible node (same order as ``feasible``).
 
-        With ``fused`` the two resource plugins and a constant TaintToleration score come back
-        already summed under one key, which is what the hot path needs.
+        A plugin whose PreScore skips is left out, unless skipping means a uniform score (then every
+        node gets it); ``score_totals`` gives the same sums faster.
         """
-        cache = self.cache
         out: dict[str, list[int]] = {}
-        count = len(feasible)
-        # TaintToleration (reverse-normalised count of intolerable PreferNoSchedule taints).
-        taint_const = 0
-        if any(ni.prefer_taints for ni in feasible):
-            tol = taint_toleration.prefer_tolerations(pi)
-            raw = [taint_toleration.score(pi, ni, tol) for ni in feasible]
-            out[taint_toleration.NAME] = [s * taint_toleration.WEIGHT for s in taint_toleration.normalize(raw)]
-        elif fused:
-            taint_const = MAX_NODE_SCORE * taint_toleration.WEIGHT
-        else:
-            out[taint_toleration.NAME] = [MAX_NODE_SCORE * taint_toleration.WEIGHT] * count
-        # NodeAffinity (skipped without preferred terms).
-        if pi.preferred_node_affinity:
-            raw = [node_affinity.score(pi, ni) for ni in feasible]
-            out[node_affinity.NAME] = [s * node_affinity.WEIGHT for s in node_affinity.normalize(raw)]
-        # NodeResourcesFit (LeastAllocated) and BalancedAllocation: one fused pass over the nodes.
-        if fused:
-            out[_FUSED] = _resource_totals(pi, feasible, taint_const)
-        else:
-            fit, bal = _resource_scores(pi, feasible)
-            out[node_resources_fit.NAME] = fit
-            if bal is not None:
-                out[balanced_allocation.NAME] = bal
-        # PodTopologySpread.
-        spread = pod_topology_spread.pre_score(pi, cache, feasible)
-        if spread is not None:
-            raw = [pod_topology_spread.score(pi, ni, spread) for ni in feasible]
-            out[pod_topology_spread.NAME] = [s * pod_topology_spread.WEIGHT for s in
-                                             pod_topology_spread.normalize(raw, feasible, spread)]
-        # InterPodAffinity.
-        ipa = inter_pod_affinity.pre_score(pi, cache)
-        if ipa is not None:
-            raw = [inter_pod_affinity.score(pi, ni, ipa) for ni in feasible]
-            out[inter_pod_affinity.NAME] = [s * inter_pod_affinity.WEIGHT for s in inter_pod_affinity.normalize(raw)]
+        for plugin, weight, _ in self.score_plugins:
+            st = plugin.pre_score(pi, self.cache, feasible) if plugin.pre_score is not None else None
+            if st is SKIP:
+                if plugin.skipped_score:
+                    out[plugin.name] = [plugin.skipped_score * weight] * len(feasible)
+                continue
+            out[plugin.name] = self._weighted_scores(plugin, weight, pi, feasible, st)
         return out
+
+    @staticmethod
+    def _weighted_scores(plugin: Plugin, weight: int, pi: PodInfo, feasible: list[NodeInfo], st: Any) -> list[int]:
+        score = plugin.score
+        raw = [score(pi, ni, st) for ni in feasible]
+        if plugin.normalize is not None:
+            raw = plugin.normalize(raw, feasible, st)
+        return [s * weight for s in raw]
+
+    def score_totals(self, pi: PodInfo, feasible: list[NodeInfo]) -> list[int]:
+        """The weighted sum of every score plugin per node (``prioritize`` summed, computed faster).
+
+        Uniform scores of skipped plugins and the fused plugins are summed in one pass over the nodes.
+        """
+        base = 0
+        fused_weights: dict[str, int] = {}
+        parts: list[list[int]] = []
+        for plugin, weight, fused in self.score_plugins:
+            st = plugin.pre_score(pi, self.cache, feasible) if plugin.pre_score is not None else None
+            if st is SKIP:
+                base += plugin.skipped_score * weight
+                weight = 0
+            if fused:
+                fused_weights[plugin.name] = weight
+            elif weight:
+                parts.append(self._weighted_scores(plugin, weight, pi, feasible, st))
+        totals: list[int] | None = None
+        for names, fn in self.fused:
+            part = fn(pi, feasible, *(fused_weights[n] for n in names), base=base if totals is None else 0)
+            totals = part if totals is None else [a + b for a, b in zip(totals, part)]
+        if totals is None:
+            totals = [base] * len(feasible)
+        for scores in parts:
+            totals = [a + b for a, b in zip(totals, scores)]
+        return totals
 
     def select_host(self, feasible: list[NodeInfo], totals: list[int]) -> tuple[NodeInfo, int]:
         """Highest total wins; ties broken uniformly at random with the cluster's seeded rng."""
@@ -644,14 +628,6 @@ class Framework:
         ties = [i for i, score in enumerate(totals) if score == best_score]
         pick = ties[0] if len(ties) == 1 else ties[self.rng.randrange(len(ties))]
         return feasible[pick], best_score
-
-    def score_totals(self, pi: PodInfo, feasible: list[NodeInfo]) -> list[int]:
-        """The weighted sum of every score plugin per node (``prioritize`` summed, computed faster)."""
-        per_plugin = self.prioritize(pi, feasible, fused=True)
-        totals = per_plugin.pop(_FUSED)
-        for scores in per_plugin.values():
-            totals = [a + b for a, b in zip(totals, scores)]
-        return totals
 
     def schedule_pod(self, pi: PodInfo) -> ScheduleResult:
         """One scheduling cycle's decision: the chosen node, or FitError."""
@@ -667,59 +643,8 @@ class Framework:
         best, score = self.select_host(feasible, totals)
         return ScheduleResult(best.name, evaluated, len(feasible), score)
 
-
-def _resource_scores(pi: PodInfo, feasible: list[NodeInfo]) -> tuple[list[int], list[int] | None]:
-    """LeastAllocated (weight 1) and BalancedAllocation (weight 1) in one pass.
-
-    Same arithmetic as ``node_resources_fit.score`` and ``balanced_allocation.score`` (a test checks
-    they agree), inlined because this loop runs for every feasible node of every pod.
-    """
-    fit: list[int] = []
-    bal: list[int] | None = None if pi.best_effort else []
-    nz_cpu, nz_mem, cpu, mem = pi.nz_cpu, pi.nz_mem, pi.cpu, pi.mem
-    for ni in feasible:
-        ac, am = ni.alloc_cpu, ni.alloc_mem
-        if ac and am:
-            rc = ni.nz_cpu + nz_cpu
-            rm = ni.nz_mem + nz_mem
-            sc = (ac - rc) * 100 // ac if rc <= ac else 0
-            sm = (am - rm) * 100 // am if rm <= am else 0
-            fit.append((sc + sm) // 2)
-            if bal is not None:
-                fc = (ni.req_cpu + cpu) / ac
-                fm = (ni.req_mem + mem) / am
-                if fc > 1.0:
-                    fc = 1.0
-                if fm > 1.0:
-                    fm = 1.0
-                bal.append(int((1 - abs(fc - fm) / 2) * 100))
-        else:
-            fit.append(node_resources_fit.score(pi, ni))
-            if bal is not None:
-                bal.append(balanced_allocation.score(pi, ni))
-    return fit, bal
-
-
-def _resource_totals(pi: PodInfo, feasible: list[NodeInfo], base: int) -> list[int]:
-    """``base`` + LeastAllocated + BalancedAllocation per node, summed in one pass (see _resource_scores)."""
-    out: list[int] = []
-    append = out.append
-    nz_cpu, nz_mem, cpu, mem = pi.nz_cpu, pi.nz_mem, pi.cpu, pi.mem
-    balanced = not pi.best_effort
-    for ni in feasible:
-        ac, am = ni.alloc_cpu, ni.alloc_mem
-        if not (ac and am):
-            total = base + node_resources_fit.score(pi, ni)
-            if balanced:
-                total += balanced_allocation.score(pi, ni)
-            append(total)
-            continue
-        rc = ni.nz_cpu + nz_cpu
-        rm = ni.nz_mem + nz_mem
-        total = base + (((ac - rc) * 100 // ac if rc <= ac else 0) + ((am - rm) * 100 // am if rm <= am else 0)) // 2
-        if balanced:
-            fc = (ni.req_cpu + cpu) / ac
-            fm = (ni.req_mem + mem) / am
-            total += int((1 - abs((fc if fc < 1.0 else 1.0) - (fm if fm < 1.0 else 1.0)) / 2) * 100)
-        append(total)
-    return out
+    # ---------------------------------------------------------------- binding cycle
+    def run_pre_bind(self, pi: PodInfo, node: str, api: Any) -> None:
+        """Run PreBind plugins (VolumeBinding marks delayed claims) before the pod is bound to ``node``."""
+        for plugin in self.pre_bind_plugins:
+            plugin.pre_bind(pi, node, api)

@@ -10,36 +10,15 @@ from typing import Any, Mapping
 
 from ..clock import rfc3339
 from ..errors import StatusError
-from ..objects import annotations_of, clone, labels_of, meta_of, spec_of, status_of
+from ..objects import clone, labels_of, meta_of, spec_of, status_of
 from .framework import FitError, Framework, SchedulerCache
-from .plugins import (
-    inter_pod_affinity,
-    node_affinity,
-    node_ports,
-    node_resources_fit,
-    node_unschedulable,
-    pod_topology_spread,
-    taint_toleration,
-    volume_binding,
-)
 from .queue import QueuedPod, SchedulingQueue
-from .types import PodInfo
+from .types import (NAMESPACE_LABEL, NODE_ADD, NODE_ALLOCATABLE, NODE_LABEL, NODE_TAINT, NODE_UNCORDON, POD_ADD,
+                    POD_DELETE, POD_LABEL, VOLUME_CHANGE, PodInfo)
 
 SCHEDULER_NAME = "default-scheduler"
 COMPONENT = "default-scheduler"
 BATCH = 256   # pods per clock callback; bounded so other simulated actors interleave
-
-# Which rejections a cluster event may cure (a coarse QueueingHint table).
-ALL = None
-NODE_ADD = frozenset({node_unschedulable.NAME, taint_toleration.NAME, node_affinity.NAME, node_ports.NAME,
-                      node_resources_fit.NAME, volume_binding.NAME, pod_topology_spread.NAME,
-                      inter_pod_affinity.NAME, "NodeName"})
-POD_FREED = frozenset({node_resources_fit.NAME, node_ports.NAME, inter_pod_affinity.NAME,
-                       pod_topology_spread.NAME})
-POD_ADDED = frozenset({inter_pod_affinity.NAME, pod_topology_spread.NAME})
-POD_LABELS = frozenset({inter_pod_affinity.NAME, pod_topology_spread.NAME})
-VOLUMES = frozenset({volume_binding.NAME})
-NAMESPACE_LABELS = frozenset({inter_pod_affinity.NAME})
 
 _FRIENDLY = {
     "Insufficient cpu": ("lack CPU", "lacks CPU"),
@@ -187,11 +166,11 @@ class Scheduler:
             self._on_node(ev.type, ev.obj, ev.old)
         elif resource in ("persistentvolumeclaims", "persistentvolumes", "storageclasses"):
             if ev.type != "DELETED":
-                self.queue.move_all(VOLUMES)
+                self._move_for(VOLUME_CHANGE)
         elif resource == "namespaces":
             old_labels = meta_of(ev.old).get("labels")
             if ev.type != "DELETED" and old_labels != meta_of(ev.obj).get("labels"):
-                self.queue.move_all(NAMESPACE_LABELS)
+                self._move_for(NAMESPACE_LABEL)
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
         key = _pod_key(pod)
@@ -199,7 +178,7 @@ class Scheduler:
         if etype == "DELETED":
             queue.delete(key)
             if cache.remove_pod(key) is not None:
-                queue.move_all(POD_FREED)
+                self._move_for(POD_DELETE)
             return
         node = spec_of(pod).get("nodeName")
         if node:
@@ -207,7 +186,7 @@ class Scheduler:
                 queue.delete(key)
             if _is_terminal(pod):
                 if cache.remove_pod(key) is not None:
-                    queue.move_all(POD_FREED)
+                    self._move_for(POD_DELETE)
                 return
             current = cache.pod(key)
             if current is not None and current.node_name == node and key in cache.assumed:
@@ -221,9 +200,9 @@ class Scheduler:
                 return
             cache.add_pod(PodInfo(pod))
             if current is None:
-                queue.move_all(POD_ADDED)
+                self._move_for(POD_ADD)
             else:
-                queue.move_all(POD_FREED | POD_LABELS)
+                self._move_for(POD_DELETE, POD_LABEL)
             return
         if not responsible_for(pod):
             queue.delete(key)
@@ -237,14 +216,14 @@ class Scheduler:
             queue.update(pod, _scheduling_changed(old, pod))
 
     def _on_node(self, etype: str, node: dict, old: dict | None) -> None:
-        cache, queue = self.cache, self.queue
+        cache = self.cache
         name = node["metadata"]["name"]
         if etype == "DELETED":
             cache.remove_node(name)
             return
         if etype == "ADDED" or old is None or name not in cache.node_infos or cache.node_infos[name].node is None:
             cache.add_node(node)
-            queue.move_all(NODE_ADD)
+            self._move_for(NODE_ADD)
             return
         o_meta, n_meta = meta_of(old), meta_of(node)
         o_spec, n_spec = spec_of(old), spec_of(node)
@@ -255,17 +234,23 @@ class Scheduler:
             cache.node_infos[name].node = node      # heartbeat / conditions: nothing the filters read
             return
         cache.update_node(node)
-        plugins: set[str] = set()
+        events = []
         if bool(o_spec.get("unschedulable")) and not n_spec.get("unschedulable"):
-            plugins.add(node_unschedulable.NAME)
+            events.append(NODE_UNCORDON)
         if o_spec.get("taints") != n_spec.get("taints"):
-            plugins |= {taint_toleration.NAME, node_unschedulable.NAME}
+            events.append(NODE_TAINT)
         if labels_changed:
-            plugins |= {node_affinity.NAME, pod_topology_spread.NAME, inter_pod_affinity.NAME, volume_binding.NAME}
+            events.append(NODE_LABEL)
         if o_alloc != n_alloc:
-            plugins.add(node_resources_fit.NAME)
+            events.append(NODE_ALLOCATABLE)
+        if events:
+            self._move_for(*events)
+
+    def _move_for(self, *events: str) -> None:
+        """Give the pods rejected by a plugin registered for one of ``events`` another try."""
+        plugins = self.framework.plugins_registered_for(*events)
         if plugins:
-            queue.move_all(frozenset(plugins))
+            self.queue.move_all(plugins)
 
     # ---------------------------------------------------------------- one cycle
     def schedule_one(self, qp: QueuedPod) -> str | None:
@@ -286,7 +271,7 @@ class Scheduler:
         pi.node_name = node
         self.cache.assume(pi)
         try:
-            self._select_volume_node(pi, node)
+            self.framework.run_pre_bind(pi, node, self.api)
             self.api.bind(ns, name, node)
         except StatusError as err:
             self.cache.forget(qp.key)
@@ -306,26 +291,6 @@ class Scheduler:
         self._record(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {node}", "Normal",
                      f"The scheduler placed {name} on {node}: {why} The kubelet there starts it next.")
         return node
-
-    def _select_volume_node(self, pi: PodInfo, node: str) -> None:
-        """Mark WaitForFirstConsumer claims with the chosen node so they can be provisioned there."""
-        if not pi.pvc_names:
-            return
-        for claim in pi.pvc_names:
-            pvc = self.store.find("persistentvolumeclaims", pi.namespace, claim)
-            if pvc is None or spec_of(pvc).get("volumeName"):
-                continue
-            ann = annotations_of(pvc)
-            if ann.get(volume_binding.SELECTED_NODE_ANNOTATION) == node:
-                continue
-            cls_name = volume_binding.claim_class(pvc)
-            cls = self.store.find("storageclasses", "", cls_name) if cls_name else None
-            if cls is None or cls.get("volumeBindingMode") != "WaitForFirstConsumer":
-                continue
-            new = clone(pvc)
-            new["metadata"].setdefault("annotations", {})[volume_binding.SELECTED_NODE_ANNOTATION] = node
-            update = getattr(self.api, "update_internal", None) or self.api.update
-            update(new)
 
     def _handle_failure(self, qp: QueuedPod, pi: PodInfo, err: FitError) -> None:
         self.failed += 1

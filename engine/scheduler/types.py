@@ -3,10 +3,14 @@
 Like upstream ``framework.PodInfo``/``NodeInfo``: everything a plugin needs is computed once per pod
 (requests, ports, parsed affinity terms, tolerations) so the per-node filter and score loops stay
 cheap. A NodeInfo is updated incrementally (``add_pod``/``remove_pod``/``set_node``): O(1) per event.
+
+``Plugin`` is what a plugin module hands the registry (``framework/interface.go``): its extension
+points with one signature each, its default score weight and the cluster events that may cure a
+rejection it made.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from ..objects import meta_of, spec_of, status_of
 from ..quantity import cpu_millis, memory_bytes
@@ -19,11 +23,24 @@ DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024      # 200 MiB, scoring only (schedut
 # Status codes (framework.Code); preemption treats them differently.
 UNSCHEDULABLE = "Unschedulable"
 UNRESOLVABLE = "UnschedulableAndUnresolvable"
-ERROR = "Error"
+SKIP_CODE = "Skip"
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
+
+# Cluster events a plugin registers for (``EventsToRegister``): a pod it rejected is moved back to
+# the active queue only on one of these.
+NODE_ADD = "Node/Add"
+NODE_UNCORDON = "Node/UpdateNodeUnschedulable"      # spec.unschedulable true -> false
+NODE_TAINT = "Node/UpdateNodeTaint"
+NODE_LABEL = "Node/UpdateNodeLabel"
+NODE_ALLOCATABLE = "Node/UpdateNodeAllocatable"
+POD_ADD = "AssignedPod/Add"
+POD_DELETE = "AssignedPod/Delete"                   # deleted, finished, or changed (resources freed)
+POD_LABEL = "AssignedPod/UpdatePodLabel"
+VOLUME_CHANGE = "PersistentVolume/Change"            # claims, volumes or storage classes added or updated
+NAMESPACE_LABEL = "Namespace/UpdateNamespaceLabel"
 
 
 class Status:
@@ -45,6 +62,74 @@ class Status:
 
     def __hash__(self) -> int:
         return hash((self.code, self.reasons, self.plugin))
+
+
+# From PreFilter: skip this plugin's Filter for the pod; from PreScore: skip its Score.
+SKIP = Status(SKIP_CODE, ())
+
+
+class CycleState:
+    """What PreFilter computed for one pod, read by Filter (``framework.CycleState``).
+
+    ``data`` holds each plugin's PreFilter state by plugin name; ``node_names`` is the merged
+    PreFilterResult (None: every node), ``narrowed_by`` the plugins that set it; ``room`` is set by
+    NodeResourcesFit to the pod's (cpu, memory) when its Filter reduces to a room check, which the
+    framework then runs inline.
+    """
+
+    __slots__ = ("node_names", "narrowed_by", "data", "room", "chain", "restricted_chain")
+
+    def __init__(self) -> None:
+        self.node_names: set[str] | None = None
+        self.narrowed_by: list[str] = []
+        self.data: dict[str, Any] = {}
+        self.room: tuple[int, int] | None = None
+        self.chain: list[tuple[Callable, Any]] = []              # filters for nodes neither cordoned nor tainted
+        self.restricted_chain: list[tuple[Callable, Any]] = []   # filters for cordoned or hard-tainted nodes
+
+
+PreFilter = Callable[["PodInfo", Any, CycleState], "Status | None"]
+Filter = Callable[["PodInfo", "NodeInfo", Any], "Status | None"]
+PreScore = Callable[["PodInfo", Any, list], Any]
+Score = Callable[["PodInfo", "NodeInfo", Any], int]
+Normalize = Callable[[list, list, Any], list]
+
+
+class Plugin:
+    """One plugin's extension points and defaults, as registered (``framework.Plugin`` + registry entry).
+
+    * ``pre_filter(pi, snapshot, cycle)``: store state in ``cycle.data[name]``, narrow
+      ``cycle.node_names``; return None, SKIP (this Filter passes every node) or a rejecting Status.
+    * ``filter(pi, ni, data)``: None when the node fits; ``data`` is this plugin's PreFilter state.
+    * ``pre_score(pi, snapshot, feasible)``: the Score state, or SKIP (every node scores
+      ``skipped_score`` after normalising, so the plugin is not run node by node).
+    * ``score(pi, ni, state)`` and ``normalize(scores, feasible, state)``: raw 0-100 scores, rescaled.
+    * ``restricted_nodes_only``: the Filter passes every node that is neither cordoned nor carries a
+      NoSchedule/NoExecute taint, so the framework runs it on those nodes only.
+    * ``events``: cluster events that may make a pod this plugin rejected schedulable.
+    """
+
+    __slots__ = ("name", "weight", "pre_filter", "filter", "pre_score", "score", "normalize",
+                 "restricted_nodes_only", "skipped_score", "pre_bind", "events")
+
+    def __init__(self, name: str, *, weight: int = 0, pre_filter: PreFilter | None = None,
+                 filter: Filter | None = None, pre_score: PreScore | None = None, score: Score | None = None,
+                 normalize: Normalize | None = None, restricted_nodes_only: bool = False, skipped_score: int = 0,
+                 pre_bind: Callable[["PodInfo", str, Any], None] | None = None, events: Sequence[str] = ()):
+        self.name = name
+        self.weight = weight
+        self.pre_filter = pre_filter
+        self.filter = filter
+        self.pre_score = pre_score
+        self.score = score
+        self.normalize = normalize
+        self.restricted_nodes_only = restricted_nodes_only
+        self.skipped_score = skipped_score
+        self.pre_bind = pre_bind
+        self.events = frozenset(events)
+
+    def __repr__(self) -> str:
+        return f"Plugin({self.name!r}, weight={self.weight})"
 
 
 # --------------------------------------------------------------------------- requests

@@ -1,7 +1,10 @@
 """NodeResourcesBalancedAllocation: favour nodes whose cpu and memory use stay close to each other."""
 from __future__ import annotations
 
-from ..types import MAX_NODE_SCORE, NodeInfo, PodInfo
+from typing import Any
+
+from ..types import SKIP, NodeInfo, Plugin, PodInfo, Status
+from .resource_allocation import resource_scores
 
 NAME = "NodeResourcesBalancedAllocation"
 WEIGHT = 1
@@ -12,12 +15,13 @@ def skip(pi: PodInfo) -> bool:
     return pi.best_effort
 
 
+def pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> Status | None:
+    return SKIP if skip(pi) else None
+
+
 def score(pi: PodInfo, ni: NodeInfo, state: object = None) -> int:
     """``(1 - std(cpu fraction, memory fraction)) * 100`` using real requests (not the defaults)."""
-    fractions = []
-    if ni.alloc_cpu:
-        fractions.append(min(1.0, (ni.req_cpu + pi.cpu) / ni.alloc_cpu))
-    if ni.alloc_mem:
-        fractions.append(min(1.0, (ni.req_mem + pi.mem) / ni.alloc_mem))
-    std = abs(fractions[0] - fractions[1]) / 2 if len(fractions) == 2 else 0.0
-    return int((1 - std) * MAX_NODE_SCORE)
+    return resource_scores(pi, (ni,), 0, 1)[0]
+
+
+PLUGIN = Plugin(NAME, weight=WEIGHT, pre_score=pre_score, score=score)

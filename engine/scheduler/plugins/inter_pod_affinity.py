@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, Mapping
 
-from ..types import MAX_NODE_SCORE, UNRESOLVABLE, UNSCHEDULABLE, AffinityTerm, NodeInfo, PodInfo, Status
+from ..types import (MAX_NODE_SCORE, NAMESPACE_LABEL, NODE_ADD, NODE_LABEL, POD_ADD, POD_DELETE, POD_LABEL, SKIP,
+                     UNRESOLVABLE, UNSCHEDULABLE, AffinityTerm, CycleState, NodeInfo, Plugin, PodInfo, Status)
 
 NAME = "InterPodAffinity"
 WEIGHT = 2
@@ -195,3 +196,25 @@ def normalize(scores: list[int]) -> list[int]:
     if diff <= 0:
         return [0] * len(scores)
     return [int(MAX_NODE_SCORE * ((s - lo) / diff)) for s in scores]
+
+
+# --------------------------------------------------------------------------- framework hooks
+def _pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
+    state = pre_filter(pi, snapshot)
+    if state is None:
+        return SKIP
+    cycle.data[NAME] = state
+    return None
+
+
+def _pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> dict[str, dict[str, int]] | Status:
+    state = pre_score(pi, snapshot)
+    return SKIP if state is None else state
+
+
+def _normalize(scores: list[int], feasible: list[NodeInfo], state: Any) -> list[int]:
+    return normalize(scores)
+
+
+PLUGIN = Plugin(NAME, weight=WEIGHT, pre_filter=_pre_filter, filter=filter, pre_score=_pre_score, score=score,
+                normalize=_normalize, events=(NODE_ADD, NODE_LABEL, POD_ADD, POD_DELETE, POD_LABEL, NAMESPACE_LABEL))

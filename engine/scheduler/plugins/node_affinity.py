@@ -1,7 +1,10 @@
 """NodeAffinity: ``spec.nodeSelector`` plus required/preferred node affinity."""
 from __future__ import annotations
 
-from ..types import MAX_NODE_SCORE, UNRESOLVABLE, NodeInfo, PodInfo, Status
+from typing import Any
+
+from ..types import (MAX_NODE_SCORE, NODE_ADD, NODE_LABEL, SKIP, UNRESOLVABLE, CycleState, NodeInfo, Plugin, PodInfo,
+                     Status)
 from .helpers import default_normalize_score, node_selector_matches, node_selector_term_matches
 
 NAME = "NodeAffinity"
@@ -62,3 +65,25 @@ def score(pi: PodInfo, ni: NodeInfo, state: object = None) -> int:
 
 def normalize(scores: list[int]) -> list[int]:
     return default_normalize_score(MAX_NODE_SCORE, False, scores)
+
+
+def _pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
+    """Narrow the nodes to the ones the pod is pinned to; skip the Filter for pods without node constraints."""
+    names, status = pre_filter(pi)
+    if status is not None:
+        return status
+    if names is not None:
+        cycle.node_names = names if cycle.node_names is None else cycle.node_names & names
+    return None if relevant(pi) else SKIP
+
+
+def _pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> Status | None:
+    return None if pi.preferred_node_affinity else SKIP
+
+
+def _normalize(scores: list[int], feasible: list[NodeInfo], state: Any) -> list[int]:
+    return normalize(scores)
+
+
+PLUGIN = Plugin(NAME, weight=WEIGHT, pre_filter=_pre_filter, filter=filter, pre_score=_pre_score, score=score,
+                normalize=_normalize, events=(NODE_ADD, NODE_LABEL))

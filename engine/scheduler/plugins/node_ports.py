@@ -1,7 +1,9 @@
 """NodePorts: a hostPort (per protocol and host IP) can be used by one pod per node."""
 from __future__ import annotations
 
-from ..types import UNSCHEDULABLE, NodeInfo, PodInfo, Status
+from typing import Any
+
+from ..types import NODE_ADD, POD_DELETE, SKIP, UNSCHEDULABLE, CycleState, NodeInfo, Plugin, PodInfo, Status
 
 NAME = "NodePorts"
 REASON = "node(s) didn't have free ports for the requested pod ports"
@@ -24,3 +26,11 @@ def filter(pi: PodInfo, ni: NodeInfo, state: object = None) -> Status | None:
         if conflicts(ni.used_ports, ip, protocol, port):
             return _FAIL
     return None
+
+
+def pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
+    """Skip the Filter for pods without host ports."""
+    return None if pi.host_ports else SKIP
+
+
+PLUGIN = Plugin(NAME, pre_filter=pre_filter, filter=filter, events=(NODE_ADD, POD_DELETE))

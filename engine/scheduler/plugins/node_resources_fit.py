@@ -1,7 +1,11 @@
 """NodeResourcesFit: requests must fit the node's free allocatable; LeastAllocated scoring."""
 from __future__ import annotations
 
-from ..types import MAX_NODE_SCORE, UNSCHEDULABLE, NodeInfo, PodInfo, Status
+from typing import Any
+
+from ..types import (NODE_ADD, NODE_ALLOCATABLE, POD_DELETE, UNSCHEDULABLE, CycleState, NodeInfo, Plugin, PodInfo,
+                     Status)
+from .resource_allocation import resource_scores
 
 NAME = "NodeResourcesFit"
 WEIGHT = 1
@@ -27,6 +31,12 @@ def insufficient(pi: PodInfo, ni: NodeInfo) -> list[str]:
     return reasons
 
 
+def pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
+    """Hand the framework the pod's (cpu, memory) when the Filter is a plain room check (no extended resources)."""
+    cycle.room = None if pi.scalars else (pi.cpu, pi.mem)
+    return None
+
+
 def filter(pi: PodInfo, ni: NodeInfo, state: object = None) -> Status | None:
     """Reject a node without room; a node short of several resources reports each of them."""
     if (len(ni.pods) < ni.alloc_pods and pi.cpu <= ni.alloc_cpu - ni.req_cpu
@@ -36,19 +46,10 @@ def filter(pi: PodInfo, ni: NodeInfo, state: object = None) -> Status | None:
     return Status(UNSCHEDULABLE, tuple(reasons), NAME) if reasons else None
 
 
-def least_requested_score(requested: int, capacity: int) -> int:
-    if capacity == 0 or requested > capacity:
-        return 0
-    return (capacity - requested) * MAX_NODE_SCORE // capacity
-
-
 def score(pi: PodInfo, ni: NodeInfo, state: object = None) -> int:
     """LeastAllocated over cpu and memory (weight 1 each), with the 100m/200Mi scoring defaults."""
-    total = weights = 0
-    if ni.alloc_cpu:
-        total += least_requested_score(ni.nz_cpu + pi.nz_cpu, ni.alloc_cpu)
-        weights += 1
-    if ni.alloc_mem:
-        total += least_requested_score(ni.nz_mem + pi.nz_mem, ni.alloc_mem)
-        weights += 1
-    return total // weights if weights else 0
+    return resource_scores(pi, (ni,), 1, 0)[0]
+
+
+PLUGIN = Plugin(NAME, weight=WEIGHT, pre_filter=pre_filter, filter=filter, score=score,
+                events=(NODE_ADD, POD_DELETE, NODE_ALLOCATABLE))

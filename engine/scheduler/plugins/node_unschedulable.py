@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ...component_helpers.scheduling import tolerates
-from ..types import UNRESOLVABLE, UNSCHEDULABLE_TAINT_KEY, NodeInfo, PodInfo, Status
+from ..types import (NODE_ADD, NODE_TAINT, NODE_UNCORDON, UNRESOLVABLE, UNSCHEDULABLE_TAINT_KEY, NodeInfo, Plugin,
+                     PodInfo, Status)
 
 NAME = "NodeUnschedulable"
 REASON = "node(s) were unschedulable"
@@ -17,3 +18,6 @@ def filter(pi: PodInfo, ni: NodeInfo, state: object = None) -> Status | None:
     if any(tolerates(t, _TAINT) for t in pi.tolerations):
         return None
     return _FAIL
+
+
+PLUGIN = Plugin(NAME, filter=filter, restricted_nodes_only=True, events=(NODE_ADD, NODE_UNCORDON, NODE_TAINT))

@@ -12,8 +12,9 @@ from typing import Any, Iterable, Mapping
 from ...component_helpers.scheduling import untolerated_taint
 from ...objects import meta_of, spec_of
 from ...selectors import LabelSelector
-from ..types import (HOSTNAME_LABEL, MAX_NODE_SCORE, NodeInfo, PodInfo, selector_with_match_label_keys, Status,
-                     UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL)
+from ..types import (HOSTNAME_LABEL, MAX_NODE_SCORE, NODE_ADD, NODE_LABEL, POD_ADD, POD_DELETE, POD_LABEL, SKIP,
+                     UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, CycleState, NodeInfo, Plugin, PodInfo, Status,
+                     selector_with_match_label_keys)
 from . import node_affinity
 
 NAME = "PodTopologySpread"
@@ -254,3 +255,21 @@ def normalize(scores: list[int], nodes: list[NodeInfo], state: ScoreState) -> li
         else:
             out.append(MAX_NODE_SCORE * (hi + lo - s) // hi)
     return out
+
+
+# --------------------------------------------------------------------------- framework hooks
+def _pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
+    state = pre_filter(pi, snapshot)
+    if state is None:
+        return SKIP
+    cycle.data[NAME] = state
+    return None
+
+
+def _pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> ScoreState | Status:
+    state = pre_score(pi, snapshot, feasible)
+    return SKIP if state is None else state
+
+
+PLUGIN = Plugin(NAME, weight=WEIGHT, pre_filter=_pre_filter, filter=filter, pre_score=_pre_score, score=score,
+                normalize=normalize, events=(NODE_ADD, NODE_LABEL, POD_ADD, POD_DELETE, POD_LABEL))

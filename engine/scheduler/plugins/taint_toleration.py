@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from ...component_helpers.scheduling import tolerates, untolerated_taint
-from ..types import MAX_NODE_SCORE, UNRESOLVABLE, NodeInfo, PodInfo, Status
+from typing import Any
+
+from ..types import MAX_NODE_SCORE, NODE_ADD, NODE_TAINT, SKIP, UNRESOLVABLE, NodeInfo, Plugin, PodInfo, Status
 from .helpers import default_normalize_score
 
 NAME = "TaintToleration"
@@ -36,3 +38,18 @@ def score(pi: PodInfo, ni: NodeInfo, state: tuple | None = None) -> int:
 def normalize(scores: list[int]) -> list[int]:
     """Reverse-normalise: the node with the most intolerable taints gets 0, none gets 100."""
     return default_normalize_score(MAX_NODE_SCORE, True, scores)
+
+
+def pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> tuple | Status:
+    """The scoring tolerations; SKIP when no feasible node has a PreferNoSchedule taint (all score 100)."""
+    if not any(ni.prefer_taints for ni in feasible):
+        return SKIP
+    return prefer_tolerations(pi)
+
+
+def _normalize(scores: list[int], feasible: list[NodeInfo], state: Any) -> list[int]:
+    return normalize(scores)
+
+
+PLUGIN = Plugin(NAME, weight=WEIGHT, filter=filter, restricted_nodes_only=True, pre_score=pre_score, score=score,
+                normalize=_normalize, skipped_score=MAX_NODE_SCORE, events=(NODE_ADD, NODE_TAINT))

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...objects import annotations_of, meta_of, spec_of, status_of
+from ...objects import annotations_of, clone, meta_of, spec_of, status_of
 from ...quantity import memory_bytes
-from ..types import UNRESOLVABLE, NodeInfo, PodInfo, Status
+from ..types import (NODE_ADD, NODE_LABEL, SKIP, UNRESOLVABLE, VOLUME_CHANGE, CycleState, NodeInfo, Plugin, PodInfo,
+                     Status)
 from .helpers import node_selector_matches
 
 NAME = "VolumeBinding"
@@ -24,9 +25,10 @@ def claim_class(pvc: dict) -> str:
 
 
 class State:
-    __slots__ = ("bound_pvs", "delayed")
+    __slots__ = ("store", "bound_pvs", "delayed")
 
-    def __init__(self) -> None:
+    def __init__(self, store: Any) -> None:
+        self.store = store                              # where Filter looks for available PVs
         self.bound_pvs: list[dict | None] = []          # PV per bound claim (None: missing)
         self.delayed: list[tuple[dict, dict]] = []      # (pvc, storage class) waiting for first consumer
 
@@ -35,7 +37,7 @@ def pre_filter(pi: PodInfo, store: Any) -> tuple[State | None, Status | None]:
     """Sort the pod's claims into bound / delayed; unbound Immediate claims make the pod unschedulable."""
     if not pi.pvc_names:
         return None, None
-    state = State()
+    state = State(store)
     immediate_unbound = False
     for claim in pi.pvc_names:
         pvc = store.find("persistentvolumeclaims", pi.namespace, claim) if store is not None else None
@@ -86,6 +88,8 @@ def filter(pi: PodInfo, ni: NodeInfo, state: State | None, store: Any = None) ->
     """Reject nodes a bound PV cannot reach, or where a local (no-provisioner) claim finds no PV."""
     if state is None:
         return None
+    if store is None:
+        store = state.store
     for pv in state.bound_pvs:
         if pv is None:
             return Status(UNRESOLVABLE, REASON_PV_NOT_EXIST, NAME)
@@ -96,3 +100,37 @@ def filter(pi: PodInfo, ni: NodeInfo, state: State | None, store: Any = None) ->
             if not _static_pv_available(pvc, meta_of(cls).get("name", ""), ni, store):
                 return Status(UNRESOLVABLE, REASON_BIND_CONFLICT, NAME)
     return None
+
+
+# --------------------------------------------------------------------------- framework hooks
+def _pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
+    state, status = pre_filter(pi, snapshot.store)
+    if status is not None:
+        return status
+    if state is None:
+        return SKIP
+    cycle.data[NAME] = state
+    return None
+
+
+def pre_bind(pi: PodInfo, node: str, api: Any) -> None:
+    """Mark WaitForFirstConsumer claims with the chosen node so they can be provisioned there."""
+    store = api.store
+    for claim in pi.pvc_names:
+        pvc = store.find("persistentvolumeclaims", pi.namespace, claim)
+        if pvc is None or spec_of(pvc).get("volumeName"):
+            continue
+        if annotations_of(pvc).get(SELECTED_NODE_ANNOTATION) == node:
+            continue
+        cls_name = claim_class(pvc)
+        cls = store.find("storageclasses", "", cls_name) if cls_name else None
+        if cls is None or cls.get("volumeBindingMode") != "WaitForFirstConsumer":
+            continue
+        new = clone(pvc)
+        new["metadata"].setdefault("annotations", {})[SELECTED_NODE_ANNOTATION] = node
+        update = getattr(api, "update_internal", None) or api.update
+        update(new)
+
+
+PLUGIN = Plugin(NAME, pre_filter=_pre_filter, filter=filter, pre_bind=pre_bind,
+                events=(NODE_ADD, NODE_LABEL, VOLUME_CHANGE))

@@ -8,7 +8,7 @@ from scheduler_testkit import make_node, make_pod
 
 from engine.cluster import Cluster
 from engine.scheduler import framework
-from engine.scheduler.framework import TERM_KINDS, SchedulerCache, _term_key
+from engine.scheduler.framework import TERM_KINDS, SchedulerCache, term_key
 from engine.scheduler.plugins import pod_topology_spread
 from engine.scheduler.types import PodInfo
 from engine.selectors import LabelSelector
@@ -41,7 +41,7 @@ def brute_groups(cache: SchedulerCache, kind: str) -> dict:
     out: dict[tuple, dict[str, int]] = {}
     for p in cache.all_pods():
         for t in getattr(p, kind):
-            counts = out.setdefault(_term_key(t), {})
+            counts = out.setdefault(term_key(t), {})
             counts[p.node_name] = counts.get(p.node_name, 0) + 1
     return out
 
@@ -102,7 +102,7 @@ def test_memo_equals_recount_through_adds_moves_relabels_terminations_and_deleti
             for ns, sel, with_term, view in views[-cap:]:
                 assert dict(view) == brute_counts(cache, ns, sel, with_term)
             for k in TERM_KINDS:
-                got = {_term_key(t): dict(counts) for t, counts in cache.affinity_term_counts(k)}
+                got = {term_key(t): dict(counts) for t, counts in cache.affinity_term_counts(k)}
                 assert got == brute_groups(cache, k)
         assert len(cache._memos) <= cap
         # Every index bucket still points at a live memo, and nothing live is missing from the index.
@@ -217,7 +217,7 @@ def test_incremental_counts_make_the_same_decisions_as_recounting(monkeypatch):
         out: dict[tuple, tuple] = {}
         for p in self.all_pods():
             for t in getattr(p, kind):
-                term, counts = out.setdefault(_term_key(t), (t, {}))
+                term, counts = out.setdefault(term_key(t), (t, {}))
                 counts[p.node_name] = counts.get(p.node_name, 0) + 1
         return list(out.values())
 
