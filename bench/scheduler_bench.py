@@ -17,9 +17,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from engine.apiserver.server import APIServer  # noqa: E402
 from engine.clock import Clock  # noqa: E402
-from engine.scheduler import Scheduler  # noqa: E402
 from engine.etcd.store import Store  # noqa: E402
+from engine.profile import get_profile  # noqa: E402
+from engine.scheduler import Scheduler  # noqa: E402
 
 
 class FakeAPI:
@@ -74,8 +76,6 @@ def main() -> None:
         api = FakeAPI(store, clock)
         kind = "in-bench fake API"
     else:
-        from engine.apiserver.server import APIServer
-        from engine.profile import get_profile
         api = APIServer(store, clock, get_profile("kubernetes"))
         kind = "real engine.apiserver.APIServer"
     for i in range(args.nodes):
