@@ -11,17 +11,8 @@ from ..client.workqueue import Controller
 from ..component_helpers.scheduling import tolerates
 from ..errors import StatusError
 from ..etcd.store import DELETED, Event
-from ..objects import (
-    clone,
-    is_pod_active,
-    is_terminating,
-    labels_of,
-    meta_of,
-    owner_controller,
-    pod_ready,
-    spec_of,
-    status_of,
-)
+from ..objects import (clone, is_pod_active, is_terminating, labels_of, meta_of, owner_controller, pod_ready,
+                       spec_of, status_of)
 from ..selectors import LabelSelector
 from .controller_utils import min_ready_seconds, omit_zero, pod_available, pod_from_template
 

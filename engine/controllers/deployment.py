@@ -13,16 +13,8 @@ from ..client.workqueue import Controller
 from ..clock import parse_rfc3339, rfc3339
 from ..errors import AlreadyExists
 from ..etcd.store import Event
-from ..objects import (
-    annotations_of,
-    clone,
-    controller_ref,
-    is_terminating,
-    meta_of,
-    owner_controller,
-    spec_of,
-    status_of,
-)
+from ..objects import (annotations_of, clone, controller_ref, is_terminating, meta_of, owner_controller, spec_of,
+                       status_of)
 from ..selectors import LabelSelector
 from .controller_utils import adopt_object, compute_hash, min_ready_seconds, omit_zero
 

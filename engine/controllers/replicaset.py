@@ -14,30 +14,11 @@ from ..client.workqueue import Controller
 from ..clock import parse_rfc3339, rfc3339
 from ..errors import StatusError
 from ..etcd.store import DELETED, MODIFIED, Event
-from ..objects import (
-    annotations_of,
-    clone,
-    is_pod_active,
-    is_terminating,
-    labels_of,
-    meta_of,
-    owner_controller,
-    pod_ready,
-    spec_of,
-    status_of,
-)
+from ..objects import (annotations_of, clone, is_pod_active, is_terminating, labels_of, meta_of, owner_controller,
+                       pod_ready, spec_of, status_of)
 from ..selectors import LabelSelector
-from .controller_utils import (
-    adopt_object,
-    available_after,
-    min_ready_seconds,
-    omit_zero,
-    pod_available,
-    pod_from_template,
-    ready_since,
-    release_object,
-    selector_of,
-)
+from .controller_utils import (adopt_object, available_after, min_ready_seconds, omit_zero, pod_available,
+                               pod_from_template, ready_since, release_object, selector_of)
 
 BURST_REPLICAS = 500
 # Pod changes that only move status counters (scheduled, started, ready) are folded into one sync per

@@ -19,32 +19,11 @@ from ..client.workqueue import Controller
 from ..clock import parse_rfc3339
 from ..errors import AlreadyExists, StatusError
 from ..etcd.store import DELETED, Event
-from ..objects import (
-    clone,
-    controller_ref,
-    get_condition,
-    is_terminating,
-    labels_of,
-    meta_of,
-    node_ready,
-    owner_controller,
-    spec_of,
-    status_of,
-)
-from .controller_utils import (
-    adopt_object,
-    available_after,
-    fnv32,
-    hash_bytes,
-    hash_name,
-    is_running_and_ready,
-    min_ready_seconds,
-    omit_zero,
-    pod_from_template,
-    release_object,
-    selector_of,
-    set_owner_refs,
-)
+from ..objects import (clone, controller_ref, get_condition, is_terminating, labels_of, meta_of, node_ready,
+                       owner_controller, spec_of, status_of)
+from .controller_utils import (adopt_object, available_after, fnv32, hash_bytes, hash_name, is_running_and_ready,
+                               min_ready_seconds, omit_zero, pod_from_template, release_object, selector_of,
+                               set_owner_refs)
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"

@@ -17,14 +17,8 @@ from __future__ import annotations
 
 from ..client.workqueue import Controller
 from ..clock import rfc3339
-from ..component_helpers.storage import (
-    ATTACHED_NODE,
-    EXCLUSIVE_MESSAGE,
-    is_attachable,
-    is_exclusive,
-    multi_attach_message,
-    pod_claim_names,
-)
+from ..component_helpers.storage import (ATTACHED_NODE, EXCLUSIVE_MESSAGE, is_attachable, is_exclusive,
+                                         multi_attach_message, pod_claim_names)
 from ..errors import StatusError
 from ..etcd.store import ADDED, DELETED, Event
 from ..objects import annotations_of, clone, labels_of, node_ready, spec_of, status_of

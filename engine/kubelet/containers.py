@@ -13,20 +13,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .runtime import ContainerRuntime, PodRuntime, format_number, random_hex
-from .stages import (
-    BACKOFF_DELAYS,
-    EXITED,
-    PROFILE_FALLBACKS,
-    RESTART_POLICY,
-    SANDBOX_READY,
-    Stage,
-    format_duration,
-    image_exists,
-    image_size,
-    normalize_image,
-    pull_error,
-    stages_for,
-)
+from .stages import (BACKOFF_DELAYS, EXITED, format_duration, image_exists, image_size, normalize_image,
+                     PROFILE_FALLBACKS, pull_error, RESTART_POLICY, SANDBOX_READY, Stage, stages_for)
 
 # Waiting reasons that stay visible while the kubelet retries (kubectl keeps showing them).
 _STICKY_REASONS = ("ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff", "PodInitializing",

@@ -88,6 +88,17 @@ class CycleState:
         self.restricted_chain: list[tuple[Callable, Any]] = []   # filters for cordoned or hard-tainted nodes
 
 
+def keep_pre_filter_state(name: str, compute: Callable[[PodInfo, Any], Any]) -> Callable[..., Status | None]:
+    """Make a PreFilter hook that stores ``compute(pi, snapshot)`` under ``name``, or SKIPs when it is None."""
+    def pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
+        state = compute(pi, snapshot)
+        if state is None:
+            return SKIP
+        cycle.data[name] = state
+        return None
+    return pre_filter
+
+
 PreFilter = Callable[["PodInfo", Any, CycleState], "Status | None"]
 Filter = Callable[["PodInfo", "NodeInfo", Any], "Status | None"]
 PreScore = Callable[["PodInfo", Any, list], Any]

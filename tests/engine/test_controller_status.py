@@ -6,15 +6,8 @@ from __future__ import annotations
 
 from engine.clock import rfc3339
 from engine.controllers import daemonset, deployment, replicaset, statefulset
-from engine.controllers.controller_utils import (
-    available_after,
-    compute_hash,
-    fnv32,
-    fnv32a,
-    pod_available,
-    pod_from_template,
-    ready_since,
-)
+from engine.controllers.controller_utils import (available_after, compute_hash, fnv32, fnv32a, pod_available,
+                                                 pod_from_template, ready_since)
 from engine.objects import controller_ref
 
 

@@ -2,17 +2,8 @@
 from __future__ import annotations
 
 from engine.kubelet.containers import EFFECTS, GUARDS, SELECTORS
-from engine.kubelet.stages import (
-    AFTER_EXIT,
-    BACKOFF_DELAYS,
-    CONTAINER_START,
-    EXITED,
-    FAULT_KINDS,
-    POD_START,
-    PROFILE_FALLBACKS,
-    SANDBOX_READY,
-    STAGES,
-)
+from engine.kubelet.stages import (AFTER_EXIT, BACKOFF_DELAYS, CONTAINER_START, EXITED, FAULT_KINDS, POD_START,
+                                   PROFILE_FALLBACKS, SANDBOX_READY, STAGES)
 from engine.profile import Profile
 
 START = {"pod": POD_START, "container": CONTAINER_START}

@@ -7,17 +7,10 @@ plain data object.
 from __future__ import annotations
 
 from .. import defaults
-from ..validation.apps import (
-    validate_controllerrevision,
-    validate_controllerrevision_update,
-    validate_daemonset_spec,
-    validate_deployment_spec,
-    validate_replicas_status,
-    validate_replicaset_spec,
-    validate_selector_update,
-    validate_statefulset_spec,
-    validate_statefulset_update,
-)
+from ..validation.apps import (validate_controllerrevision, validate_controllerrevision_update,
+                               validate_daemonset_spec, validate_deployment_spec, validate_replicas_status,
+                               validate_replicaset_spec, validate_selector_update, validate_statefulset_spec,
+                               validate_statefulset_update)
 from ..validation.common import name_is_dns_label
 from .strategy import Strategy, on_spec
 

@@ -13,21 +13,10 @@ from ...errors import Cause, Forbidden
 from ...objects import clone, spec_of, status_of
 from .. import defaults
 from ..validation.common import name_is_dns1035_label, name_is_dns_label
-from ..validation.core import (
-    validate_configmap,
-    validate_immutable_data_update,
-    validate_node_spec,
-    validate_pod_spec,
-    validate_pod_update,
-    validate_pv_spec,
-    validate_pv_update,
-    validate_pvc_spec,
-    validate_pvc_update,
-    validate_secret,
-    validate_secret_update,
-    validate_service_spec,
-    validate_service_update,
-)
+from ..validation.core import (validate_configmap, validate_immutable_data_update, validate_node_spec,
+                               validate_pod_spec, validate_pod_update, validate_pv_spec, validate_pv_update,
+                               validate_pvc_spec, validate_pvc_update, validate_secret, validate_secret_update,
+                               validate_service_spec, validate_service_update)
 from .strategy import Strategy, on_raw_spec, on_spec
 
 if TYPE_CHECKING:

@@ -6,14 +6,8 @@ StorageClass (``pkg/registry/storage/storageclass``), PodDisruptionBudget (``pkg
 from __future__ import annotations
 
 from .. import defaults
-from ..validation.groups import (
-    validate_endpointslice,
-    validate_endpointslice_update,
-    validate_lease_spec,
-    validate_pdb_spec,
-    validate_storageclass,
-    validate_storageclass_update,
-)
+from ..validation.groups import (validate_endpointslice, validate_endpointslice_update, validate_lease_spec,
+                                 validate_pdb_spec, validate_storageclass, validate_storageclass_update)
 from .strategy import Strategy, on_raw_spec
 
 STRATEGIES = (

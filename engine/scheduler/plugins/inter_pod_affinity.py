@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, Mapping
 
-from ..types import (MAX_NODE_SCORE, NAMESPACE_LABEL, NODE_ADD, NODE_LABEL, POD_ADD, POD_DELETE, POD_LABEL, SKIP,
-                     UNRESOLVABLE, UNSCHEDULABLE, AffinityTerm, CycleState, NodeInfo, Plugin, PodInfo, Status)
+from ..types import (AffinityTerm, keep_pre_filter_state, MAX_NODE_SCORE, NAMESPACE_LABEL, NODE_ADD,
+                     NODE_LABEL, NodeInfo, Plugin, POD_ADD, POD_DELETE, POD_LABEL, PodInfo, SKIP, Status,
+                     UNRESOLVABLE, UNSCHEDULABLE)
 
 NAME = "InterPodAffinity"
 WEIGHT = 2
@@ -199,12 +200,7 @@ def normalize(scores: list[int]) -> list[int]:
 
 
 # --------------------------------------------------------------------------- framework hooks
-def _pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
-    state = pre_filter(pi, snapshot)
-    if state is None:
-        return SKIP
-    cycle.data[NAME] = state
-    return None
+_pre_filter = keep_pre_filter_state(NAME, pre_filter)
 
 
 def _pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> dict[str, dict[str, int]] | Status:

@@ -12,9 +12,9 @@ from typing import Any, Iterable, Mapping
 from ...component_helpers.scheduling import untolerated_taint
 from ...objects import meta_of, spec_of
 from ...selectors import LabelSelector
-from ..types import (HOSTNAME_LABEL, MAX_NODE_SCORE, NODE_ADD, NODE_LABEL, POD_ADD, POD_DELETE, POD_LABEL, SKIP,
-                     UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL, CycleState, NodeInfo, Plugin, PodInfo, Status,
-                     selector_with_match_label_keys)
+from ..types import (HOSTNAME_LABEL, keep_pre_filter_state, MAX_NODE_SCORE, NODE_ADD, NODE_LABEL,
+                     NodeInfo, Plugin, POD_ADD, POD_DELETE, POD_LABEL, PodInfo, selector_with_match_label_keys,
+                     SKIP, Status, UNRESOLVABLE, UNSCHEDULABLE, ZONE_LABEL)
 from . import node_affinity
 
 NAME = "PodTopologySpread"
@@ -258,12 +258,7 @@ def normalize(scores: list[int], nodes: list[NodeInfo], state: ScoreState) -> li
 
 
 # --------------------------------------------------------------------------- framework hooks
-def _pre_filter(pi: PodInfo, snapshot: Any, cycle: CycleState) -> Status | None:
-    state = pre_filter(pi, snapshot)
-    if state is None:
-        return SKIP
-    cycle.data[NAME] = state
-    return None
+_pre_filter = keep_pre_filter_state(NAME, pre_filter)
 
 
 def _pre_score(pi: PodInfo, snapshot: Any, feasible: list[NodeInfo]) -> ScoreState | Status:

@@ -11,19 +11,8 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping
 
 from ..types import Plugin
-from . import (
-    balanced_allocation,
-    inter_pod_affinity,
-    node_affinity,
-    node_name,
-    node_ports,
-    node_resources_fit,
-    node_unschedulable,
-    pod_topology_spread,
-    resource_allocation,
-    taint_toleration,
-    volume_binding,
-)
+from . import (balanced_allocation, inter_pod_affinity, node_affinity, node_name, node_ports, node_resources_fit,
+               node_unschedulable, pod_topology_spread, resource_allocation, taint_toleration, volume_binding)
 
 IN_TREE_REGISTRY: dict[str, Plugin] = {p.name: p for p in (
     node_name.PLUGIN,
