@@ -374,6 +374,10 @@ class Cluster:
     def profile_values(self) -> dict:
         return self.profile.values()
 
+    def health(self) -> dict[str, dict]:
+        """Failures per component: name -> {"errors", "last_error", "last_key", "at"} (empty when all is well)."""
+        return {}
+
     def pod_logs(self, namespace: str, name: str, container: str | None = None, previous: bool = False,
                  tail_lines: int | None = None) -> str:
         return pod_logs(self, namespace, name, container, previous, tail_lines)

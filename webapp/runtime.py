@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MIN_SPEED = 0.25
 MAX_SPEED = 50.0
+STALL_SECONDS = 5.0   # wall seconds without a finished engine tick (while running) that mean "stalled"
 PROFILES = ("demo", "kubernetes")
 
 ClusterFactory = Callable[..., Any]
@@ -101,6 +102,7 @@ class Runtime:
         self._owed = 0.0            # simulated seconds owed to the pace but not yet run
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_tick = time.monotonic()   # when the engine thread last finished a tick (watchdog)
         self.cluster = self._new_cluster()
         self.drill: Any = None           # webapp.drills.DrillSession while a drill owns the cluster
         self._sandbox: Any = None        # the user's own cluster, kept aside during a drill
@@ -187,6 +189,19 @@ class Runtime:
         if self.error:
             state["error"] = self.error
         return state
+
+    def health(self) -> dict[str, Any]:
+        """Whether the engine is alive, for /readyz and the dashboard.
+
+        ``stalled``: simulated time should be moving (the thread runs, not paused) but no tick has
+        finished for ``STALL_SECONDS`` of wall time — the engine thread is stuck. ``components``:
+        the failures each component has recorded (``Cluster.health``), which do not stop the others.
+        """
+        age = time.monotonic() - self._last_tick
+        stalled = self.running and not self.paused and age > STALL_SECONDS
+        components = self.cluster.health()
+        return {"ok": not stalled and self.error is None, "stalled": stalled, "paused": self.paused,
+                "last_tick_age": round(age, 3), "error": self.error, "components": components}
 
     def profile_state(self) -> dict[str, Any]:
         """The timing profile in force: its name and values (``cluster.profile_values()``)."""
@@ -415,9 +430,9 @@ class Runtime:
         while not self._stop.wait(self.tick):
             now = time.monotonic()
             elapsed, last = now - last, now
-            if self.paused:
-                continue
-            self.tick_once(elapsed)
+            if not self.paused:
+                self.tick_once(elapsed)
+            self._last_tick = time.monotonic()
 
     def tick_once(self, elapsed: float) -> None:
         """Advance simulated time by ``speed x elapsed`` (capped per tick); what the thread does each tick."""
