@@ -200,6 +200,35 @@ def write_kubeconfig(path: str, server_url: str) -> Path:
     return target
 
 
+def check_database(url: str) -> str | None:
+    """Why the store at ``url`` cannot be resumed (None if it can); keep a last good copy when it can."""
+    from engine.etcd import persistence
+
+    backup = persistence.last_good_path(url)
+    try:
+        persistence.verify(url)
+    except persistence.DamagedDatabase as err:
+        where = make_url_path(url)
+        if backup is not None and backup.exists():
+            return (f"the database {where} is damaged ({err}): the last good copy is {backup} "
+                    f"(mv {backup} {where}), or move {where} aside to start afresh")
+        return f"the database {where} is damaged ({err}): move it aside to start afresh"
+    try:
+        persistence.save_last_good(url)
+    except OSError as err:
+        print(f"app.py: warning: cannot keep a copy of the database in {backup}: {err}", file=sys.stderr)
+    return None
+
+
+def make_url_path(url: str) -> str:
+    """The file of a SQLite URL, else the URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.database if parsed.get_backend_name() == "sqlite" and parsed.database else \
+        parsed.render_as_string(hide_password=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     problem = check_port_free(args.host, args.port)
@@ -211,6 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         kubeconfig = write_kubeconfig(args.kubeconfig, url)
     except OSError as err:
         print(f"app.py: error: cannot write kubeconfig {args.kubeconfig}: {err.strerror or err}", file=sys.stderr)
+        return 1
+
+    problem = check_database(args.db)
+    if problem:
+        print(f"app.py: error: {problem}", file=sys.stderr)
         return 1
 
     config = {"DB_URL": args.db, "SEED": args.seed, "PROFILE": args.profile, "SPEED": args.speed,

@@ -9,7 +9,7 @@ buttons and the drills do, ``ACTIONS``) are thin calls into the API server or th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .apiserver.admission import PLUGINS
 from .apiserver.manifests import parse_manifests
@@ -31,7 +31,7 @@ from .controllers.statefulset import StatefulSetController
 from .controllers.volume_binding import AttachDetachController, PersistentVolumeController
 from .controllers.volume_data import StorageDataWriter
 from .errors import BadRequest, NotFound, TooManyRequests
-from .etcd.persistence import SqlPersistence
+from .etcd.persistence import CommitBatch, SqlPersistence
 from .etcd.snapshot import restore_snapshot, take_snapshot
 from .etcd.store import ADDED, DELETED, MODIFIED, Event, Store
 from .kubelet.kubelet import KubeletManager
@@ -123,6 +123,8 @@ class Cluster:
         self.clock = Clock(seed, start=start)
         self.store = Store(window=window)
         self.persistence: SqlPersistence | None = None
+        self.committer: Callable[[CommitBatch], None] | None = None   # set by the web layer (group commit)
+        self._unsaved: CommitBatch | None = None   # a batch whose commit failed, retried by the next flush
         restored = self._open_persistence(store_url, fresh) if store_url else False
         self.api = APIServer(self.store, self.clock, self.profile)
         api, clock = self.api, self.clock
@@ -172,9 +174,14 @@ class Cluster:
             self.persistence.clear()
         revision, objects = self.persistence.load()
         restored = bool(objects)
-        if restored:
+        if restored or revision:
+            # Even an emptied database keeps its revision: a revision once handed out never comes back.
             self.store.restore(objects, revision)
+        if restored:
             self.clock.now = self.persistence.sim_now
+            # A fresh random stream per resume point: replaying the seed's stream from its start would
+            # hand out the same Event names, uids and generated names the cluster already used.
+            self.clock.rng.seed(f"{self.seed}/resumed-at/{revision}")
         self.persistence.attach(self.store)  # the change log (event timeline and replay)
         return restored
 
@@ -242,20 +249,40 @@ class Cluster:
                 events.append(Event(DELETED, resource, {"metadata": meta}, boundary))
         return events + list(self.store.events_since(boundary))
 
+    def take_batch(self) -> CommitBatch | None:
+        """Everything written since the last batch (objects, change log, revision, clock), or None."""
+        batch = self._unsaved
+        self._unsaved = None
+        dirty = self.store.take_dirty()
+        log = self.persistence.take_log() if self.persistence is not None else []
+        if dirty or log:
+            fresh = CommitBatch(self.store.revision, dirty, log, self.clock.now)
+            batch = fresh if batch is None else batch.then(fresh)
+        return batch
+
     def flush(self) -> None:
-        """Group commit: everything written since the last flush, in one transaction."""
+        """Group commit: hand everything written since the last flush over as one batch (one transaction).
+
+        Without a ``committer`` the batch is committed here; the web layer installs one that queues
+        batches in revision order and commits them outside its lock, several at once.
+        """
         if self.persistence is None:
             self.store.take_dirty()
             return
-        dirty = self.store.take_dirty()
-        if dirty:
-            try:
-                self.persistence.commit(self.store.revision, dirty, sim_now=self.clock.now)
-            except Exception:
-                self.store.requeue_dirty(dirty)  # nothing is lost: the next flush retries these keys
-                raise
+        batch = self.take_batch()
+        if batch is None:
+            return
+        if self.committer is not None:
+            self.committer(batch)
+            return
+        try:
+            self.persistence.commit_batch(batch)
+        except Exception:
+            self._unsaved = batch  # nothing is lost: the next flush retries it, merged with what came since
+            raise
 
     def close(self) -> None:
+        self.committer = None
         self.flush()
         if self.persistence is not None:
             self.persistence.close()

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from engine.clock import EPOCH_SECONDS
 from engine.cluster import Cluster
-from engine.errors import BadRequest
+from engine.errors import BadRequest, ServiceUnavailable
 from engine.etcd import persistence
 
 from .drills import DrillSession, find_drill
@@ -103,6 +103,12 @@ class Runtime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_tick = time.monotonic()   # when the engine thread last finished a tick (watchdog)
+        # Group commit (see ``make_durable``): batches queue here in revision order, handed over under
+        # ``lock``; whoever needs durability commits every queued batch in one transaction.
+        self._batches: list[tuple[Any, Any]] = []      # (persistence, CommitBatch)
+        self._batches_mutex = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self.committed = 0                             # highest revision known to be in the database
         self.cluster = self._new_cluster()
         self.drill: Any = None           # webapp.drills.DrillSession while a drill owns the cluster
         self._sandbox: Any = None        # the user's own cluster, kept aside during a drill
@@ -135,16 +141,79 @@ class Runtime:
                 # A reset must not resume the persisted cluster: empty the database first.
                 wipe_store(self.store_url)
         cluster = self._factory(**kwargs)
+        self._adopt(cluster)
         # A big cluster is millions of long-lived objects: keep the cyclic GC from re-scanning them
         # (a full pass costs ~1.5 s at 100k pods and would stall the engine thread).
         gc.collect()
         gc.freeze()
         return cluster
 
+    # ------------------------------------------------------------------ durability
+    def _adopt(self, cluster: Any) -> None:
+        """Route ``cluster``'s flushes through the group commit (clusters without a database need none)."""
+        if getattr(cluster, "persistence", None) is not None and hasattr(cluster, "committer"):
+            persistence = cluster.persistence
+            cluster.committer = lambda batch: self._enqueue(persistence, batch)
+        self.committed = cluster.store.revision   # a new cluster commits its start synchronously
+
+    def _enqueue(self, persistence: Any, batch: Any) -> None:
+        with self._batches_mutex:
+            self._batches.append((persistence, batch))
+
+    def make_durable(self, revision: int) -> None:
+        """Return once everything up to ``revision`` is committed to the database.
+
+        Call it WITHOUT holding ``lock``. The first caller commits every queued batch (its own and
+        those of the threads that queued meanwhile) in one transaction; the others find their revision
+        committed when they get the commit lock: one transaction per round, however many writers.
+        A commit that fails keeps its batches queued (the next caller retries them) and raises
+        ServiceUnavailable, so the write is not acknowledged.
+        """
+        if self.committed >= revision:
+            return
+        with self._commit_lock:
+            if self.committed >= revision:
+                return
+            self._commit_queued()
+            # Every batch handed over before this call is in now: the revision is durable (a cluster
+            # without a database, e.g. a drill's, has nothing to commit and is "durable" at once).
+            self.committed = max(self.committed, revision)
+
+    def _commit_queued(self) -> None:
+        """Commit every queued batch, consecutive batches of one database merged; hold ``_commit_lock``."""
+        with self._batches_mutex:
+            batches, self._batches = self._batches, []
+        done = 0
+        try:
+            while done < len(batches):
+                persistence, merged = batches[done]
+                end = done + 1
+                while end < len(batches) and batches[end][0] is persistence:
+                    merged = merged.then(batches[end][1])
+                    end += 1
+                persistence.commit_batch(merged)
+                done = end
+        except Exception as exc:
+            with self._batches_mutex:
+                self._batches[:0] = batches[done:]
+            log.exception("commit to the database failed; the batch stays queued")
+            raise ServiceUnavailable(f"the change could not be saved to the database: {type(exc).__name__}") from exc
+
+    def _drain(self) -> None:
+        """Commit every queued batch now (before a cluster is closed, replaced or set aside)."""
+        with self._commit_lock:
+            self._commit_queued()
+
     # ------------------------------------------------------------------ access
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn(*args, **kwargs)`` under the lock, wake waiters if it wrote, return its result."""
+        """Run ``fn(*args, **kwargs)`` under the lock; answer only once what it wrote or saw is durable.
+
+        An API write is acknowledged after its commit (group commit, outside the lock), and a read
+        waits for the commit of what it read, so no client ever holds a resourceVersion that a crash
+        could take back. Waiters are woken once the lock is released.
+        """
         changed = False
+        target: int | None = None
         try:
             with self.lock:
                 before = self.cluster.store.revision
@@ -152,7 +221,12 @@ class Runtime:
                     return fn(*args, **kwargs)
                 finally:
                     changed = self.cluster.store.revision != before
+                    if changed:
+                        self.cluster.flush()
+                    target = self.cluster.store.revision
         finally:
+            if target is not None:
+                self.make_durable(target)
             if changed:  # notify after the lock is released, so woken threads can take it
                 self.notify()
 
@@ -220,6 +294,8 @@ class Runtime:
             self.lag = 0.0
             self._owed = 0.0
             state = self.clock_state()
+            target = self.cluster.store.revision
+        self.make_durable(target)
         self.notify()
         return state
 
@@ -251,6 +327,8 @@ class Runtime:
             nxt = clock.peek()
             self._advance_to(limit if nxt is None or nxt > limit else nxt)
             state = self.clock_state()
+            target = self.cluster.store.revision
+        self.make_durable(target)
         self.notify()
         return state
 
@@ -259,6 +337,8 @@ class Runtime:
         with self.lock:
             self._advance_to(self.cluster.clock.now + seconds)
             state = self.clock_state()
+            target = self.cluster.store.revision
+        self.make_durable(target)
         self.notify()
         return state
 
@@ -268,6 +348,7 @@ class Runtime:
         A drill in progress is abandoned: the fresh cluster is the sandbox again.
         """
         with self.lock:
+            self._drain()
             for old in (self.cluster, self._sandbox):
                 close = getattr(old, "close", None)
                 if callable(close):
@@ -303,6 +384,7 @@ class Runtime:
         session = DrillSession(drill, self._drill_cluster_factory())
         cluster = session.start()       # a cluster of its own: built and warmed up outside the lock
         with self.lock:
+            self._drain()
             if self._sandbox is None:
                 self._sandbox = self.cluster        # keep the user's cluster (and its database) aside
             else:
@@ -310,6 +392,7 @@ class Runtime:
                 if callable(close):
                     close()
             self.cluster = cluster
+            self._adopt(cluster)
             self.drill = session
             self._after_swap(f'drill "{drill.id}" started')
             status = session.status()
@@ -347,6 +430,7 @@ class Runtime:
                 close()
             if self._sandbox is not None:
                 self.cluster = self._sandbox
+                self._adopt(self.cluster)
             else:
                 self.cluster = self._new_cluster()
             self._sandbox = None
@@ -416,6 +500,7 @@ class Runtime:
             thread.join(timeout=10)
         if close:
             with self.lock:
+                self._drain()
                 for cluster in (self.cluster, self._sandbox):
                     fn = getattr(cluster, "close", None)
                     if callable(fn):
@@ -459,5 +544,13 @@ class Runtime:
                 self._owed = min(owed - advance, speed * self.max_lag)
                 self.lag = self._owed / speed
                 changed = self.cluster.store.revision != before or self.generation != generation
+            target = self.cluster.store.revision
+        try:
+            self.make_durable(target)   # engine-made changes are committed every step
+        except ServiceUnavailable as exc:
+            self.error = exc.message   # said on /readyz and in the dashboard; the next tick retries
+        else:
+            if self.error and self.error.startswith("the change could not be saved"):
+                self.error = None
         if changed:
             self.notify()

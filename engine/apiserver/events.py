@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..clock import parse_rfc3339, rfc3339
+from ..errors import AlreadyExists
 from ..objects import meta_of
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 EXPLANATION = "kubedrill.io/explanation"
 _HEX = "0123456789abcdef"
+_NAME_ATTEMPTS = 4
 
 
 class EventRecorder:
@@ -49,10 +51,9 @@ class EventRecorder:
                     ev["metadata"]["annotations"] = {EXPLANATION: explanation}
                 api.update_event(ev)
                 return
-        ev_name = f"{name}.{''.join(api.clock.rng.choice(_HEX) for _ in range(16))}"
         event = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": ev_name, "namespace": ns},
+            "metadata": {"name": "", "namespace": ns},
             "involvedObject": {k: v for k, v in (
                 ("kind", involved.get("kind", "")), ("namespace", meta.get("namespace", "")),
                 ("name", name), ("uid", meta.get("uid", "")), ("apiVersion", involved.get("apiVersion", "")),
@@ -66,7 +67,16 @@ class EventRecorder:
             event["action"] = action
         if explanation:
             event["metadata"]["annotations"] = {EXPLANATION: explanation}
-        stored = api.create_internal(event)
+        for attempt in range(_NAME_ATTEMPTS):
+            event["metadata"]["name"] = f"{name}.{''.join(api.clock.rng.choice(_HEX) for _ in range(16))}"
+            try:
+                stored = api.create_internal(event)
+                break
+            except AlreadyExists:
+                # An Event by that name exists already (e.g. restored from the database): recording
+                # again must never fail, so draw another name, as a new timestamp would upstream.
+                if attempt == _NAME_ATTEMPTS - 1:
+                    raise
         stored_key = (stored["metadata"]["namespace"], stored["metadata"]["name"])
         self._index[key] = stored_key
         api.clock.schedule(api.profile.event_ttl, lambda: self._expire(key, stored_key))

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import orjson
 from sqlalchemy import (BigInteger, bindparam, case, create_engine, delete, event, insert, Integer, select,
                         String, Table, Text, update)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 if TYPE_CHECKING:
@@ -86,6 +91,22 @@ META: Table = MetaRow.__table__  # type: ignore[assignment]
 CHANGES: Table = ChangeRow.__table__  # type: ignore[assignment]
 
 LogRow = tuple[int, str, str, str, str]  # (rv, type, resource, namespace, name)
+
+
+@dataclass
+class CommitBatch:
+    """What one flush hands over: objects changed (None = deleted), change-log rows, revision, clock."""
+
+    revision: int
+    changes: dict[Key, dict | None]
+    log: list[LogRow]
+    sim_now: float
+
+    def then(self, later: "CommitBatch") -> "CommitBatch":
+        """This batch followed by ``later`` as one: later object states win, logs concatenate."""
+        changes = dict(self.changes)
+        changes.update(later.changes)
+        return CommitBatch(max(self.revision, later.revision), changes, self.log + later.log, later.sim_now)
 
 
 class SqlPersistence:
@@ -159,6 +180,15 @@ class SqlPersistence:
     def attach(self, store: "Store") -> None:
         """Subscribe to ``store`` so every commit also writes the change log."""
         store.subscribe(self.record)
+
+    def take_log(self) -> list[LogRow]:
+        """The change-log rows recorded since the last call (they go into the next batch)."""
+        rows, self._pending_log = self._pending_log, []
+        return rows
+
+    def commit_batch(self, batch: CommitBatch) -> None:
+        """Commit one batch in one transaction (see ``commit``)."""
+        self.commit(batch.revision, batch.changes, batch.log, sim_now=batch.sim_now)
 
     def sync(self, store: "Store", sim_now: float | None = None) -> int:
         """Commit everything ``store`` wrote since the last sync; returns the number of keys written."""
@@ -246,6 +276,63 @@ class SqlPersistence:
         conn.execute(self._delete_stmt, [
             {"b_resource": r["resource"], "b_namespace": r["namespace"], "b_name": r["name"]} for r in rows])
         conn.execute(insert(OBJECTS), rows)
+
+
+class DamagedDatabase(Exception):
+    """The database cannot be read as a Kubedrill store (corrupt file, foreign schema, broken rows)."""
+
+
+def last_good_path(url: str) -> Path | None:
+    """Where the last good copy of a SQLite file database is kept (None for other databases)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).with_name(Path(parsed.database).name + ".last-good")
+
+
+def verify(url: str) -> None:
+    """Check that the store at ``url`` can be read; raise ``DamagedDatabase`` naming what is wrong.
+
+    SQLite files also get ``PRAGMA quick_check``; every stored body must decode. A database that does
+    not exist yet is fine (it is created on first start).
+    """
+    try:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                if engine.dialect.name == "sqlite":
+                    problems = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+                    if problems != ["ok"]:
+                        raise DamagedDatabase("; ".join(problems[:3]))
+                tables = set(inspect(conn).get_table_names())
+                if "objects" in tables:
+                    result = conn.exec_driver_sql("SELECT resource, body FROM objects")
+                    for chunk in iter(lambda: result.fetchmany(_LOAD_CHUNK), []):
+                        for _resource, body in chunk:
+                            orjson.loads(body)
+        finally:
+            engine.dispose()
+    except DamagedDatabase:
+        raise
+    except (DBAPIError, orjson.JSONDecodeError, UnicodeError) as err:
+        raise DamagedDatabase(str(getattr(err, "orig", None) or err).splitlines()[0]) from err
+
+
+def save_last_good(url: str) -> Path | None:
+    """Copy a verified SQLite store to its ``.last-good`` file (SQLite's online backup); return the path."""
+    target = last_good_path(url)
+    if target is None or not Path(make_url(url).database).exists():
+        return None
+    source = sqlite3.connect(make_url(url).database)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    return target
 
 
 def _decode_rows(chunks: Iterable[Sequence[Any]]) -> list[tuple[str, dict]]:

@@ -46,3 +46,34 @@ def test_catch_up_tells_the_changes_of_before_a_restart_from_the_change_log(tmp_
     assert events == [("DELETED", "configmaps", "dropped"), ("MODIFIED", "configmaps", "kept")]
     assert Cluster(seed=3, nodes=1, empty=True).catch_up(0) is None   # no database, nothing to tell
     second.close()
+
+
+def test_restarting_twice_never_collides_with_what_the_first_run_recorded(tmp_path):
+    """A resumed cluster draws a fresh random stream: Event names and uids are not handed out twice."""
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    first = Cluster(seed=5, store_url=url, nodes=1)
+    first.run_for(30)
+    first.close()
+    for _ in range(2):
+        again = Cluster(seed=5, store_url=url, nodes=1)   # used to fail with AlreadyExists on an Event
+        again.run_for(30)
+        again.close()
+    assert again.restored
+
+
+def test_an_emptied_database_keeps_its_revision(tmp_path):
+    from engine.etcd.persistence import SqlPersistence
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    first = Cluster(seed=5, store_url=url, nodes=1)
+    revision = first.store.revision
+    first.close()
+    db = SqlPersistence(url)
+    from engine.etcd.persistence import OBJECTS
+    with db.engine.begin() as conn:
+        conn.execute(OBJECTS.delete())
+    db.close()
+    again = Cluster(seed=5, store_url=url, nodes=1)
+    try:
+        assert again.store.revision > revision    # bootstrapped anew, numbering after what was handed out
+    finally:
+        again.close()
