@@ -3,6 +3,12 @@
 Event handlers only enqueue keys; the queue runs ``sync(key)`` from a clock callback. A key is
 never queued twice, a failed sync is retried with exponential back-off (5 ms doubling, capped),
 and a stopped controller (ControlPlaneChaos) keeps its queue until it is started again.
+
+As in client-go's ``processNextWorkItem``, any exception from ``sync(key)`` is handled per key: an
+API error (StatusError: a Conflict, the API server down) is an expected outcome and only retried;
+anything else is a bug in that controller, so it is also logged and counted against the component
+(``clock.failures``, read by ``Cluster.health``). Either way the other keys, the other controllers
+and the clock carry on.
 """
 from __future__ import annotations
 
@@ -12,18 +18,44 @@ from typing import Callable, Hashable
 from ..clock import Clock, Handle
 from ..errors import StatusError
 
-RETRY_BASE = 0.005
-RETRY_MAX = 60.0
+RETRY_BASE = 0.005      # ItemExponentialFailureRateLimiter's base delay in DefaultControllerRateLimiter
+RETRY_MAX = 60.0        # cap for API errors: they clear when the API server is back, so retry soon after
+FAILURE_MAX = 1000.0    # upstream's cap, for sync bugs: a key that keeps failing costs little
+
+
+class ItemExponentialFailureRateLimiter:
+    """client-go's per-item back-off: ``base * 2**failures`` (simulated seconds), capped; ``forget`` resets."""
+
+    def __init__(self, base: float = RETRY_BASE, max_delay: float = FAILURE_MAX):
+        self.base = base
+        self.max_delay = max_delay
+        self._failures: dict[Hashable, int] = {}
+
+    def when(self, key: Hashable) -> float:
+        """The delay before ``key``'s next retry; counts one more failure for it."""
+        exp = self._failures.get(key, 0)
+        self._failures[key] = exp + 1
+        if exp > 64:                           # 2**64 * 5 ms is far past any cap; avoid huge floats
+            return self.max_delay
+        return min(self.max_delay, self.base * (2 ** exp))
+
+    def num_requeues(self, key: Hashable) -> int:
+        return self._failures.get(key, 0)
+
+    def forget(self, key: Hashable) -> None:
+        self._failures.pop(key, None)
 
 
 class WorkQueue:
+    """A rate-limited work queue of keys, drained by ``sync`` in a clock callback."""
+
     def __init__(self, clock: Clock, sync: Callable[[Hashable], None], name: str = ""):
         self.clock = clock
         self.sync = sync
         self.name = name
         self._queue: deque[Hashable] = deque()
         self._queued: set[Hashable] = set()
-        self._retries: dict[Hashable, int] = {}
+        self.rate_limiter = ItemExponentialFailureRateLimiter()
         self._delayed: dict[Hashable, Handle] = {}
         self._scheduled = False
         self.stopped = False
@@ -56,16 +88,28 @@ class WorkQueue:
                 del self._delayed[key]
             self.add(key)
 
-        fired_handle = self.clock.schedule(delay, fire)
+        fired_handle = self.clock.schedule(delay, fire, self.name or None)
         self._delayed[key] = fired_handle
 
+    def add_rate_limited(self, key: Hashable, max_delay: float | None = None) -> float:
+        """Queue ``key`` again after its back-off (capped at ``max_delay`` when given); return the delay."""
+        delay = self.rate_limiter.when(key)
+        if max_delay is not None:
+            delay = min(delay, max_delay)
+        self.add_after(key, delay)
+        return delay
+
+    def num_requeues(self, key: Hashable) -> int:
+        return self.rate_limiter.num_requeues(key)
+
     def forget(self, key: Hashable) -> None:
-        self._retries.pop(key, None)
+        """Reset ``key``'s back-off (after a successful sync)."""
+        self.rate_limiter.forget(key)
 
     def _kick(self) -> None:
         if not self._scheduled and not self.stopped:
             self._scheduled = True
-            self.clock.schedule(0, self._drain)
+            self.clock.schedule(0, self._drain, self.name or None)
 
     def start(self) -> None:
         self.stopped = False
@@ -88,12 +132,14 @@ class WorkQueue:
             try:
                 self.sync(key)
             except StatusError as err:
-                tries = self._retries.get(key, 0)
-                self._retries[key] = tries + 1
                 self.errors = (self.errors + [(key, err.message)])[-20:]
-                self.add_after(key, min(RETRY_MAX, RETRY_BASE * (2 ** tries)))
+                self.add_rate_limited(key, RETRY_MAX)
+            except Exception as err:  # a bug in this component's sync: count it, retry the key, carry on
+                self.clock.failures.record(self.name or type(self).__name__, err, key)
+                self.errors = (self.errors + [(key, f"{type(err).__name__}: {err}")])[-20:]
+                self.add_rate_limited(key)
             else:
-                self._retries.pop(key, None)
+                self.forget(key)
         if self._queue:
             self._kick()
 

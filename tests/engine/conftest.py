@@ -11,6 +11,16 @@ from engine.etcd.store import Store
 from engine.profile import get_profile
 
 
+@pytest.fixture(autouse=True)
+def strict_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every engine test's clock strict: an error a component would count and survive fails the test.
+
+    The app carries on after such errors (``Clock.failures``); a test must not pass while one is
+    swallowed. tests/engine/test_fault_isolation.py turns this off to test the carrying on itself.
+    """
+    monkeypatch.setattr(Clock, "strict", True)
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(seed=1)
