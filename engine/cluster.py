@@ -402,8 +402,11 @@ class Cluster:
         return self.profile.values()
 
     def health(self) -> dict[str, dict]:
-        """Failures per component: name -> {"errors", "last_error", "last_key", "at"} (empty when all is well)."""
-        return {}
+        """Failures per component: name -> {"errors", "last_error", "last_key", "at"} (empty when all is well).
+
+        What the work queues, the scheduler, the chaos controller and, as a last resort, the clock
+        caught and carried on after (``Clock.failures``)."""
+        return self.clock.failures.health()
 
     def pod_logs(self, namespace: str, name: str, container: str | None = None, previous: bool = False,
                  tail_lines: int | None = None) -> str:

@@ -174,11 +174,12 @@ class ChaosController(Controller):
             records.append(record)
             try:
                 note = apply_fault(self.plane, exp.fault, target, exp.spec)
-            except StatusError as err:
+            except Exception as err:  # a failing handler fails this target only, never the controller
+                message = self._fault_error(exp, err)
                 record["phase"] = "Failed"
                 record["events"].append({"operation": "Apply", "type": "Failed", "timestamp": now,
-                                         "message": err.message})
-                failed.append(f"{record['id']}: {err.message}")
+                                         "message": message})
+                failed.append(f"{record['id']}: {message}")
                 continue
             record.update(phase="Injected", injectedAt=now, injectedCount=1)
             record["events"].append({"operation": "Apply", "type": "Succeeded", "timestamp": now,
@@ -188,7 +189,7 @@ class ChaosController(Controller):
 
     def _arm(self, exp: Experiment, delay: float) -> None:
         key, uid = exp.key, exp.uid
-        exp.timer = self.clock.schedule(max(0.0, delay), lambda: self._expire(key, uid))
+        exp.timer = self.clock.schedule(max(0.0, delay), lambda: self._expire(key, uid), COMPONENT)
 
     def _expire(self, key: Key, uid: str) -> None:
         # Called from a clock timer, not the queue: a fault must end on time even while a stopped
@@ -216,10 +217,11 @@ class ChaosController(Controller):
             target = {k: record[k] for k in _TARGET_FIELDS if k in record}
             try:
                 note = apply_fault(self.plane, exp.fault, target, exp.spec, revert=True)
-            except StatusError as err:
+            except Exception as err:  # as in _apply_all: this target stays un-recovered, the rest go on
+                message = self._fault_error(exp, err)
                 record["events"].append({"operation": "Recover", "type": "Failed", "timestamp": now,
-                                         "message": err.message})
-                failed.append(f"{record['id']}: {err.message}")
+                                         "message": message})
+                failed.append(f"{record['id']}: {message}")
                 continue
             record.update(phase="Recovered", recoveredAt=now, recoveredCount=record.get("recoveredCount", 0) + 1)
             record["events"].append({"operation": "Recover", "type": "Succeeded", "timestamp": now,
@@ -239,6 +241,13 @@ class ChaosController(Controller):
             self._event(exp, "FailedRecover", f"{exp.kind} {exp.name} failed to recover: {problem}", "Warning",
                         "the fault could not be reverted on this target; it may need a human")
 
+    def _fault_error(self, exp: Experiment, err: Exception) -> str:
+        """The message a failed fault handler leaves in the record; a non-API error is also counted."""
+        if isinstance(err, StatusError):
+            return err.message
+        self.clock.failures.record(COMPONENT, err, exp.key)
+        return f"{type(err).__name__}: {err}"
+
     # ------------------------------------------------------------------ adopt (restart / restore)
     def _adopt(self, key: Key, obj: dict) -> None:
         """Rebuild an experiment from its status (after a restart, or an etcd restore brought it back)."""
@@ -257,8 +266,8 @@ class ChaosController(Controller):
                 target = {k: record[k] for k in _TARGET_FIELDS if k in record}
                 try:
                     apply_fault(self.plane, exp.fault, target, spec)
-                except StatusError:
-                    pass
+                except Exception as err:  # the record keeps saying Injected; the duration still ends it
+                    self._fault_error(exp, err)
         if spec.get("duration"):
             ends = parse_rfc3339(experiment["startTime"]) + parse_duration(spec["duration"])
             self._arm(exp, ends - self.clock.now)
@@ -284,14 +293,15 @@ class ChaosController(Controller):
         state = ScheduleState(meta.get("uid", ""), interval)
         self.schedules[key] = state
         uid = state.uid
-        state.timer = self.clock.schedule_at(max(self.clock.now, start + interval), lambda: self._fire(key, uid))
+        state.timer = self.clock.schedule_at(max(self.clock.now, start + interval), lambda: self._fire(key, uid),
+                                             COMPONENT)
 
     def _fire(self, key: Key, uid: str) -> None:
         """One tick of a Schedule: re-arm, then dry-run, skip (Forbid) or spawn a child experiment."""
         state = self.schedules.get(key)
         if state is None or state.uid != uid:
             return
-        state.timer = self.clock.schedule(state.interval, lambda: self._fire(key, uid))
+        state.timer = self.clock.schedule(state.interval, lambda: self._fire(key, uid), COMPONENT)
         obj = self.store.find(*key)
         if obj is None or obj["metadata"].get("uid") != uid:
             return

@@ -141,7 +141,7 @@ class Scheduler:
 
     def _kick(self) -> None:
         if self._pending is None and not self.stopped:
-            self._pending = self.clock.schedule(0, self._run)
+            self._pending = self.clock.schedule(0, self._run, COMPONENT)
 
     def _run(self) -> None:
         self._pending = None
@@ -153,7 +153,10 @@ class Scheduler:
             qp = self.queue.pop()
             if qp is None:
                 return
-            self.schedule_one(qp)
+            try:
+                self.schedule_one(qp)
+            except Exception as err:  # a bug in one cycle: that pod backs off, the others are scheduled
+                self._handle_error(qp, err)
         if self.queue.has_active():
             self._kick()
 
@@ -291,6 +294,13 @@ class Scheduler:
         self._record(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {node}", "Normal",
                      f"The scheduler placed {name} on {node}: {why} The kubelet there starts it next.")
         return node
+
+    def _handle_error(self, qp: QueuedPod, err: Exception) -> None:
+        """Count an unexpected error in ``qp``'s cycle; undo its assumption and retry it after its back-off."""
+        self.cache.forget(qp.key)       # a no-op once the binding was confirmed
+        self.queue.add_backoff(qp)
+        self.failed += 1
+        self.clock.failures.record(COMPONENT, err, qp.key)
 
     def _handle_failure(self, qp: QueuedPod, pi: PodInfo, err: FitError) -> None:
         self.failed += 1
