@@ -64,9 +64,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["kubedrill.socketio_server"] = server
 
     from . import views
+    from .health import health_bp
     from .kube_api import bp as kube_api_bp
     app.register_blueprint(views.bp)
     app.register_blueprint(kube_api_bp)
+    app.register_blueprint(health_bp)
     # Uncompressed WebSocket for the live stream: per-client compression cost 3x the CPU (live_bench).
     app.wsgi_app = NoWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
 
