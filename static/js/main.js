@@ -6,6 +6,7 @@ import { bindActions } from "./actions.js";
 import { ui, setUi, onUi } from "./ui/uistate.js";
 import { toast } from "./ui/toast.js";
 import { initHeader, renderHeader } from "./views/header.js";
+import { pollHealth, renderHealth } from "./views/health.js";
 import { renderNodeMap } from "./views/nodemap.js";
 import { renderWorkloads } from "./views/workloads.js";
 import { renderNetworking, podsOfService } from "./views/networking.js";
@@ -134,7 +135,11 @@ function main() {
   onUi(scheduleRender);
   // Countdowns and the sim clock move even when no object changes.
   setInterval(scheduleRender, 500);
-  window.kubedrill = { state, ui, live }; // for debugging from the console and browser tests
+  // Component failures and a stalled engine are not in the live stream: ask the server.
+  let health = null;
+  pollHealth((h) => { health = h; renderHealth($("#topbar"), h); });
+  // For debugging from the console and browser tests.
+  window.kubedrill = { state, ui, live, health: () => health };
   scheduleRender();
 }
 
