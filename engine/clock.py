@@ -24,10 +24,14 @@ EPOCH_ISO = "2026-01-01T00:00:00Z"
 EPOCH_SECONDS = 1767225600  # 2026-01-01T00:00:00Z as a Unix timestamp
 
 
+RETRY_BASE = 0.005    # seconds: client-go's ItemExponentialFailureRateLimiter base delay
+RETRY_MAX = 1000.0    # seconds: its cap
+
+
 class Handle:
     """A scheduled callback; ``cancel()`` makes it a no-op when its time comes."""
 
-    __slots__ = ("when", "seq", "callback", "cancelled", "owner")
+    __slots__ = ("when", "seq", "callback", "cancelled", "owner", "failures")
 
     def __init__(self, when: float, seq: int, callback: Callable[[], object], owner: str | None = None):
         self.when = when
@@ -35,6 +39,7 @@ class Handle:
         self.callback = callback
         self.cancelled = False
         self.owner = owner
+        self.failures = 0   # times the callback raised: it is retried with exponential back-off
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -164,8 +169,20 @@ class Clock:
                 callback = handle.callback
                 self.failures.record(handle.owner or owner_of(callback), err,
                                      getattr(callback, "__qualname__", None) or repr(callback))
+                self._retry(handle)
             return True
         return False
+
+    def _retry(self, handle: Handle) -> None:
+        """Run a callback that raised again later, with the work queues' back-off (5 ms doubling, ≤ 1000 s).
+
+        The same handle goes back on the heap, so whoever holds it can still cancel the retry.
+        """
+        handle.failures += 1
+        self._seq += 1
+        handle.when = self.now + min(RETRY_BASE * 2 ** (handle.failures - 1), RETRY_MAX)
+        handle.seq = self._seq
+        heapq.heappush(self._heap, handle)
 
     def run_until(self, t: float) -> int:
         """Run every event due at or before ``t``, then set the clock to ``t``; returns events run."""
