@@ -24,6 +24,7 @@ from engine.clock import EPOCH_SECONDS
 from engine.cluster import Cluster
 from engine.errors import BadRequest, ServiceUnavailable
 from engine.etcd import persistence
+from engine.etcd.persistence import UnencodableObjects
 
 from .drills import DrillSession, find_drill
 
@@ -109,6 +110,7 @@ class Runtime:
         self._batches_mutex = threading.Lock()
         self._commit_lock = threading.Lock()
         self.committed = 0                             # highest revision known to be in the database
+        self.unpersisted: list[Any] = []               # keys of objects no database could hold (see _commit_queued)
         self.cluster = self._new_cluster()
         self.drill: Any = None           # webapp.drills.DrillSession while a drill owns the cluster
         self._sandbox: Any = None        # the user's own cluster, kept aside during a drill
@@ -191,7 +193,16 @@ class Runtime:
                 while end < len(batches) and batches[end][0] is persistence:
                     merged = merged.then(batches[end][1])
                     end += 1
-                persistence.commit_batch(merged)
+                try:
+                    persistence.commit_batch(merged)
+                except UnencodableObjects as bad:
+                    # Never let one object no database can hold stop every later commit: keep it in
+                    # memory only, say so, and commit the rest (the API rejects such input first).
+                    log.error("not persisted (%s); committing the rest of the batch", bad)
+                    self.unpersisted.extend(bad.keys)
+                    for key in bad.keys:
+                        merged.changes.pop(key, None)
+                    persistence.commit_batch(merged)
                 done = end
         except Exception as exc:
             with self._batches_mutex:
@@ -274,6 +285,11 @@ class Runtime:
         age = time.monotonic() - self._last_tick
         stalled = self.running and not self.paused and age > STALL_SECONDS
         components = self.cluster.health()
+        if self.unpersisted:
+            last = self.unpersisted[-1]
+            components = dict(components, persistence={
+                "errors": len(self.unpersisted), "last_error": "kept in memory only: not valid JSON",
+                "last_key": "/".join(part for part in last if part), "at": round(self.cluster.clock.now, 3)})
         return {"ok": not stalled and self.error is None, "stalled": stalled, "paused": self.paused,
                 "last_tick_age": round(age, 3), "error": self.error, "components": components}
 

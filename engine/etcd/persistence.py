@@ -208,12 +208,21 @@ class SqlPersistence:
         upserts: list[dict[str, Any]] = []
         deletes: list[dict[str, str]] = []
         # Encode before BEGIN IMMEDIATE so the write lock is held only for the SQL itself.
-        for (resource, namespace, name), obj in changes.items():
+        unencodable: list[Key] = []
+        for key, obj in changes.items():
+            resource, namespace, name = key
             if obj is None:
                 deletes.append({"b_resource": resource, "b_namespace": namespace, "b_name": name})
-            else:
-                upserts.append({"resource": resource, "namespace": namespace, "name": name,
-                                "body": encode(obj), "rv": int(obj["metadata"].get("resourceVersion") or 0)})
+                continue
+            try:
+                body = encode(obj)
+            except orjson.JSONEncodeError:
+                unencodable.append(key)
+                continue
+            upserts.append({"resource": resource, "namespace": namespace, "name": name,
+                            "body": body, "rv": int(obj["metadata"].get("resourceVersion") or 0)})
+        if unencodable:
+            raise UnencodableObjects(unencodable)
         log_rows = self._pending_log
         self._pending_log = []
         if log is not None:
@@ -276,6 +285,14 @@ class SqlPersistence:
         conn.execute(self._delete_stmt, [
             {"b_resource": r["resource"], "b_namespace": r["namespace"], "b_name": r["name"]} for r in rows])
         conn.execute(insert(OBJECTS), rows)
+
+
+class UnencodableObjects(ValueError):
+    """Objects that are not valid JSON (the API server rejects such input; this is the last guard)."""
+
+    def __init__(self, keys: list["Key"]):
+        super().__init__("cannot be stored as JSON: " + ", ".join("/".join(k for k in key if k) for key in keys))
+        self.keys = keys
 
 
 class DamagedDatabase(Exception):

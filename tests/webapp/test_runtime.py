@@ -230,3 +230,18 @@ def test_a_failed_commit_is_not_acknowledged_and_is_retried(tmp_path, monkeypatc
         assert _stored_revision(url) == rt.cluster.store.revision
     finally:
         rt.stop()
+
+
+def test_an_object_no_database_can_hold_does_not_block_later_commits(tmp_path):
+    """The API rejects lone surrogates; should one reach the store anyway, the rest still commits."""
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    rt = Runtime(seed=1, nodes=1, store_url=url, wall_epoch=False)
+    try:
+        bad = dict(CONFIGMAP, metadata={"name": "bad", "namespace": "default"}, data={"k": "\ud800"})
+        rt.call(lambda: rt.cluster.store.create("configmaps", bad))     # behind the API server's back
+        rt.call(lambda: rt.cluster.api.create(CONFIGMAP))
+        assert _stored_revision(url) == rt.cluster.store.revision
+        assert ("configmaps", "default", "bad") in rt.unpersisted
+        assert rt.health()["components"]["persistence"]["last_key"] == "configmaps/default/bad"
+    finally:
+        rt.stop()
