@@ -19,7 +19,7 @@ class Cause:
     reason: str = "FieldValueInvalid"
 
     def to_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "message": self.message, "field": self.field}
+        return {"reason": self.reason, "message": printable(self.message), "field": printable(self.field)}
 
 
 class StatusError(Exception):
@@ -42,7 +42,7 @@ class StatusError(Exception):
         """Render as a ``metav1.Status`` dict (the wire shape for every error)."""
         details: dict[str, Any] = {}
         if self.name:
-            details["name"] = self.name
+            details["name"] = printable(str(self.name))
         if self.group:
             details["group"] = self.group
         if self.kind:
@@ -53,11 +53,16 @@ class StatusError(Exception):
             details["retryAfterSeconds"] = self.retry_after
         status: dict[str, Any] = {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": self.message, "reason": self.reason, "code": self.code,
+            "message": printable(str(self.message)), "reason": self.reason, "code": self.code,
         }
         if details:
             status["details"] = details
         return status
+
+
+def printable(text: str) -> str:
+    """``text`` that always encodes as UTF-8 (JSON, sockets): lone surrogates become ``\\udXXX`` escapes."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def qualified(resource: str, group: str) -> str:

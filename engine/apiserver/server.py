@@ -20,7 +20,7 @@ from ..selectors import FieldSelector, LabelSelector
 from . import deletion, fieldmanager, resources, subresources
 from . import patch as patching
 from .events import EventRecorder
-from .manifests import parse_manifests
+from .manifests import INT64_MAX, INT64_MIN, check_content, parse_manifests
 from .registry import strategy_for
 from .registry.core import SYSTEM_NAMESPACES
 from .resources import ResourceType
@@ -29,6 +29,39 @@ from .schema import schema_causes, strict_decoding_message, unknown_fields
 __all__ = ["SYSTEM_NAMESPACES", "APIServer", "ensure_namespaces"]
 
 Admission = Callable[["APIServer", ResourceType, dict, "dict | None"], None]
+
+# A grace period whose deletion time would be past year 9999 cannot be written as a timestamp.
+MAX_GRACE_SECONDS = 10 ** 10
+
+
+def _decodable(rt: ResourceType | None, obj: Any) -> None:
+    """Refuse a client body the store could not persist and read back (400, as the apiserver's decoder does)."""
+    what = f'{rt.kind} in version "{rt.api_version}" cannot be handled as a {rt.kind}' if rt else ""
+    check_content(obj, what)
+
+
+def _int_option(name: str, value: Any, *, minimum: int = INT64_MIN, maximum: int = INT64_MAX) -> int | None:
+    """An optional integer option (``gracePeriodSeconds``): None, or an int in range; 400 otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise BadRequest(f"{name}: Invalid value: {value!r}: must be an integer between {minimum} and {maximum}",
+                         causes=[Cause(name, f"Invalid value: {value!r}")])
+    return value
+
+
+def _preconditions(value: Any) -> dict | None:
+    """DeleteOptions ``preconditions``: an object whose ``uid`` and ``resourceVersion`` are strings."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest(f"preconditions: Invalid value: {value!r}: must be an object with uid and/or resourceVersion",
+                         causes=[Cause("preconditions", "Invalid value: must be an object")])
+    for key in ("uid", "resourceVersion"):
+        if value.get(key) is not None and not isinstance(value[key], str):
+            raise BadRequest(f"preconditions.{key}: Invalid value: {value[key]!r}: must be a string",
+                             causes=[Cause(f"preconditions.{key}", "Invalid value: must be a string")])
+    return value
 
 
 class APIServer:
@@ -124,6 +157,7 @@ class APIServer:
         otherwise ``field_manager`` (if given) is recorded as owning every field it set.
         """
         self._check_available()
+        _decodable(self.type_of(obj), obj)
         return self._create(obj, namespace, dry_run=dry_run, strict=strict, trusted=False,
                             managed_fields=managed_fields, manager=None if managed_fields else field_manager)
 
@@ -218,6 +252,7 @@ class APIServer:
                dry_run: bool = False, field_manager: str | None = None) -> dict:
         """PUT from a client (optimistic concurrency when ``metadata.resourceVersion`` is set)."""
         self._check_available()
+        _decodable(self.type_of(obj), obj)
         return self._update(obj, subresource=subresource, strict=strict, dry_run=dry_run, trusted=False,
                             manager=field_manager)
 
@@ -308,6 +343,7 @@ class APIServer:
               dry_run: bool = False, strict: bool = False) -> dict:
         self._check_available()
         rt = self.resource(resource)
+        _decodable(rt, body)
         ns = (namespace or "default") if rt.namespaced else ""
         existing = self.store.find(resource, ns, name)
         if patch_type == "apply":
@@ -351,6 +387,7 @@ class APIServer:
         result["apiVersion"], result["kind"] = rt.api_version, rt.kind
         if rt.namespaced:
             result["metadata"]["namespace"] = ns
+        _decodable(rt, result)   # e.g. a JSON patch adding a deep value to an already deep object
         if self.validate_schema:
             self._schema_check(rt, result, strict)
         applied = patch_type == "apply"
@@ -373,6 +410,11 @@ class APIServer:
                propagation: str | None = None, preconditions: dict | None = None, dry_run: bool = False) -> dict:
         """Delete like the real registry: graceful for pods, finalizers honoured, propagation policies."""
         self._check_available()
+        grace_period = _int_option("gracePeriodSeconds", grace_period, maximum=MAX_GRACE_SECONDS)
+        preconditions = _preconditions(preconditions)
+        if propagation is not None and not isinstance(propagation, str):
+            raise BadRequest(f"propagationPolicy: Invalid value: {propagation!r}: must be a string",
+                             causes=[Cause("propagationPolicy", "Invalid value: must be a string")])
         return self._delete(resource, namespace, name, grace_period=grace_period, propagation=propagation,
                             preconditions=preconditions, dry_run=dry_run)
 
@@ -410,6 +452,7 @@ class APIServer:
         self._check_available()
         rt = self.resource(resource)
         subresources.require_scale(rt)
+        check_content(scale, "Scale in version \"autoscaling/v1\" cannot be handled as a Scale")
         obj = self.get(resource, namespace, name)
         new = subresources.scaled(rt, obj, name, scale)
         if field_manager:
@@ -419,12 +462,17 @@ class APIServer:
 
     def patch_scale(self, resource: str, namespace: str, name: str, body: Any, patch_type: str,
                     field_manager: str | None = None) -> dict:
+        check_content(body, "the scale patch could not be decoded")
         patched = subresources.patched_scale(self.get_scale(resource, namespace, name), body, patch_type)
         return self.update_scale(resource, namespace, name, patched, field_manager)
 
     def bind(self, namespace: str, name: str, node_name: str) -> dict:
         """pods/binding: set ``spec.nodeName`` once (the scheduler's last step)."""
         self._check_available()
+        if not isinstance(node_name, str) or not node_name:
+            raise BadRequest("Binding target must name a node: target.name: Required value",
+                             causes=[Cause("target.name", "Required value", "FieldValueRequired")])
+        check_content(node_name, "Binding in version \"v1\" cannot be handled as a Binding")
         pod = self.store.find("pods", namespace, name)
         if pod is None:
             raise NotFound.of("pods", "", name)
@@ -433,6 +481,7 @@ class APIServer:
     def evict(self, namespace: str, name: str, *, grace_period: int | None = None) -> None:
         """pods/eviction: delete unless a PodDisruptionBudget forbids it (429)."""
         self._check_available()
+        grace_period = _int_option("deleteOptions.gracePeriodSeconds", grace_period, maximum=MAX_GRACE_SECONDS)
         pod = self.store.find("pods", namespace, name)
         if pod is None:
             raise NotFound.of("pods", "", name)
