@@ -7,6 +7,8 @@ handles the rare value orjson refuses (an integer beyond 64 bits).
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any, Callable
 
 try:
@@ -45,12 +47,34 @@ def dumps_bytes(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
 
+_UNSAFE_HEADER = re.compile(r"[^\t\x20-\x7e\x80-\xff]")   # what WSGI cannot send (latin-1, no controls)
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def header_text(text: str, *, quote: bool = False) -> str:
+    """``text`` as a header value that cannot fail to send: controls become spaces, the rest goes out as UTF-8.
+
+    WSGI headers are latin-1 strings, so the UTF-8 bytes are carried as latin-1 characters: on the wire
+    that is exactly what kube-apiserver (Go) writes, and what kubectl decodes. ``quote``: a quoted-string
+    with ``\\`` and ``"`` escaped, as apimachinery's ``NewWarningHeader`` writes the warning text.
+    """
+    text = _CONTROLS.sub(" ", text)
+    if quote:
+        text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text.encode("utf-8", "replace").decode("latin-1")
+
+
+def safe_header(value: str) -> str:
+    """``value`` unchanged when it is already a safe header value, else ``header_text(value)``."""
+    return header_text(value) if _UNSAFE_HEADER.search(value) else value
+
+
 def json_response(obj: Any, status: int = 200, content_type: str = "application/json",
                   headers: dict[str, str] | list[tuple[str, str]] | None = None) -> Response:
     resp = Response(dumps_bytes(obj), status=status, content_type=content_type)
     if headers:
         for k, v in (headers.items() if isinstance(headers, dict) else headers):
-            resp.headers.add(k, v)
+            resp.headers.add(k, safe_header(str(v)))
     return resp
 
 
@@ -58,19 +82,39 @@ def q_str(name: str) -> str | None:
     return request.args.get(name)
 
 
+INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
 def q_int(name: str, *, minimum: int | None = None) -> int | None:
-    """An integer query parameter, or None; 400 BadRequest when it is not an integer."""
+    """An int64 query parameter, or None; 400 BadRequest when it is not one (Go's ``strconv.ParseInt``)."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
+    if not re.fullmatch(r"[+-]?[0-9]{1,30}", raw):   # int() would also take " 1", "1_000" and "١"
         raise BadRequest(f'unable to parse query parameter "{name}": strconv.ParseInt: parsing "{raw}": '
-                         "invalid syntax") from None
+                         "invalid syntax")
+    value = int(raw)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise BadRequest(f'unable to parse query parameter "{name}": strconv.ParseInt: parsing "{raw}": '
+                         "value out of range")
     if minimum is not None and value < minimum:
         raise BadRequest(f'invalid value for query parameter "{name}": {value}: must be greater than or equal '
                          f"to {minimum}")
+    return value
+
+
+def q_float(name: str, default: float, *, minimum: float = 0.0, maximum: float = 1e12) -> float:
+    """A finite number query parameter within [minimum, maximum] (``default`` when absent); 400 otherwise."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f'invalid value for query parameter "{name}": "{raw}": not a number') from None
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise BadRequest(f'invalid value for query parameter "{name}": "{raw}": must be a finite number between '
+                         f"{minimum:g} and {maximum:g}")
     return value
 
 

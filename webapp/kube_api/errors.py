@@ -8,6 +8,8 @@ from flask import Response
 
 from engine.errors import BadRequest, NotFound, StatusError
 
+from .common import safe_header
+
 
 def status_response(err: StatusError, headers: dict[str, str] | None = None) -> Response:
     """Turn an engine ``StatusError`` into its HTTP response (code from the Status)."""
@@ -17,7 +19,7 @@ def status_response(err: StatusError, headers: dict[str, str] | None = None) -> 
     if err.retry_after is not None:
         resp.headers["Retry-After"] = str(err.retry_after)
     for k, v in (headers or {}).items():
-        resp.headers[k] = v
+        resp.headers[k] = safe_header(str(v))
     return resp
 
 

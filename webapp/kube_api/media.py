@@ -6,11 +6,9 @@ in the first form we support, in the client's order of preference.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-import yaml
-
+from engine.apiserver.manifests import load_json, load_yaml
 from engine.errors import BadRequest, NotAcceptable, RequestEntityTooLarge, UnsupportedMediaType
 
 MAX_BODY = 3 * 1024 * 1024  # the apiserver's request body limit (3 MiB)
@@ -175,14 +173,8 @@ def decode_optional_json(request) -> dict | None:
 
 
 def _load_json(raw: bytes):
-    try:
-        return json.loads(raw.decode("utf-8") or "null")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BadRequest(f"the body of the request could not be decoded: invalid JSON: {e}") from None
+    return load_json(raw)
 
 
 def _load_yaml(raw: bytes):
-    try:
-        return yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise BadRequest(f"error converting YAML to JSON: {str(e).splitlines()[0]}") from None
+    return load_yaml(raw)

@@ -12,11 +12,11 @@ from typing import Any
 from flask import Response, request
 
 from engine.apiserver import resources
-from engine.errors import BadRequest, MethodNotAllowed, NotFound
+from engine.errors import BadRequest, Cause, MethodNotAllowed, NotFound
 from engine.component_helpers.node_lease import materialized_lease
 
 from . import logs, media, printers, watch
-from .common import call, dry_run, field_validation, json_response, q_bool, q_int, q_str
+from .common import call, dry_run, field_validation, header_text, json_response, q_bool, q_int, q_str
 from .discovery import served_subresources
 from .errors import not_found_path, success_status
 
@@ -177,7 +177,20 @@ def _warnings(rt: resources.ResourceType, obj: dict, validation: str) -> list[tu
         unknown = unknown_fields(rt.api_version, rt.kind, obj)
     except Exception:  # noqa: BLE001 - warnings are best effort; the API server still validates
         return []
-    return [("Warning", f'299 - "unknown field \\"{p}\\""') for p in unknown]
+    # The apiserver writes ``299 - <Go-quoted text>``; header_text keeps the header latin-1 without controls
+    # (a field named 'x\x01y' or 'é中' would otherwise make the server fail *after* the write).
+    return [("Warning", "299 - " + header_text(f'unknown field "{p}"', quote=True)) for p in unknown]
+
+
+def _object_field(body: dict, key: str, kind: str) -> dict:
+    """``body[key]`` when it is an object (or absent: {}); 400 naming the field otherwise."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"{kind}: {key}: Invalid value: {value!r}: must be an object",
+                         causes=[Cause(key, "Invalid value: must be an object")])
+    return value
 
 
 def _prepare_body(target: Target, obj: dict, *, for_update: bool) -> dict:
@@ -274,11 +287,21 @@ def _delete_options() -> dict[str, Any]:
         if not isinstance(grace, int) or isinstance(grace, bool):
             raise BadRequest(f'gracePeriodSeconds must be an integer, got {grace!r}')
     propagation = q_str("propagationPolicy") or body.get("propagationPolicy")
+    if propagation is not None and not isinstance(propagation, str):
+        raise BadRequest(f"DeleteOptions: propagationPolicy: Invalid value: {propagation!r}: must be a string",
+                         causes=[Cause("propagationPolicy", "Invalid value: must be a string")])
     orphan = request.args.get("orphanDependents")
     if orphan is not None:
         orphan_flag = q_bool("orphanDependents")
     else:
         orphan_flag = body.get("orphanDependents")
+        if orphan_flag is not None and not isinstance(orphan_flag, bool):
+            raise BadRequest(f"DeleteOptions: orphanDependents: Invalid value: {orphan_flag!r}: must be a boolean",
+                             causes=[Cause("orphanDependents", "Invalid value: must be a boolean")])
+    body_dry = body.get("dryRun")
+    if body_dry is not None and (not isinstance(body_dry, list) or any(v != "All" for v in body_dry)):
+        raise BadRequest(f'DeleteOptions: dryRun: Unsupported value: {body_dry!r}: supported values: "All"',
+                         causes=[Cause("dryRun", "Unsupported value", "FieldValueNotSupported")])
     if propagation is None and orphan_flag is not None:
         propagation = "Orphan" if orphan_flag else "Background"
     if propagation not in (None, "Orphan", "Background", "Foreground"):
@@ -325,7 +348,7 @@ def get_scale(target: Target) -> Response:
 def _check_scale_body(target: Target, body: dict) -> dict:
     if body.get("kind") not in (None, "Scale"):
         raise BadRequest(f'the kind in the data ({body.get("kind")}) does not match the expected kind (Scale)')
-    name = (body.get("metadata") or {}).get("name")
+    name = _object_field(body, "metadata", "Scale").get("name")
     if name and name != target.name:
         raise BadRequest(f"the name of the object ({name}) does not match the name on the URL ({target.name})")
     return body
@@ -362,18 +385,18 @@ def evict(target: Target) -> Response:
         media.read_body(request)  # the pod is named by the URL; a protobuf Eviction carries nothing else we use
     else:
         body = media.decode_optional_json(request) or {}
-    name = (body.get("metadata") or {}).get("name")
+    name = _object_field(body, "metadata", "Eviction").get("name")
     if name and name != target.name:
-        raise BadRequest(f"name in URL does not match name in Eviction object")
-    grace = (body.get("deleteOptions") or {}).get("gracePeriodSeconds")
+        raise BadRequest("name in URL does not match name in Eviction object")
+    grace = _object_field(body, "deleteOptions", "Eviction").get("gracePeriodSeconds")
     call(lambda c: c.api.evict(target.namespace, target.name, grace_period=grace))
     return json_response(success_status(201), 201)
 
 
 def bind(target: Target) -> Response:
     body = media.decode_object(request)
-    node = (body.get("target") or {}).get("name")
-    if not node:
+    node = _object_field(body, "target", "Binding").get("name")
+    if not node or not isinstance(node, str):
         raise BadRequest("Binding target must name a node: target.name: Required value")
     call(lambda c: c.api.bind(target.namespace, target.name, node))
     return json_response(success_status(201), 201)
