@@ -1,14 +1,56 @@
-"""The dashboard page: ``/`` renders ``templates/index.html`` (the front end does the rest)."""
+"""The dashboard page: ``/`` renders ``templates/index.html`` (the front end does the rest).
+
+The ``/ui/*`` endpoints answer JSON, errors included: a bad query parameter is a 400 ``Status``
+naming it, and anything unexpected a JSON 500 ``InternalError``, never an HTML error page.
+"""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import BadRequest, InternalError, NotFound, StatusError
 
 from .drills import catalogue, report_chart
+from .kube_api.common import json_response, q_float
+from .kube_api.errors import status_response
 
 bp = Blueprint("views", __name__)
+log = logging.getLogger(__name__)
+
+
+# The query parameters each /ui endpoint reads; any other is refused by name rather than ignored.
+_UI_PARAMS = {"views.traffic": {"since"}}
+
+
+@bp.before_request
+def _known_params() -> None:
+    if not request.path.startswith("/ui/"):
+        return
+    allowed = _UI_PARAMS.get(request.endpoint or "", set())
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        supported = ", ".join(f'"{p}"' for p in sorted(allowed)) or "none"
+        raise BadRequest(f'unknown query parameter "{unknown[0]}" for {request.path}: supported: {supported}')
+
+
+@bp.errorhandler(StatusError)
+def _status_error(err: StatusError) -> Response:
+    return status_response(err)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(err: Exception) -> Response:
+    """A JSON ``Status`` for HTTP errors and bugs alike (the dashboard's fetch() reads JSON)."""
+    if isinstance(err, HTTPException):
+        code = err.code or 500
+        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": err.description, "reason": type(err).__name__, "code": code}, code)
+    log.exception("views: internal error on %s %s", request.method, request.path)
+    return status_response(InternalError(f"Internal error occurred: {type(err).__name__}: {err}"))
 
 
 @bp.get("/")
@@ -31,7 +73,7 @@ def profile() -> dict:
 def traffic(namespace: str, name: str) -> dict:
     """A Service's synthetic traffic per simulated second (for the success-rate chart)."""
     runtime = current_app.extensions["kubedrill"]
-    since = request.args.get("since", type=float, default=0.0)
+    since = q_float("since", 0.0)   # simulated seconds: finite, >= 0 (NaN would compare false everywhere)
     key = f"{namespace}/{name}"
     network = runtime.cluster.network
     return runtime.call(lambda: {"service": key, "stats": network.traffic_stats(key),
@@ -51,10 +93,7 @@ def _report_or_404() -> tuple[dict, Any]:
     runtime = current_app.extensions["kubedrill"]
     report = runtime.drill_report()
     if report is None:
-        abort(Response(json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                   "reason": "NotFound", "code": 404,
-                                   "message": "no drill report yet: finish or stop a drill first"}),
-                       status=404, content_type="application/json"))
+        raise NotFound("no drill report yet: finish or stop a drill first")
     with runtime.lock:
         probes = [dict(p) for p in runtime.drill.drill.probes]
     return report, probes
