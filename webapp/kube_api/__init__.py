@@ -84,11 +84,75 @@ def _internal_error(err: Exception) -> Response:
 
 # ------------------------------------------------------------------ health and version
 
+def _engine_check() -> str | None:
+    """Why the engine is not ready (None when it is): the runtime's watchdog view (``Runtime.health``)."""
+    from .common import runtime
+    try:
+        health = runtime().health()
+    except Exception as e:  # noqa: BLE001 - a broken health probe is itself a failed check, never a 500
+        return f"health probe failed: {type(e).__name__}: {e}"
+    if health.get("ok"):
+        return None
+    if health.get("stalled"):
+        return f"engine stalled: no tick for {health.get('last_tick_age')}s"
+    return f"engine error: {health.get('error')}"
+
+
+# name -> check (None = passed, else the reason, which goes to the log only: the apiserver withholds it)
+_LIVE_CHECKS = {"ping": lambda: None, "log": lambda: None}
+_READY_CHECKS = {**_LIVE_CHECKS, "engine": _engine_check}
+
+
+def _health(endpoint: str, checks: dict, only: str | None = None) -> Response:
+    """Answer like kube-apiserver's healthz handler (``k8s.io/apiserver/pkg/server/healthz``).
+
+    ``ok`` when every check passes; ``?verbose`` lists ``[+]name ok`` lines and ``<endpoint> check passed``;
+    a failure always lists the failed checks as ``[-]name failed: reason withheld`` and ends with
+    ``<endpoint> check failed``. ``?exclude=name`` skips a check; ``/<endpoint>/<name>`` runs one. The real
+    server answers a failure with 500; we answer 503 Service Unavailable, which is what it means (a
+    load balancer or probe treats both alike) and keeps 5xx-for-a-bug distinct from not-ready.
+    """
+    if only is not None:
+        if only not in checks:
+            raise not_found_path()
+        checks = {only: checks[only]}
+    excluded = set(request.args.getlist("exclude"))
+    verbose = "verbose" in request.args
+    lines, failed = [], False
+    for name, check in checks.items():
+        if name in excluded:
+            lines.append(f"[+]{name} excluded: ok")
+            continue
+        reason = check()
+        if reason is None:
+            lines.append(f"[+]{name} ok")
+        else:
+            failed = True
+            log.warning("%s check %s failed: %s", endpoint, name, reason)
+            lines.append(f"[-]{name} failed: reason withheld")
+    if failed:
+        shown = lines if verbose else [line for line in lines if line.startswith("[-]")]
+        return Response("\n".join(shown) + f"\n{endpoint} check failed\n", status=503,
+                        content_type="text/plain; charset=utf-8")
+    if verbose:
+        return Response("\n".join(lines) + f"\n{endpoint} check passed\n", content_type="text/plain; charset=utf-8")
+    return Response("ok", content_type="text/plain; charset=utf-8")
+
+
 @bp.get("/healthz")
 @bp.get("/livez")
+@bp.get("/healthz/<check>")
+@bp.get("/livez/<check>")
+def health(check: str | None = None) -> Response:
+    """Liveness: ok for as long as the process serves HTTP (a stalled engine is a readiness failure)."""
+    return _health(request.path.strip("/").split("/")[0], _LIVE_CHECKS, check)
+
+
 @bp.get("/readyz")
-def health() -> Response:
-    return Response("ok", content_type="text/plain; charset=utf-8")
+@bp.get("/readyz/<check>")
+def readyz(check: str | None = None) -> Response:
+    """Readiness: 503 naming the failed check while the engine is stalled or stopped by an error."""
+    return _health("readyz", _READY_CHECKS, check)
 
 
 @bp.get("/version")
