@@ -23,9 +23,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from flask import Response, request
+from flask import Response, current_app, request
 
-from engine.errors import Expired, StatusError
+from engine.errors import Expired, StatusError, TooManyRequests
 from engine.selectors import FieldSelector, LabelSelector
 
 from . import media, printers
@@ -34,6 +34,50 @@ from .common import dumps_bytes, q_bool, q_int, q_str, runtime
 BOOKMARK_EVERY = 60.0     # wall seconds (defaultBookmarkFrequency)
 WAKE_EVERY = 5.0          # wall seconds between idle checks (reset, deadline)
 SHARED_LINES = 4096       # encoded event lines kept for other watchers (a few frames of heavy churn)
+# Open watches per remote address (app config MAX_WATCHES_PER_CLIENT): each holds a server thread, so one
+# client must not be able to take them all. kubectl uses one or two, a controller-style client one per type.
+MAX_WATCHES_PER_CLIENT = 100
+
+
+class WatchSlots:
+    """How many watches each remote address has open; ``acquire`` refuses past the limit (429)."""
+
+    def __init__(self):
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, client: str, limit: int) -> Callable[[], None]:
+        """Take a slot for ``client`` and return its release (idempotent); TooManyRequests when none is free."""
+        with self._lock:
+            count = self._open.get(client, 0)
+            if count >= limit:
+                raise TooManyRequests(f"too many watches from {client}: {count} are open and at most {limit} may be; "
+                                      "close some and retry (the limit is the app's MAX_WATCHES_PER_CLIENT)",
+                                      retry_after=1)
+            self._open[client] = count + 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if released:
+                    return
+                released = True
+                left = self._open.get(client, 1) - 1
+                if left > 0:
+                    self._open[client] = left
+                else:
+                    self._open.pop(client, None)
+        return release
+
+    def count(self, client: str) -> int:
+        with self._lock:
+            return self._open.get(client, 0)
+
+
+def slots() -> WatchSlots:
+    """This app's watch slots (one table per app, so test apps do not share counts)."""
+    return current_app.extensions.setdefault("kubedrill.watch_slots", WatchSlots())
 
 
 class EventLines:
@@ -220,21 +264,35 @@ def _stream(rt_obj, w, initial: list[dict], now: float, error: dict | None, quer
         rt_obj.wait_for_revision(cursor, wait, generation)
 
 
+def _released(chunks: Iterator[bytes], release: Callable[[], None]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    finally:
+        release()
+
+
 def serve(target) -> Response:
     """Start a watch for ``target`` (a routes.Target without a name) and stream it."""
     rt, rt_obj = target.rt, runtime()
     query = WatchQuery.from_request(target)
     generation = rt_obj.generation
     error: dict | None = None
+    limit = int(current_app.config.get("MAX_WATCHES_PER_CLIENT", MAX_WATCHES_PER_CLIENT))
+    release = slots().acquire(request.remote_addr or "unknown", limit)
     try:
-        w, initial, now = rt_obj.call(lambda: _open(rt_obj.cluster, rt, query))
-    except Expired as e:
-        w, initial, now, error = None, [], 0.0, e.to_status()
-    # Other StatusErrors (bad selector, bad resourceVersion) propagate as a plain error response.
-    encoder = EventEncoder(rt, query)
+        try:
+            w, initial, now = rt_obj.call(lambda: _open(rt_obj.cluster, rt, query))
+        except Expired as e:
+            w, initial, now, error = None, [], 0.0, e.to_status()
+        # Other StatusErrors (bad selector, bad resourceVersion) propagate as a plain error response.
+        encoder = EventEncoder(rt, query)
+    except BaseException:
+        release()
+        raise
     content_type = media.TABLE_CONTENT_TYPE if encoder.table else "application/json"
-    resp = Response(_stream(rt_obj, w, initial, now, error, query, encoder, generation), status=200,
-                    content_type=content_type)
+    resp = Response(_released(_stream(rt_obj, w, initial, now, error, query, encoder, generation), release),
+                    status=200, content_type=content_type)
+    resp.call_on_close(release)   # also when the stream is never iterated (client gone before the first write)
     resp.headers["Cache-Control"] = "no-cache, private"
     resp.headers["X-Accel-Buffering"] = "no"
     return resp
