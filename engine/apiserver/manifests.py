@@ -250,8 +250,8 @@ def load_yaml_all(raw: str | bytes) -> list[Any]:
                 pass   # flow-style YAML such as {a: b}: the YAML parser decides (and reports)
         if docs is None:
             docs = _documents(text)
-    except UnicodeDecodeError as e:
-        raise BadRequest(f"error parsing YAML: the text is not valid UTF-8: {e}") from None
+    except UnicodeError as e:   # undecodable bytes, or text with a lone surrogate (from a socket message)
+        raise BadRequest(f"error parsing YAML: the text is not valid UTF-8: {printable(str(e))}") from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise _yaml_error(problem, getattr(exc, "problem_mark", None)) from None

@@ -307,3 +307,209 @@ def test_a_healthy_nodes_lease_shows_its_latest_renewal(api_server):
     listed = requests.get(api_server.url + "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
                           timeout=10).json()["items"]
     assert {item["metadata"]["name"] for item in listed} >= {"control-plane", "node-1"}
+
+
+# ------------------------------------------------------------------ bad input never stops the cluster
+# Regressions from a robustness campaign: each of these once answered 2xx and halted persistence, or 500.
+
+def _revision(api_server) -> int:
+    return api_server.call(lambda c: c.store.revision)
+
+
+def _still_commits(api_server, namespace: str) -> None:
+    """The engine still advances simulated time and a write still commits (persistence did not halt)."""
+    import time
+    t0 = api_server.call(lambda c: c.clock.now)
+    r = requests.post(url(api_server, namespace), json=cm("after-" + uuid_hex()), timeout=10)
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 10
+    while api_server.call(lambda c: c.clock.now) <= t0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert api_server.call(lambda c: c.clock.now) > t0
+    assert api_server.runtime.error is None
+
+
+def uuid_hex() -> str:
+    import uuid
+    return uuid.uuid4().hex[:8]
+
+
+def _assert_status(r, code: int, reason: str) -> dict:
+    body = r.json() if callable(r.json) else r.json   # requests or the Flask test client
+    assert r.status_code == code, body
+    assert body["kind"] == "Status" and body["status"] == "Failure" and body["reason"] == reason, body
+    return body
+
+
+@pytest.mark.parametrize("body,field", [
+    ('{"data":{"k":"\\ud800"}}', "data.k"),
+    ('{"data":{"\\udc00":"v"}}', "data.\\udc00"),
+    ('{"x":18446744073709551616}', "x"),
+    ('{"data":{"k":"v"},"n":1e400}', "n"),
+    ('{"n":NaN}', None),
+], ids=["surrogate-value", "surrogate-key", "huge-int", "huge-float", "nan"])
+def test_unstorable_patch_content_is_a_400_and_changes_nothing(api_server, namespace, body, field):
+    u = url(api_server, namespace)
+    assert requests.post(u, json=cm("web-config", k="v")).status_code == 201
+    before = requests.get(u + "/web-config").json()["metadata"]["resourceVersion"]
+    r = requests.patch(u + "/web-config", data=body.encode(), headers={"Content-Type": "application/merge-patch+json"})
+    status = _assert_status(r, 400, "BadRequest")
+    if field:
+        assert field in status["message"]
+    assert requests.get(u + "/web-config").json()["metadata"]["resourceVersion"] == before
+    _still_commits(api_server, namespace)
+
+
+@pytest.mark.parametrize("content_type,body", [
+    ("application/json", '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"x":18446744073709551616}'),
+    ("application/json", '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"k":"\\ud800"}}'),
+    ("application/json", '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"x":' + "[" * 1000 +
+     "]" * 1000 + "}"),
+    ("application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\nx: " + "[" * 2000 + "]" * 2000),
+    ("application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\na: &x [*x]\n"),
+    ("application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\na: !!int 'abc'\n"),
+    ("application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\na: !!timestamp 2020-99-99\n"),
+    ("application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: !!binary aGVsbG8=\n"),
+    ("application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {k: .nan}\n"),
+], ids=["huge-int", "surrogate", "deep-json", "deep-yaml", "alias", "int-tag", "timestamp-tag", "binary-tag", "nan"])
+def test_unstorable_or_hostile_create_bodies_are_400s_and_fast(api_server, namespace, content_type, body):
+    import time
+    u = url(api_server, namespace)
+    start = time.monotonic()
+    r = requests.post(u, data=body.encode(), headers={"Content-Type": content_type}, timeout=10)
+    assert time.monotonic() - start < 0.5
+    _assert_status(r, 400, "BadRequest")
+    assert requests.get(u + "/big").status_code == 404
+    _still_commits(api_server, namespace)
+
+
+def test_every_write_path_refuses_unstorable_content(api_server, namespace):
+    u = url(api_server, namespace)
+    created = requests.post(u, json=cm("w", k="v")).json()
+    bad = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w","resourceVersion":"%s"},"x":%s}'
+    rev = _revision(api_server)
+    put = requests.put(u + "/w", data=bad % (created["metadata"]["resourceVersion"], "18446744073709551616"),
+                       headers={"Content-Type": "application/json"})
+    _assert_status(put, 400, "BadRequest")
+    for ctype, patch in [("application/json-patch+json", '[{"op":"add","path":"/data/z","value":"\\ud800"}]'),
+                         ("application/strategic-merge-patch+json", '{"data":{"z":"\\ud800"}}'),
+                         ("application/apply-patch+yaml", "data: {z: !!binary aGk=}")]:
+        r = requests.patch(u + "/w?fieldManager=t", data=patch.encode(), headers={"Content-Type": ctype})
+        _assert_status(r, 400, "BadRequest")
+    d = url(api_server, namespace, "deployments", group="apps/v1")
+    assert requests.post(d, json=deployment("dep")).status_code == 201
+    r = requests.patch(d + "/dep/scale", data='{"spec":{"replicas":18446744073709551616}}',
+                       headers={"Content-Type": "application/merge-patch+json"})
+    _assert_status(r, 400, "BadRequest")
+    r = requests.put(d + "/dep/scale", data='{"kind":"Scale","metadata":{"name":"dep"},"spec":{"replicas":1e400}}',
+                     headers={"Content-Type": "application/json"})
+    _assert_status(r, 400, "BadRequest")
+    assert requests.get(u + "/w").json()["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    assert requests.get(d + "/dep").json()["spec"]["replicas"] == 1
+    _still_commits(api_server, namespace)
+
+
+@pytest.mark.parametrize("source", ["a: !!int 'abc'", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: s}\nx: &a [*a]",
+                                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\nx: 18446744073709551616",
+                                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s"}, "x": "\ud800"}],
+                         ids=["int-tag", "alias", "huge-int", "surrogate-dict"])
+def test_dashboard_apply_manifest_refuses_bad_input_with_a_400(api_server, namespace, source):
+    from engine.errors import BadRequest
+    with pytest.raises(BadRequest):
+        api_server.call(lambda c: c.apply(source, namespace=namespace))   # the socket "apply"
+    assert requests.get(url(api_server, namespace) + "/s").status_code == 404
+
+
+@pytest.mark.parametrize("key", ["x\x01y", "a\nb", "é中", 'q"\\'])
+def test_a_warning_header_for_an_odd_unknown_field_never_fails_the_write(api_server, namespace, key):
+    u = url(api_server, namespace)
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd"}, key: 1}
+    r = requests.post(u, data=json.dumps(body, ensure_ascii=False).encode(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    warning = r.headers["Warning"].encode("latin-1").decode("utf-8")   # UTF-8 on the wire, as Go writes it
+    assert warning.startswith('299 - "unknown field ') and "\n" not in warning and "\x01" not in warning
+    if key == "é中":
+        assert "é中" in warning
+    assert requests.get(u + "/odd").status_code == 200
+
+
+@pytest.mark.parametrize("body,field", [('{"preconditions":"x"}', "preconditions"),
+                                        ('{"preconditions":{"uid":1}}', "preconditions.uid"),
+                                        ('{"gracePeriodSeconds":18446744073709551616}', "gracePeriodSeconds"),
+                                        ('{"gracePeriodSeconds":99999999999999}', "gracePeriodSeconds"),
+                                        ('{"propagationPolicy":["x"]}', "propagationPolicy"),
+                                        ('{"orphanDependents":"yes"}', "orphanDependents"),
+                                        ('{"dryRun":"All"}', "dryRun")])
+def test_malformed_delete_options_are_400s(api_server, namespace, body, field):
+    u = url(api_server, namespace)
+    assert requests.post(u, json=cm("d")).status_code == 201
+    r = requests.delete(u + "/d", data=body, headers={"Content-Type": "application/json"})
+    assert field in _assert_status(r, 400, "BadRequest")["message"]
+    assert requests.get(u + "/d").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["gracePeriodSeconds=9223372036854775808", "limit=1e3", "limit=%E0%A5%A7"])
+def test_integer_query_parameters_are_int64(api_server, namespace, query):
+    r = requests.get(url(api_server, namespace) + "?" + query) if "limit" in query else \
+        requests.delete(url(api_server, namespace) + "/none?" + query)
+    _assert_status(r, 400, "BadRequest")
+
+
+@pytest.mark.parametrize("since", ["NaN", "inf", "-1e309", "-1", "x"])
+def test_ui_traffic_since_must_be_a_finite_number(api_server, since):
+    r = requests.get(api_server.url + "/ui/traffic/default/web", params={"since": since})
+    _assert_status(r, 400, "BadRequest")
+    assert "since" in r.json()["message"]
+    assert requests.get(api_server.url + "/ui/traffic/default/web", params={"since": "1.5"}).status_code == 200
+    _assert_status(requests.get(api_server.url + "/ui/traffic/default/web", params={"until": "1"}), 400, "BadRequest")
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api_server):
+    import socket
+    with socket.create_connection(("127.0.0.1", int(api_server.url.rsplit(":", 1)[1])), timeout=10) as s:
+        s.sendall(b"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n")   # 100 MiB, never sent
+        data = b""
+        while b"}" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    status = json.loads(body)
+    assert status["reason"] == "RequestEntityTooLarge" and "3145728" in status["message"]
+
+
+def test_readyz_names_the_failed_check_and_livez_stays_ok(app, client, runtime, monkeypatch):
+    assert client.get("/readyz").get_data(as_text=True) == "ok"
+    verbose = client.get("/readyz?verbose").get_data(as_text=True)
+    assert verbose.splitlines()[0] == "[+]ping ok" and "[+]engine ok" in verbose
+    assert verbose.endswith("readyz check passed\n")
+    monkeypatch.setattr(runtime, "health", lambda: {"ok": False, "stalled": True, "paused": False,
+                                                    "last_tick_age": 12.0, "error": None, "components": {}})
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    assert r.get_data(as_text=True) == "[-]engine failed: reason withheld\nreadyz check failed\n"
+    r = client.get("/readyz?verbose")
+    assert r.status_code == 503 and "[+]ping ok\n" in r.get_data(as_text=True)
+    assert client.get("/readyz?exclude=engine").status_code == 200
+    assert client.get("/readyz/engine").status_code == 503 and client.get("/readyz/ping").status_code == 200
+    assert client.get("/readyz/nosuch").status_code == 404
+    assert client.get("/livez").get_data(as_text=True) == "ok" and client.get("/healthz").status_code == 200
+    assert client.get("/livez?verbose").get_data(as_text=True).endswith("livez check passed\n")
+
+
+@pytest.mark.app_config(MAX_WATCHES_PER_CLIENT=2)
+def test_watches_per_client_are_bounded(client):
+    path = "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=30"
+    first, second = client.get(path, buffered=False), client.get(path, buffered=False)
+    assert first.status_code == second.status_code == 200
+    third = client.get(path, buffered=False)
+    body = _assert_status(third, 429, "TooManyRequests")
+    assert "MAX_WATCHES_PER_CLIENT" in body["message"] and third.headers["Retry-After"] == "1"
+    first.close()
+    again = client.get(path, buffered=False)
+    assert again.status_code == 200
+    again.close()
+    second.close()

@@ -96,13 +96,18 @@ def wants_aggregated_discovery(header: str | None) -> str | None:
 
 
 def read_body(request) -> bytes:
-    """The raw request body, refusing anything over 3 MiB with 413 RequestEntityTooLarge."""
+    """The raw request body, refusing anything over 3 MiB with 413 RequestEntityTooLarge.
+
+    A declared Content-Length over the limit is refused before a byte of the body is read (the client,
+    if it sent ``Expect: 100-continue``, never uploads it); a chunked body is read only up to the limit.
+    """
     length = request.content_length
     if length is not None and length > MAX_BODY:
-        raise RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
+        raise RequestEntityTooLarge(f"the request body is too large: it declares {length} bytes and the limit is "
+                                    f"{MAX_BODY} bytes (3 MiB)")
     data = request.stream.read(MAX_BODY + 1)
     if len(data) > MAX_BODY:
-        raise RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
+        raise RequestEntityTooLarge(f"the request body is too large: the limit is {MAX_BODY} bytes (3 MiB)")
     return data
 
 
