@@ -409,9 +409,11 @@ def test_every_write_path_refuses_unstorable_content(api_server, namespace):
     _still_commits(api_server, namespace)
 
 
-@pytest.mark.parametrize("source", ["a: !!int 'abc'", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: s}\nx: &a [*a]",
+@pytest.mark.parametrize("source", ["a: !!int 'abc'",
+                                    "kind: ConfigMap\napiVersion: v1\nmetadata: {name: s}\nx: &a [*a]",
                                     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\nx: 18446744073709551616",
-                                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s"}, "x": "\ud800"}],
+                                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s"},
+                                     "x": "\ud800"}],
                          ids=["int-tag", "alias", "huge-int", "surrogate-dict"])
 def test_dashboard_apply_manifest_refuses_bad_input_with_a_400(api_server, namespace, source):
     from engine.errors import BadRequest
@@ -424,7 +426,8 @@ def test_dashboard_apply_manifest_refuses_bad_input_with_a_400(api_server, names
 def test_a_warning_header_for_an_odd_unknown_field_never_fails_the_write(api_server, namespace, key):
     u = url(api_server, namespace)
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd"}, key: 1}
-    r = requests.post(u, data=json.dumps(body, ensure_ascii=False).encode(), headers={"Content-Type": "application/json"})
+    r = requests.post(u, data=json.dumps(body, ensure_ascii=False).encode(),
+                      headers={"Content-Type": "application/json"})
     assert r.status_code == 201, r.text
     warning = r.headers["Warning"].encode("latin-1").decode("utf-8")   # UTF-8 on the wire, as Go writes it
     assert warning.startswith('299 - "unknown field ') and "\n" not in warning and "\x01" not in warning

@@ -108,7 +108,8 @@ numbers = st.one_of(st.integers(-3, 100).map(str), st.sampled_from(
      "", " 1", "1_0", "١", "abc", "%00"]))
 QUERY = {
     "limit": numbers, "continue": st.one_of(texts, st.sampled_from(["eyJ4IjoxfQ==", "!!", "0"])),
-    "resourceVersion": st.one_of(numbers, texts), "resourceVersionMatch": st.sampled_from(["NotOlderThan", "Exact", "x"]),
+    "resourceVersion": st.one_of(numbers, texts),
+    "resourceVersionMatch": st.sampled_from(["NotOlderThan", "Exact", "x"]),
     "labelSelector": st.one_of(texts, st.sampled_from(["app=web", "app in (a,b)", "!x", "a==b,c!=d", "a in (",
                                                        "=", "a=" + "x" * 70, "a b"])),
     "fieldSelector": st.one_of(texts, st.sampled_from(["metadata.name=web", "spec.nodeName=node-1", "x=y", "=",
@@ -210,7 +211,8 @@ def test_random_requests_never_5xx_and_refusals_change_nothing(runtime, client):
 def test_hostile_bodies_on_every_write_path(runtime, client):
     writes = st.fixed_dictionaries({
         "method": st.sampled_from(["POST", "PUT", "PATCH", "DELETE"]),
-        "path": st.sampled_from(["/api/v1/namespaces/default/configmaps", "/api/v1/namespaces/default/configmaps/web-config",
+        "path": st.sampled_from(["/api/v1/namespaces/default/configmaps",
+                                 "/api/v1/namespaces/default/configmaps/web-config",
                                  "/apis/apps/v1/namespaces/default/deployments/web",
                                  "/apis/apps/v1/namespaces/default/deployments/web/scale"]),
         "query": st.just({}), "body": bodies(), "accept": st.just(""),
