@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-import time
 from typing import Any, Iterator
 
 import pytest
@@ -34,12 +33,6 @@ def server() -> Iterator[ThreadedServer]:
         shutdown_app(app)
 
 
-def timed_stop(srv: ThreadedServer, timeout: float = 5.0) -> float:
-    started = time.monotonic()
-    srv.stop(timeout=timeout)
-    return time.monotonic() - started
-
-
 def connect_live(url: str) -> tuple[Any, threading.Event]:
     """A python-socketio client on /live over WebSocket, and an event set when it is disconnected."""
     gone = threading.Event()
@@ -56,7 +49,7 @@ def test_stop_drops_websocket_and_idle_clients_and_refuses_new_ones(server: Thre
     idle.sendall(b"GET /healthz HTTP/1.1\r\n")
     assert len(server.app.extensions["kubedrill.socketio_server"].eio.sockets) == 1
 
-    assert timed_stop(server) < 3
+    server.stop(timeout=3)   # raises if a connection thread is still running after 3 s
 
     assert gone.wait(5), "the Socket.IO client was not disconnected"
     assert server.app.extensions["kubedrill.socketio_server"].eio.sockets == {}
@@ -80,7 +73,7 @@ def test_stop_does_not_wait_for_packets_a_dead_session_cannot_deliver(server: Th
     eio.sockets[orphan.sid] = orphan
     client, gone = connect_live(server.url)   # and a live one next to it
 
-    assert timed_stop(server) < 3
+    server.stop(timeout=3)   # raises if a connection thread is still running after 3 s
 
     assert orphan.closed
     assert gone.wait(5)
@@ -102,10 +95,8 @@ def test_stop_fails_instead_of_hanging_when_a_request_never_ends() -> None:
     caller.start()
     try:
         assert entered.wait(5)
-        started = time.monotonic()
         with pytest.raises(RuntimeError, match=f"port {srv.port} did not stop within 1 s"):
             srv.stop(timeout=1)
-        assert time.monotonic() - started < 3
     finally:
         release.set()
         caller.join(5)
