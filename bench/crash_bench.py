@@ -6,7 +6,7 @@ Run: ``.venv/bin/python bench/crash_bench.py [--http 20000] [--threaded-http 100
 Every part runs against ``app.py`` in its own process (gunicorn, SQLite file, demo cluster), as a
 user runs it:
 
-* **malformed HTTP** — requests built from valid ConfigMaps, Deployments and lists, then broken
+* **malformed HTTP** — with the simulation paused (so only requests move the revision), requests built from valid ConfigMaps, Deployments and lists, then broken
   (lone surrogates, integers beyond int64, nesting 1,000 deep, YAML tags and aliases, control
   characters in keys, truncated bodies, wrong content types, random query parameters, random
   bytes), one at a time and then from 4 threads; after each rejected (4xx) request the store
@@ -40,7 +40,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.reliability.crash_harness import Server, run_trial  # noqa: E402
+from tests.reliability.crash_harness import Server, pause, run_trial  # noqa: E402
 
 CM_PATH = "/api/v1/namespaces/default/configmaps"
 
@@ -218,6 +218,7 @@ def main() -> None:
     server = Server(work / "fuzz.db", work)
     try:
         assert server.wait_ready(), server.stderr
+        pause(server.url)   # the simulation stands still: a revision that moves was moved by a request
         t0 = time.monotonic()
         h = malformed_http(server.url, args.http, rng)
         rows.append(("HTTP requests with malformed input (one at a time, revision checked after each)",

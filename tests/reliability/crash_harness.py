@@ -110,7 +110,8 @@ class Trial:
         return self.boot_ok and self.revision_after < self.max_rv_seen
 
 
-def _pause(url: str) -> None:
+def pause(url: str) -> None:
+    """Pause the simulation through the dashboard's Pause (Socket.IO), so only clients change state."""
     import socketio
     sio = socketio.Client(reconnection=False)
     sio.connect(url, namespaces=["/live"], transports=["websocket"], wait_timeout=10)
@@ -158,7 +159,7 @@ def run_trial(workdir: Path, db: Path, rng: random.Random, *, tag: str, writers:
             trial.boot_ok, trial.boot_error = False, " | ".join(server.stderr[-5:])
             return trial
         if paused:
-            _pause(server.url)
+            pause(server.url)
         stop = threading.Event()
         acked: list[tuple[str, int]] = []
         seen: list[int] = []
