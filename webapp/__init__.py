@@ -15,6 +15,8 @@ from flask import Flask
 from .extensions import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
+PING_INTERVAL = 10   # Engine.IO heartbeat, seconds
+PING_TIMEOUT = 20
 
 DEFAULTS: dict[str, Any] = {
     "DB_URL": "sqlite:///kubedrill.db",   # SQLAlchemy URL; None = memory only
@@ -33,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     # Same origin only. NB: in python-engineio ``None`` means "same origin" while ``[]`` switches
     # the origin check OFF; never pass [] here.
     "SOCKETIO_CORS_ALLOWED_ORIGINS": None,
+    # Per-connection token bucket for Socket.IO messages (webapp.socket_guard): messages/s, burst.
+    "SOCKETIO_RATE": 50.0,
+    "SOCKETIO_BURST": 100,
 }
 
 
@@ -40,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure a Kubedrill app; ``config`` overrides ``DEFAULTS`` (tests pass TESTING)."""
     from .live import NAMESPACE, Broadcaster, LiveNamespace, NoWebSocketCompression, SocketJSON
     from .runtime import Runtime
+    from .socket_guard import LivePacket, SocketGuard
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_mapping(DEFAULTS)
@@ -55,9 +61,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     socketio.init_app(app, async_mode="threading",
                       cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
                       max_http_buffer_size=int(app.config["SOCKETIO_MAX_MESSAGE_BYTES"]),
-                      logger=False, engineio_logger=False, json=SocketJSON)
+                      logger=False, engineio_logger=False, json=SocketJSON, serializer=LivePacket,
+                      # A PING every 10 s (not 25): python-engineio clients give up after ping_interval
+                      # + 5 s without writing, so this lets a client lag 15 s rather than 5 (see live.py).
+                      ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT)
     # Keep this app's own server: ``socketio.server`` is replaced by the next init_app (tests).
     server = socketio.server
+    # Garbage frames are dropped (one log line now and then), bad events answered, floods throttled.
+    app.extensions["kubedrill.socket_guard"] = SocketGuard(
+        server, rate=float(app.config["SOCKETIO_RATE"]), burst=int(app.config["SOCKETIO_BURST"])).install()
     broadcaster = Broadcaster(runtime, server)
     server.register_namespace(LiveNamespace(runtime, broadcaster, NAMESPACE))
     app.extensions["kubedrill.live"] = broadcaster
