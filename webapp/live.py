@@ -83,7 +83,7 @@ from typing import Any, Iterator
 import orjson
 import socketio
 
-from engine.errors import BadRequest, Cause, Expired, StatusError
+from engine.errors import BadRequest, Cause, Expired, InternalError, StatusError
 
 from .control import dispatch
 from .kube_api.common import dumps
@@ -105,6 +105,18 @@ CLOCK_SECONDS = 1.0
 # ms). The hand-over is a few ms of queue puts, so it keeps the GIL that long; the writers then run.
 FANOUT_SWITCH_INTERVAL = 0.050
 MAX_REVISIONS_PER_BATCH = 20_000
+# A subscriber whose Engine.IO send queue holds this many packets (~3 s of frames) is not keeping
+# up: before, it was fed regardless, its queue grew without bound and the heartbeat PING queued
+# behind it, so Engine.IO's 20 s ping timeout closed the session. Now it leaves the room (no more
+# deltas), and once its queue has drained it gets ``resync`` Expired + ``snapshot`` and rejoins:
+# an explicit resync, never a gap, and its queue stays short enough for the PING to get through.
+LAG_PACKETS = 120
+# ... or whose heartbeat PING has been unanswered this long: the PING is written in order with the
+# deltas, so its round trip is the client's whole backlog (our queue, both kernels' buffers, the
+# client's own event queue), which the queue depth alone does not see. python-engineio clients give
+# up when nothing was written for ping_interval + 5 s, so the backlog must stay well under that.
+LAG_PING_SECONDS = 3.0
+READMIT_AFTER = 1.0    # seconds out of the room at least, so a slow client is not snapshotted every frame
 CHAOS_PLURALS = frozenset({"podchaos", "nodechaos", "controlplanechaos", "networkchaos", "schedules"})
 
 
@@ -215,6 +227,10 @@ class Broadcaster:
         self._thread: Any = None
         self._last_emit = 0.0
         self._drill_key: Any = None   # (generation, seq) of the last ``drill`` event sent
+        self.lag_packets = LAG_PACKETS
+        self.lag_ping_seconds = LAG_PING_SECONDS
+        self._lagging: dict[str, tuple[str, float]] = {}   # sid -> (eio_sid, when it left the room)
+        self.resyncs_for_lag = 0
         with runtime.lock:
             self.generation = runtime.generation
             self.cursor = runtime.cluster.store.revision
@@ -259,28 +275,32 @@ class Broadcaster:
             out.append(pending)
         return out
 
-    def _emit_pending(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None) -> None:
+    def _emit_pending(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None,
+                      skip: str | None = None) -> None:
         if pending is None or pending[0] == "delta":
             with _uninterrupted():
-                self._emit_to_room(pending, clock)
+                self._emit_to_room(pending, clock, skip)
         else:   # a snapshot can take long to encode: never hold the GIL through that
-            self._emit_to_room(pending, clock)
+            self._emit_to_room(pending, clock, skip)
         self._last_emit = time.monotonic()
 
-    def _emit_to_room(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None) -> None:
-        emit = self.server.emit
+    def _emit_to_room(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None,
+                      skip: str | None = None) -> None:
+        def emit(event: str, data: Any) -> None:
+            self.server.emit(event, data, to=ROOM, skip_sid=skip, namespace=self.namespace)
+
         if pending is None:
             if clock is None:
                 return
-            emit("clock", clock, to=ROOM, namespace=self.namespace)
+            emit("clock", clock)
         elif pending[0] == "delta":
-            emit("delta", pending[1], to=ROOM, namespace=self.namespace)
+            emit("delta", pending[1])
         else:
             reason = "Reset" if pending[0] == "reset" else "Expired"
             message = ((self.runtime.resync_message or "the simulation was reset") if reason == "Reset"
                        else "the live stream fell behind the store's history window")
-            emit("resync", {"reason": reason, "message": message}, to=ROOM, namespace=self.namespace)
-            emit("snapshot", pending[1], to=ROOM, namespace=self.namespace)
+            emit("resync", {"reason": reason, "message": message})
+            emit("snapshot", pending[1])
 
     # ------------------------------------------------------------------ public
     def _drill_locked(self) -> dict[str, Any] | None:
@@ -296,14 +316,76 @@ class Broadcaster:
     def flush(self, *, clock: bool = False) -> bool:
         """Emit whatever changed since the last flush (or the clock if ``clock``); True if a delta went out."""
         with self._emit_lock:
+            self._shed_laggards()
             with self.runtime.lock:
                 pending = self._pending_locked()
                 state = self.runtime.clock_state() if clock else None
                 drill = self._drill_locked()
+                readmit = self._readmittable_locked()
+                snapshot = self._snapshot_locked() if readmit else None
+                drill_now = self.runtime.drill.status() if readmit and self.runtime.drill is not None else None
             self._emit_pending(pending, state)
             if drill is not None:
                 self.server.emit("drill", drill, to=ROOM, namespace=self.namespace)
+            for sid in readmit:
+                self._readmit(sid, snapshot, drill_now)
             return pending is not None
+
+    # ------------------------------------------------------------------ subscribers that do not keep up
+    def _session(self, eio_sid: str) -> Any:
+        """The Engine.IO session (None if it is gone, or for a test client, which has none)."""
+        sock = self.server.eio.sockets.get(eio_sid)
+        return None if sock is None or sock.closed or not hasattr(sock, "queue") else sock
+
+    def _behind(self, sock: Any) -> str | None:
+        """Why the session is not keeping up (None if it is)."""
+        depth = sock.queue.qsize()
+        if depth >= self.lag_packets:
+            return f"{depth} messages queued"
+        last_ping = sock.last_ping
+        if last_ping is not None and time.time() - last_ping > self.lag_ping_seconds:
+            return f"heartbeat unanswered for {time.time() - last_ping:.1f} s"
+        return None
+
+    def _shed_laggards(self) -> None:
+        """Take every subscriber that is not keeping up out of the room (under _emit_lock)."""
+        now = time.monotonic()
+        for sid, eio_sid in list(self.server.manager.get_participants(self.namespace, ROOM)):
+            sock = self._session(eio_sid)
+            why = self._behind(sock) if sock is not None else None
+            if why is not None:
+                self.server.leave_room(sid, ROOM, namespace=self.namespace)
+                self._lagging[sid] = (eio_sid, now)
+                log.warning("live client %s is behind (%s): paused until it catches up, then resynced", sid, why)
+
+    def _readmittable_locked(self) -> list[str]:
+        """Lagging subscribers whose queue has drained (under runtime.lock, after ``_pending_locked``)."""
+        if not self._lagging or self.cursor != self.runtime.cluster.store.revision:
+            return []   # a snapshot now would be ahead of the room's cursor: wait for the next frame
+        now = time.monotonic()
+        ready = []
+        for sid, (eio_sid, since) in list(self._lagging.items()):
+            sock = self._session(eio_sid)
+            if sock is None:
+                self._lagging.pop(sid, None)    # gone meanwhile
+            elif sock.queue.qsize() == 0 and sock.last_ping is None and now - since >= READMIT_AFTER:
+                ready.append(sid)   # it answered the heartbeat: it has read everything sent before
+        return ready
+
+    def _readmit(self, sid: str, snapshot: dict[str, Any] | None, drill: dict[str, Any] | None) -> None:
+        self._lagging.pop(sid, None)
+        self.resyncs_for_lag += 1
+        emit = self.server.emit
+        emit("resync", {"reason": "Expired", "message": "this client fell behind the live stream"},
+             to=sid, namespace=self.namespace)
+        emit("snapshot", snapshot, to=sid, namespace=self.namespace)
+        if drill is not None:
+            emit("drill", drill, to=sid, namespace=self.namespace)
+        self.server.enter_room(sid, ROOM, namespace=self.namespace)
+
+    def forget(self, sid: str) -> None:
+        """Drop what is kept about subscriber ``sid`` (it disconnected)."""
+        self._lagging.pop(sid, None)
 
     def subscribe(self, sid: str, since: int | None, generation: int | None) -> dict[str, Any]:
         """Bring client ``sid`` up to date (snapshot, catch-up delta or resync) and add it to the room."""
@@ -329,8 +411,11 @@ class Broadcaster:
                     else:
                         reply.append(("resync", {"reason": "Expired", "message": reason}))
                         reply.append(("snapshot", self._snapshot_locked()))
+            self._lagging.pop(sid, None)
             for pending in backlog:
-                self._emit_pending(pending, None)
+                # Not to ``sid``: the reply covers ``since`` to the head, and a client re-subscribing
+                # from inside the room would otherwise see these first and take them for a gap.
+                self._emit_pending(pending, None, skip=sid)
             with self.runtime.lock:
                 drill = self.runtime.drill
                 if drill is not None:   # no drill: nothing to say (a resync already cleared the old one)
@@ -398,20 +483,52 @@ class LiveNamespace(socketio.Namespace):
         self.runtime = runtime
         self.broadcaster = broadcaster
 
+    # The events a client may send, and how many arguments each takes at most.
+    EVENTS = {"subscribe": 1, "action": 1}
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Route an event; an unknown one or one with extra arguments is answered with a BadRequest Status.
+
+        The library's routing returns nothing for an unknown event, so a client waiting for the
+        ack would wait forever, and a wrong argument count raised TypeError in the handler thread.
+        ``connect``/``disconnect`` come from the server itself (clients cannot send them:
+        ``webapp.socket_guard.LivePacket`` refuses reserved names).
+        """
+        if event in ("connect", "disconnect"):
+            return super().trigger_event(event, *args)
+        limit = self.EVENTS.get(event)
+        if limit is None:
+            shown = event if len(event) <= 64 else event[:64] + "..."
+            return _error(BadRequest(f'event: unsupported event "{shown}": supported values: "subscribe", "action"',
+                                     causes=[Cause("event", f'unsupported event "{shown}"', "FieldValueNotSupported")]))
+        sid, *payload = args
+        if len(payload) > limit:
+            return _error(BadRequest(f"{event}: takes one argument, got {len(payload)}",
+                                     causes=[Cause(event, f"takes one argument, got {len(payload)}")]))
+        try:
+            return getattr(self, f"on_{event}")(sid, *payload)
+        except Exception as exc:  # a bug, not the client's input: answer, never leave the ack hanging
+            log.exception("%s failed", event)
+            return _error(InternalError(f"Internal error occurred: {type(exc).__name__}: {exc}"))
+
     def on_connect(self, sid: str, environ: dict, auth: Any = None) -> bool:
         return True
+
+    def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        # The server's own reasons (a ping timeout above all) are worth a line: a dashboard lost its stream.
+        self.broadcaster.forget(sid)
+        if reason not in (None, self.server.reason.CLIENT_DISCONNECT, self.server.reason.TRANSPORT_CLOSE):
+            log.warning("live client %s disconnected: %s", sid, reason)
 
     def on_subscribe(self, sid: str, data: Any = None) -> dict[str, Any]:
         try:
             since, generation = _subscribe_args(data)
             return self.broadcaster.subscribe(sid, since, generation)
         except StatusError as err:
-            return {"ok": False, "error": err.to_status()}
+            return _error(err)
         except Exception as exc:
             log.exception("subscribe failed")
-            return {"ok": False, "error": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                           "message": f"Internal error occurred: {exc}", "reason": "InternalError",
-                                           "code": 500}}
+            return _error(InternalError(f"Internal error occurred: {exc}"))
 
     def on_action(self, sid: str, data: Any = None) -> dict[str, Any]:
         ack = dispatch(self.runtime, data)
@@ -421,6 +538,10 @@ class LiveNamespace(socketio.Namespace):
             except Exception:
                 log.exception("could not emit the clock after %s", data.get("type"))
         return ack
+
+
+def _error(err: StatusError) -> dict[str, Any]:
+    return {"ok": False, "error": err.to_status()}
 
 
 def _subscribe_args(data: Any) -> tuple[int | None, int | None]:
