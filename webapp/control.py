@@ -82,8 +82,8 @@ def validate(message: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(message, dict):
         raise bad_request("action", f"must be an object, got {_type_name(message)}")
     extra = sorted(set(message) - {"type", "args"})
-    if extra:
-        raise bad_request(str(extra[0]), "unknown field")
+    if extra:   # an empty key still needs a field the client can show: name the message itself
+        raise bad_request(str(extra[0])[:64] or "action", "unknown field" if extra[0] else 'unknown field ""')
     kind = message.get("type")
     if not isinstance(kind, str):
         raise bad_request("type", f"must be a string, got {_type_name(kind)}")

@@ -42,6 +42,13 @@ Client -> server
     oversized string) gets a ``BadRequest`` Status whose ``details.causes[0].field`` names the
     argument at fault (e.g. ``args.replicas``), and changes nothing. ``sim.*`` results are the clock.
 
+Any other event, or a packet that does not decode, is answered (if it asked for an ack) with a
+``BadRequest`` Status (``details.causes[0].field`` ``event`` or ``packet``) and changes nothing;
+frames that do not decode at all are dropped (``webapp.socket_guard``). Each connection may send
+50 messages/s (burst 100); beyond that an event asking for an ack gets a ``TooManyRequests``
+Status with ``details.retryAfterSeconds``, and the others are dropped with one ``notice`` event
+(that Status) per throttled stretch. Neither closes the connection.
+
 Server -> client
 ----------------
 ``snapshot`` ``{"revision", "generation", "objects": [{"resource": plural, "object": {...}}...],
@@ -57,7 +64,8 @@ Server -> client
     "generation", "error"?}`` -- inside every delta, alone ~1/s when nothing changes, and at once
     after ``sim.*`` actions.
 ``resync`` ``{"reason": "Expired"|"Reset", "message"}`` -- local state is stale; a ``snapshot``
-    follows immediately (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``; so
+    follows immediately (also, Expired, to one client that fell behind: it gets no deltas while its
+    send queue is deep or its heartbeat unanswered, then this once it has caught up) (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``; so
     after ``drill.start``/``drill.exit``, and when a drill with hidden faults ends).
 ``drill`` ``{"active": false}`` or ``{"active": true, "id", "title", "teaches", "briefing", "phase":
     Running|Finished|Stopped, "t", "time_limit", "remaining", "probes": [{name, type, passing, value,
@@ -67,6 +75,8 @@ Server -> client
     clears the client's drill (a ``drill`` event follows if one is loaded).
     While a drill runs, faults marked hidden are left out of ``faults``, and their chaos objects and
     Events are left out of snapshots and deltas.
+
+``notice`` ``<metav1.Status TooManyRequests>`` -- messages sent without an ack were dropped (above).
 
 Kubernetes Event objects arrive like any other object (resource ``events``); the learner's
 explanation is in the annotation ``kubedrill.io/explanation``.

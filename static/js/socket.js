@@ -52,6 +52,8 @@ export function connectLive(state, { onStatus = () => {}, onResync = () => {}, o
   });
   socket.on("clock", (c) => state.setClock(c));
   socket.on("drill", (d) => onDrill(d || { active: false }));
+  // Messages sent without an ack were dropped by the server's rate limit (a TooManyRequests Status).
+  socket.on("notice", (status) => console.warn("kubedrill:", (status && status.message) || status));
 
   window.addEventListener("offline", () => onStatus("offline"));
 

@@ -1,6 +1,8 @@
 """The live protocol on namespace /live: snapshot, deltas, resume, resync, broadcast (in-process client)."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from live_helpers import CONFIGMAP, NS, action, apply_configmap, messages, subscribe
 
@@ -221,3 +223,49 @@ def test_resume_across_a_server_restart_rebuilds_what_was_missed_from_the_change
         back.disconnect(namespace=NS)
     finally:
         shutdown_app(second)
+
+
+class _StubSession:
+    """Stands in for the Engine.IO session the test client does not have: a send queue and a heartbeat."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.queue: Any = queue.Queue()
+        self.closed = False
+        self.last_ping: float | None = None
+
+
+def test_a_subscriber_that_falls_behind_is_paused_then_resynced_never_gapped(app, sio_client, live, monkeypatch):
+    import webapp.live as live_module
+
+    monkeypatch.setattr(live_module, "READMIT_AFTER", 0.0)
+    subscribe(sio_client)
+    messages(sio_client)
+    session = _StubSession()
+    app.extensions["kubedrill.socketio_server"].eio.sockets[sio_client.eio_sid] = session
+    for _ in range(live.lag_packets):
+        session.queue.put(object())
+    apply_configmap(sio_client, "while-behind")
+    live.flush()
+    assert messages(sio_client, "delta") == [], "a client that is behind gets no more deltas"
+    session.last_ping = 1.0                       # drained, but the heartbeat is not answered yet
+    while not session.queue.empty():
+        session.queue.get()
+    apply_configmap(sio_client, "still-behind")
+    live.flush()
+    assert messages(sio_client) == []
+    session.last_ping = None                      # it answered: it has read everything
+    apply_configmap(sio_client, "caught-up")
+    live.flush()
+    got = messages(sio_client)
+    assert [name for name, _ in got[:2]] == ["resync", "snapshot"], got
+    assert got[0][1]["reason"] == "Expired"
+    snap = got[1][1]
+    names = {o["object"]["metadata"]["name"] for o in snap["objects"] if o["resource"] == "configmaps"}
+    assert {"while-behind", "still-behind", "caught-up"} <= names
+    apply_configmap(sio_client, "after")
+    live.flush()
+    ((_, delta),) = messages(sio_client, "delta")
+    assert delta["from_rv"] == snap["revision"], "back in the room, the chain goes on from the snapshot"
+    assert live.resyncs_for_lag == 1
