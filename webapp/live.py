@@ -64,9 +64,10 @@ Server -> client
     "generation", "error"?}`` -- inside every delta, alone ~1/s when nothing changes, and at once
     after ``sim.*`` actions.
 ``resync`` ``{"reason": "Expired"|"Reset", "message"}`` -- local state is stale; a ``snapshot``
-    follows immediately (also, Expired, to one client that fell behind: it gets no deltas while its
-    send queue is deep or its heartbeat unanswered, then this once it has caught up) (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``; so
-    after ``drill.start``/``drill.exit``, and when a drill with hidden faults ends).
+    follows immediately (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``; so
+    after ``drill.start``/``drill.exit``, and when a drill with hidden faults ends). One client that
+    fell behind gets no deltas while its send queue is deep or its heartbeat unanswered, then,
+    once it has caught up, ``resync`` Expired + ``snapshot`` (never a gap).
 ``drill`` ``{"active": false}`` or ``{"active": true, "id", "title", "teaches", "briefing", "phase":
     Running|Finished|Stopped, "t", "time_limit", "remaining", "probes": [{name, type, passing, value,
     streak, everFailed}], "hints": [{at, text}], "hints_total", "faults": [...], "actions": [...],
