@@ -94,7 +94,7 @@ from typing import Any, Iterator
 import orjson
 import socketio
 
-from engine.errors import BadRequest, Cause, Expired, InternalError, StatusError
+from engine.errors import BadRequest, Cause, Expired, InternalError, ServiceUnavailable, StatusError
 
 from .control import dispatch
 from .kube_api.common import dumps
@@ -335,6 +335,8 @@ class Broadcaster:
                 readmit = self._readmittable_locked()
                 snapshot = self._snapshot_locked() if readmit else None
                 drill_now = self.runtime.drill.status() if readmit and self.runtime.drill is not None else None
+                head = self.cursor
+            self._durable(head)
             self._emit_pending(pending, state)
             if drill is not None:
                 self.server.emit("drill", drill, to=ROOM, namespace=self.namespace)
@@ -398,6 +400,13 @@ class Broadcaster:
         """Drop what is kept about subscriber ``sid`` (it disconnected)."""
         self._lagging.pop(sid, None)
 
+    def _durable(self, revision: int) -> None:
+        """Wait until ``revision`` is committed: a dashboard never sees a change a crash could take back."""
+        try:
+            self.runtime.make_durable(revision)
+        except ServiceUnavailable:
+            log.warning("live stream: sending changes the database has not confirmed yet")
+
     def subscribe(self, sid: str, since: int | None, generation: int | None) -> dict[str, Any]:
         """Bring client ``sid`` up to date (snapshot, catch-up delta or resync) and add it to the room."""
         emit = self.server.emit
@@ -423,6 +432,7 @@ class Broadcaster:
                         reply.append(("resync", {"reason": "Expired", "message": reason}))
                         reply.append(("snapshot", self._snapshot_locked()))
             self._lagging.pop(sid, None)
+            self._durable(head)
             for pending in backlog:
                 # Not to ``sid``: the reply covers ``since`` to the head, and a client re-subscribing
                 # from inside the room would otherwise see these first and take them for a gap.
