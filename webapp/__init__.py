@@ -45,7 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure a Kubedrill app; ``config`` overrides ``DEFAULTS`` (tests pass TESTING)."""
     from .live import NAMESPACE, Broadcaster, LiveNamespace, NoWebSocketCompression, SocketJSON
     from .runtime import Runtime
-    from .socket_guard import LivePacket, SocketGuard
+    from .socket_guard import LivePacket, PollingBodyFilter, SocketGuard
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_mapping(DEFAULTS)
@@ -83,6 +83,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     # Uncompressed WebSocket for the live stream: per-client compression cost 3x the CPU (live_bench).
     app.wsgi_app = NoWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
+    # Long-polling bodies that do not decode are refused before Engine.IO sees them.
+    guard = app.extensions["kubedrill.socket_guard"]
+    app.wsgi_app = PollingBodyFilter(app.wsgi_app, guard.report,  # type: ignore[method-assign]
+                                     int(app.config["SOCKETIO_MAX_MESSAGE_BYTES"]))
 
     if app.config["START_THREADS"]:
         runtime.start()

@@ -34,6 +34,7 @@ per kind at most, with the number suppressed since -- never a traceback per fram
 """
 from __future__ import annotations
 
+import io
 import logging
 import math
 import socket
@@ -42,6 +43,7 @@ import time
 from typing import Any
 
 import socketio
+from engineio import payload as engineio_payload
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from socketio import packet as sio_packet
 
@@ -55,6 +57,7 @@ log = logging.getLogger(__name__)
 RATE = 50.0
 BURST = 100
 SEND_BUFFER_BYTES = 256 * 1024         # a WebSocket's kernel send buffer (FilteredWebSocket)
+MAX_ENGINEIO_PACKET_TYPE = 6           # open, close, ping, pong, message, upgrade, noop
 LOG_EVERY = 10.0                       # seconds between two log lines of one kind
 MAX_EVENT_NAME = 64
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "newListener",
@@ -86,6 +89,72 @@ class RateLimitedLog:
             suppressed = self._suppressed.pop(kind, 0)
         more = f" (+{suppressed} more in the last {self.every:g} s)" if suppressed else ""
         self.logger.warning("live socket: %s: %s%s", kind, detail[:200], more)
+
+
+class PollingErrors(logging.Filter):
+    """Turn engineio's traceback for an undecodable long-polling POST into one rate-limited line.
+
+    ``engineio.Server.handle_request`` decodes a polling POST body inside a bare ``except`` that calls
+    ``logger.exception("post request handler error")`` (and answers ``ok``): a traceback per frame.
+    """
+
+    def __init__(self, report: RateLimitedLog):
+        super().__init__()
+        self.report = report
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() == "post request handler error" and record.exc_info:
+            err = record.exc_info[1]
+            self.report.note("undecodable polling payload", f"{type(err).__name__}: {err}")
+            return False
+        return True
+
+
+class PollingBodyFilter:
+    """WSGI middleware: refuse a long-polling POST whose Engine.IO payload does not decode (400).
+
+    Engine.IO answers an unknown packet type by disconnecting the session, and ``disconnect`` can wait
+    forever in ``queue.join()`` (see webapp/server.py) -- a request that never returns. Checking the
+    payload first keeps that path unreachable; a sound body is handed on unchanged.
+    """
+
+    def __init__(self, app: Any, report: RateLimitedLog, max_bytes: int):
+        self.app = app
+        self.report = report
+        self.max_bytes = max_bytes
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "POST" or not environ.get("PATH_INFO", "").startswith("/socket.io"):
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        problem = None
+        if not 0 <= length <= self.max_bytes:
+            problem = f"bad Content-Length {environ.get('CONTENT_LENGTH')!r}"
+        else:
+            body = environ["wsgi.input"].read(length)
+            problem = _polling_problem(body)
+            environ["wsgi.input"] = io.BytesIO(body)
+        if problem is None:
+            return self.app(environ, start_response)
+        self.report.note("undecodable polling payload", problem)
+        start_response("400 BAD REQUEST", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"bad Engine.IO payload"]
+
+
+def _polling_problem(body: bytes) -> str | None:
+    """Why a polling POST body is not a sound Engine.IO v4 payload (None when it is)."""
+    try:
+        text = body.decode("utf-8")
+        packets = engineio_payload.Payload(encoded_payload=text).packets
+    except Exception as err:   # noqa: BLE001 - any decode failure of foreign bytes is "undecodable"
+        return f"{type(err).__name__}: {err}"
+    for pkt in packets:
+        if not 0 <= pkt.packet_type <= MAX_ENGINEIO_PACKET_TYPE:
+            return f"unknown Engine.IO packet type {pkt.packet_type}"
+    return None
 
 
 class BadPacket(ValueError):
@@ -208,6 +277,9 @@ class SocketGuard:
         eio.on("disconnect", self.handle_disconnect)
         websocket = type("GuardedWebSocket", (FilteredWebSocket,), {"guard": self})
         eio._async = {**eio._async, "websocket": websocket}    # a copy: the driver's table is shared
+        # A logger of this server's own (engineio's default one is shared by every server).
+        eio.logger = logging.getLogger(f"kubedrill.engineio.{id(eio):x}")
+        eio.logger.addFilter(PollingErrors(self.report))
         return self
 
     # ------------------------------------------------------------------ engine.io handlers

@@ -289,3 +289,19 @@ def test_under_a_little_load_no_socket_is_dropped_and_no_delta_is_skipped(make_l
     assert result["disconnects"] == 0 and result["gaps"] == 0, result   # resyncs are allowed: they are explicit
     assert result["still_connected"] == 5 and result["socket_errors"] == 0, result
     assert result["deltas"] > 0, result
+
+
+def test_undecodable_polling_payloads_are_one_rate_limited_line_not_tracebacks(live_server, caplog):
+    """The long-polling transport carries frames too: garbage there is counted, never a traceback."""
+    import logging
+
+    import requests
+
+    base = live_server + "/socket.io/?EIO=4&transport=polling"
+    handshake = requests.get(base, timeout=10).text
+    sid = json.loads(handshake[handshake.index("{"):])["sid"]
+    with caplog.at_level(logging.WARNING):
+        for body in (b"\xff\xfe", b"9999", b"4{{{", b"\x00" * 10):
+            r = requests.post(f"{base}&sid={sid}", data=body, timeout=10)
+            assert r.status_code < 500
+    assert not [rec for rec in caplog.records if rec.exc_info]
