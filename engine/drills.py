@@ -6,8 +6,10 @@ deploys a bad image"), a steady-state hypothesis as probes checked every simulat
 conditions with a time limit, hints and an explanation. ``DrillRun`` plays it on a fresh cluster
 the chaos-tool way (Chaos Toolkit / Litmus): a probe *fails* after ``tolerance`` (3) consecutive
 failing samples and passes again on the first good one; the verdict is every probe passing at the
-end (plus the drill's extra conditions). The report gives time to detect, time to recover,
-availability and downtime per Service, and every action the user took with its simulated time.
+end (plus the drill's extra conditions). The report gives the time played, time to detect (the
+student's first response to a failing probe), time to recover, downtime and availability (one
+definition, per probe, per Service and for the whole steady state: ``DEFINITIONS``), and every
+action the user took with its simulated time.
 """
 from __future__ import annotations
 
@@ -24,6 +26,16 @@ from .selectors import LabelSelector
 
 DRILLS_DIR = Path(__file__).resolve().parent.parent / "drills"
 DEFAULT_TOLERANCE = 3
+
+# What the report's figures mean, shipped in every report so a grader reads the same definitions.
+DEFINITIONS: dict[str, str] = {
+    "played": "simulated seconds the student played, from t = 0 until they finished, stopped or time ran out",
+    "time_to_detect": "from the first failing probe to the student's first action after it (dashboard or kubectl)",
+    "time_to_recover": "from the first fault to the moment every probe passed again",
+    "downtime": "sampled seconds (one sample per simulated second) in which a check failed: any probe for the "
+                "steady state, its own check for a probe or Service",
+    "availability": "share of sampled seconds in which the check held: 1 - downtime / samples (same samples)",
+}
 
 
 @dataclass
@@ -430,6 +442,7 @@ class DrillRun:
         self.series: list[dict] = []
         self.load: dict[str, float] = {}
         self.steady_at_start: dict[str, bool] = {}
+        self.finished_early_at: int | None = None    # drill time when the student chose to finish now
         self._next_entry = 0
         self.probes = [ProbeState(p, int(drill.passing.get("tolerance", DEFAULT_TOLERANCE))) for p in drill.probes]
 
@@ -483,6 +496,19 @@ class DrillRun:
             self.advance(1)
         return self.report()
 
+    def finish_now(self) -> None:
+        """Play the remaining time at once (the student finished early); the report keeps when they did.
+
+        The rest of the timeline still plays, because the verdict depends on it (a later fault, a
+        recovery still under way), but it is no longer the student's time: ``played_seconds`` stops here.
+        """
+        if not self.started:
+            self.start()
+        if self.finished:
+            return
+        self.finished_early_at = self.t
+        self.advance(self.drill.time_limit - self.t)
+
     def _fire_timeline(self) -> None:
         timeline = self.drill.timeline
         while self._next_entry < len(timeline) and timeline[self._next_entry]["at"] <= self.t:
@@ -519,7 +545,8 @@ class DrillRun:
             self.faults.append(record)
 
     def _sample(self) -> None:
-        row: dict = {"t": self.t, "probes": {}, "values": {}}
+        # "probes": passing in the chaos-tool sense (tolerance); "ok": this very sample's check.
+        row: dict = {"t": self.t, "probes": {}, "values": {}, "ok": {}}
         for state in self.probes:
             if self.t < state.after:
                 continue
@@ -527,6 +554,7 @@ class DrillRun:
             state.record(self.t, ok, value)
             row["probes"][state.name] = not state.failing
             row["values"][state.name] = value
+            row["ok"][state.name] = ok
         self.series.append(row)
 
     # -------------------------------------------------------------- the student
@@ -567,12 +595,13 @@ class DrillRun:
 
     # -------------------------------------------------------------- report
     def report(self) -> dict:
-        """The score sheet: verdict and why, detection and recovery times, availability, actions."""
+        """The score sheet: verdict and why, time played, detection and recovery, downtime, actions."""
         drill = self.drill
         injected = [f["at"] for f in self.faults if f.get("ok") and f.get("fault", True)]
         first_fault = min(injected) if injected else 0
         windows = sorted((w[0], w[1]) for s in self.probes for w in s.windows)
-        detected_at = windows[0][0] if windows else None
+        first_failure_at = windows[0][0] if windows else None
+        detected_at, detection = self._detection(first_failure_at)
         recovered_at = self._recovered_at()
         failing = [s.name for s in self.probes if s.failing]
         never = [s.name for s in self.probes if s.spec.get("must_hold") and s.ever_failed]
@@ -582,44 +611,70 @@ class DrillRun:
         if never:
             reasons.append("must never fail, but did: " + ", ".join(never))
         within = drill.passing.get("recover_within")
-        if within is not None and detected_at is not None and not failing:
+        if within is not None and first_failure_at is not None and not failing:
             if recovered_at is None or recovered_at - first_fault > float(within):
                 reasons.append(f"recovered after {recovered_at - first_fault:g} s, more than the {within} s allowed"
                                if recovered_at is not None else "did not recover")
         verdict = "passed" if not reasons and self.finished else ("failed" if reasons else "running")
         if verdict == "passed":
-            reason = ("every probe held" if detected_at is None
+            reason = ("every probe held" if first_failure_at is None
                       else f"every probe passing again {recovered_at - first_fault:g} s after the first fault")
         else:
             reason = "; ".join(reasons) if reasons else "the drill is still running"
+        played = self.finished_early_at if self.finished_early_at is not None else self.t
+        if self.finished_early_at is not None:
+            played_note = (f"finished early: played {played} of {drill.time_limit} s; the remaining "
+                           f"{drill.time_limit - played} s were played at once, without the student, to score it")
+        else:
+            played_note = "played to the end" if self.finished else f"still running at {self.t} s"
+        per_probe = {s.name: _uptime([ok for _, ok, _ in s.samples]) for s in self.probes}
         services = {}
         for state in self.probes:
             if state.spec["type"] != "service-success-rate":
                 continue
-            samples = [s for s in state.samples]
-            rates = [float(v) for _, _, v in samples]
-            services[f"{state.spec.get('namespace', 'default')}/{state.spec['service']}"] = {
-                "availability": round(sum(rates) / len(rates), 4) if rates else None,
-                "downtime_seconds": sum(1 for _, ok, _ in samples if not ok),
-                "min": state.spec.get("min", 0.99)}
+            rates = [float(v) for _, _, v in state.samples]
+            services[f"{state.spec.get('namespace', 'default')}/{state.spec['service']}"] = dict(
+                per_probe[state.name], probe=state.name, min=state.spec.get("min", 0.99),
+                mean_success_rate=round(sum(rates) / len(rates), 4) if rates else None)
+        steady = _uptime([all(row["ok"].values()) for row in self.series if row.get("ok")])
         return {
             "drill": drill.id, "title": drill.title, "seed": drill.seed, "profile": drill.profile,
             "verdict": verdict, "reason": reason, "elapsed": self.t, "time_limit": drill.time_limit,
+            "played_seconds": played, "finished_early": self.finished_early_at is not None,
+            "played_note": played_note,
             "steady_state_at_start": self.steady_at_start,
             "first_fault_at": first_fault if injected else None,
-            "detected_at": detected_at,
-            "time_to_detect": (detected_at - first_fault) if detected_at is not None else None,
+            "first_failure_at": first_failure_at,
+            "detected_at": detected_at, "detection": detection,
+            "time_to_detect": (detected_at - first_failure_at) if detected_at is not None else None,
             "recovered_at": recovered_at,
             "time_to_recover": (recovered_at - first_fault) if recovered_at is not None else None,
-            "downtime_seconds": sum(1 for row in self.series if not all(row["probes"].values())),
+            "downtime_seconds": steady["downtime_seconds"], "availability": steady["availability"],
+            "samples": steady["samples"],
             "services": services,
-            "probes": [{"name": s.name, "type": s.spec["type"], "passing": not s.failing, "everFailed": s.ever_failed,
-                        "failures": [{"from": a, "to": b} for a, b in s.windows], "last": s.last_value}
+            "probes": [dict(per_probe[s.name], name=s.name, type=s.spec["type"], min=s.spec.get("min"),
+                            passing=not s.failing, everFailed=s.ever_failed, last=s.last_value,
+                            failures=[{"from": a, "to": b} for a, b in s.windows])
                        for s in self.probes],
+            "definitions": dict(DEFINITIONS),
             "faults": self.faults, "actions": self.actions, "hints": self.hints_revealed,
             "explanation": drill.explanation if self.finished else "",
             "series": self.series,
         }
+
+    def _detection(self, first_failure_at: float | None) -> tuple[float | None, str]:
+        """When the student first responded to a failing probe, and in words why (or why not)."""
+        if first_failure_at is None:
+            return None, "no probe failed: there was nothing to detect"
+        # Every recorded action counts, whatever its type or whether it worked: it is a response.
+        after = [a["at"] for a in self.actions if a["at"] >= first_failure_at]
+        if after:
+            return min(after), (f"first action at {min(after)} s, after the first probe failed at "
+                                f"{first_failure_at} s")
+        if self.actions:
+            return None, (f"not detected: every action came before the first probe failed at "
+                          f"{first_failure_at} s")
+        return None, f"not detected: no action after the first probe failed at {first_failure_at} s"
 
     def _recovered_at(self) -> float | None:
         """When every probe last turned passing again after a failure (None if none failed or still failing)."""
@@ -627,6 +682,13 @@ class DrillRun:
             return None
         ends = [w[1] for s in self.probes for w in s.windows if w[1] is not None]
         return max(ends) if ends else None
+
+
+def _uptime(checks: list[bool]) -> dict:
+    """Downtime and availability of one series of per-second checks (see ``DEFINITIONS``)."""
+    down = sum(1 for ok in checks if not ok)
+    return {"samples": len(checks), "downtime_seconds": down,
+            "availability": round((len(checks) - down) / len(checks), 4) if checks else None}
 
 
 def _summary(result: Any) -> Any:

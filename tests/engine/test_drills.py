@@ -48,7 +48,8 @@ def test_controller_manager_drill_recovery_times():
     helped, alone = play(drill, drill.solution), play(drill)
     assert helped["time_to_recover"] < drill.expect["solution_recovered_before"]
     assert alone["time_to_recover"] > drill.expect["idle_recovered_after"]   # only when the 60 s fault ends
-    assert helped["time_to_detect"] == alone["time_to_detect"]
+    assert helped["first_failure_at"] == alone["first_failure_at"] is not None
+    assert alone["time_to_detect"] is None           # nobody responded
 
 
 def test_report_records_actions_hints_and_availability():
@@ -78,7 +79,61 @@ def test_service_availability_and_downtime_are_reported():
     web = report["services"]["default/web"]
     assert 0.5 < web["availability"] < 1.0
     assert web["downtime_seconds"] > 0
-    assert report["time_to_detect"] is not None and report["time_to_detect"] <= 5
+    assert report["first_failure_at"] - report["first_fault_at"] <= 5
+
+
+def test_finishing_early_reports_the_time_played_not_the_time_limit():
+    drill = load_drill(DRILLS_DIR / "01-pod-kill.yaml")
+    run = DrillRun(drill, cluster_factory=cluster_factory).start()
+    run.advance(30)
+    run.finish_now()
+    report = run.report()
+    # The rest of the timeline is still played and scored ...
+    assert run.finished and report["elapsed"] == drill.time_limit and len(report["series"]) == drill.time_limit
+    assert report["verdict"] == "passed"
+    # ... but the report says what the student played.
+    assert report["played_seconds"] == 30 and report["finished_early"] is True
+    assert report["played_note"].startswith("finished early: played 30 of 60 s")
+    played_out = DrillRun(drill, cluster_factory=cluster_factory).run()
+    assert played_out["played_seconds"] == 60 and played_out["finished_early"] is False
+
+
+@pytest.mark.parametrize("name", ["01-pod-kill.yaml", "02-node-lost.yaml", "06-readiness-probe.yaml"])
+def test_downtime_and_availability_come_from_one_definition(name):
+    report = play(load_drill(DRILLS_DIR / name))
+    assert report["definitions"]["downtime"] and report["definitions"]["availability"]
+    probes = {p["name"]: p for p in report["probes"]}
+    for p in probes.values():
+        assert p["availability"] == round((p["samples"] - p["downtime_seconds"]) / p["samples"], 4)
+    for svc in report["services"].values():
+        probe = probes[svc["probe"]]
+        assert (svc["downtime_seconds"], svc["availability"]) == (probe["downtime_seconds"], probe["availability"])
+        assert (svc["availability"] == 1.0) == (svc["downtime_seconds"] == 0)
+    rows = [r for r in report["series"] if r["ok"]]
+    assert report["samples"] == len(rows)
+    assert report["downtime_seconds"] == sum(1 for r in rows if not all(r["ok"].values()))
+    assert report["availability"] == round(1 - report["downtime_seconds"] / len(rows), 4)
+    # The steady state is down whenever one of its probes is, never less.
+    assert report["downtime_seconds"] >= max(p["downtime_seconds"] for p in probes.values())
+
+
+def test_time_to_detect_is_the_first_response_after_a_failing_probe():
+    drill = load_drill(DRILLS_DIR / "02-node-lost.yaml")
+    idle = play(drill)
+    failed_at = idle["first_failure_at"]
+    assert failed_at is not None and idle["time_to_detect"] is None and idle["detected_at"] is None
+    assert idle["detection"].startswith("not detected: no action")
+    assert "first failing probe" in idle["definitions"]["time_to_detect"]
+
+    early = play(drill, [{"at": 1, "action": "scale", "args": {"kind": "Deployment", "name": "nope", "replicas": 1}}])
+    assert early["time_to_detect"] is None and "every action came before" in early["detection"]
+
+    # A failed action still counts: it is a response.
+    late = play(drill, [{"at": 1, "action": "scale", "args": {"kind": "Deployment", "name": "nope", "replicas": 1}},
+                        {"at": failed_at + 4, "action": "scale", "args": {"kind": "Deployment", "name": "nope",
+                                                                        "replicas": 1}}])
+    assert late["first_failure_at"] == failed_at
+    assert late["detected_at"] == failed_at + 4 and late["time_to_detect"] == 4
 
 
 def test_hidden_faults_are_not_in_the_public_briefing():
