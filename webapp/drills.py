@@ -10,15 +10,26 @@ counts: dashboard actions and Kubernetes API writes (kubectl) are appended to th
 Faults marked ``hidden`` stay hidden until the session ends: the public ``status`` lists only
 visible faults, and ``hidden_refs`` tells the live stream which chaos objects (and their Events)
 to leave out. Call everything here under ``runtime.lock``.
+
+When a session ends it hands its report to ``on_end`` (the runtime keeps the last ``KEPT_REPORTS``
+there, so a report outlives the drill). The report's wall dates are added here: the engine has no
+wall clock.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from engine.drills import DrillRun, list_drills
 from engine.errors import NotFound
 
 RUNNING, FINISHED, STOPPED = "Running", "Finished", "Stopped"
+KEPT_REPORTS = 20          # finished reports the runtime keeps in memory, newest first
+
+
+def wall_date() -> str:
+    """Now as an ISO 8601 UTC date and time, to the second (when a student played, for the teacher)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def catalogue() -> list[dict[str, Any]]:
@@ -39,17 +50,22 @@ def find_drill(drill_id: str) -> Any:
 class DrillSession:
     """One drill played on the runtime's cluster: its run, its phase and its final report."""
 
-    def __init__(self, drill: Any, cluster_factory: Callable[..., Any]):
+    def __init__(self, drill: Any, cluster_factory: Callable[..., Any], *,
+                 on_end: Callable[[dict[str, Any]], None] | None = None):
         self.drill = drill
         self.run = DrillRun(drill, cluster_factory=cluster_factory)
         self.phase = RUNNING
         self.stopped_at: int | None = None
+        self.started_on: str | None = None    # wall dates, for the report
+        self.ended_on: str | None = None
+        self._on_end = on_end
         self._report: dict[str, Any] | None = None
         self.seq = 0          # bumped on every visible change (drill time, hint, action, end)
 
     def start(self) -> Any:
         """Build the drill's cluster (manifests, warm-up, t = 0) and return it."""
         self.run.start()
+        self.started_on = wall_date()
         self.seq += 1
         return self.run.cluster
 
@@ -79,7 +95,7 @@ class DrillSession:
         """End the drill now (``finish``: play the remaining time at once first); return the report."""
         if self.running:
             if finish:
-                self.run.advance(self.drill.time_limit - self.run.t)
+                self.run.finish_now()     # the rest is played for the score; the report keeps the time played
             self._end(FINISHED if self.run.finished else STOPPED)
         return self.report()
 
@@ -87,8 +103,11 @@ class DrillSession:
         self.phase = phase
         if phase == STOPPED:
             self.stopped_at = self.run.t
+        self.ended_on = wall_date()
         self._report = None
         self.seq += 1
+        if self._on_end is not None:
+            self._on_end(self.report())
 
     # ------------------------------------------------------------------ the student
     def hint(self) -> dict[str, Any]:
@@ -142,9 +161,11 @@ class DrillSession:
         if self._report is not None and not self.running:
             return self._report
         report = self.run.report()
-        report["phase"] = self.phase
+        report.update(phase=self.phase, started=self.started_on, date=self.ended_on)
         if self.phase == STOPPED:
             report["stopped_at"] = self.stopped_at
+            report["played_note"] = (f"stopped after {self.stopped_at} of {self.drill.time_limit} s; "
+                                     "the rest was not played")
             if report["verdict"] == "running":
                 report["verdict"] = "stopped"
                 report["reason"] = (f"stopped by the user after {self.stopped_at} s of the "
@@ -161,13 +182,14 @@ class DrillSession:
 CHART_COLOURS = ("#1a7f4b", "#6e56cf", "#0b6bcb", "#b45309", "#be185d")
 
 
-def report_chart(report: dict[str, Any], probes: list[dict[str, Any]], width: int = 720,
+def report_chart(report: dict[str, Any], probes: list[dict[str, Any]] | None = None, width: int = 720,
                  height: int = 200) -> dict[str, Any]:
-    """An SVG-ready timeline for the printable report: one line per probe (% of its goal) + fault markers.
+    """An SVG-ready timeline for the printable report: one line per probe (% of its goal), fault and action markers.
 
     A Service's line is its success rate in %; a count probe (ready replicas, pods, nodes) is its
     value as a share of its ``min``, capped at 100 %; anything else is 100 % while passing, 0 % not.
     """
+    probes = report.get("probes") or [] if probes is None else probes   # the report carries each goal (min)
     series = report.get("series") or []
     limit = max([1, int(report.get("time_limit") or 1)] + [int(r["t"]) for r in series])
 
@@ -191,9 +213,12 @@ def report_chart(report: dict[str, Any], probes: list[dict[str, Any]], width: in
                           "points": " ".join(points)})
     markers = [{"x": x(f["at"]), "label": f"{f.get('kind', '')} {f.get('name', '')}".strip()}
                for f in report.get("faults") or [] if f.get("ok") and f.get("fault", True)]
+    # Every recorded action, whatever its type or result: a grader must see all the student did.
+    actions = [{"x": x(a["at"]), "at": a["at"], "label": str(a.get("action", "")), "ok": bool(a.get("ok")),
+                "row": i % 4} for i, a in enumerate(report.get("actions") or [])]
     step = 10 if limit <= 90 else 20 if limit <= 180 else 60
     ticks = [{"x": x(t), "label": f"{t} s"} for t in range(0, limit + 1, step)]
-    return {"width": width, "height": height, "lines": lines, "markers": markers, "ticks": ticks,
+    return {"width": width, "height": height, "lines": lines, "markers": markers, "actions": actions, "ticks": ticks,
             "y0": y(0), "y50": y(50), "y100": y(100), "left": 40, "right": width - 10}
 
 
