@@ -18,6 +18,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from typing import Any, Callable
 
 from engine.clock import EPOCH_SECONDS
@@ -26,7 +27,7 @@ from engine.errors import BadRequest, ServiceUnavailable
 from engine.etcd import persistence
 from engine.etcd.persistence import UnencodableObjects
 
-from .drills import DrillSession, find_drill
+from .drills import KEPT_REPORTS, DrillSession, find_drill
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class Runtime:
         self.cluster = self._new_cluster()
         self.drill: Any = None           # webapp.drills.DrillSession while a drill owns the cluster
         self._sandbox: Any = None        # the user's own cluster, kept aside during a drill
+        self.drill_reports: deque[dict[str, Any]] = deque(maxlen=KEPT_REPORTS)   # ended drills', newest first
         self.resync_message: str | None = None   # why the generation last changed (for the live stream)
 
     @classmethod
@@ -397,7 +399,7 @@ class Runtime:
     def start_drill(self, drill_id: str) -> dict[str, Any]:
         """Start drill ``drill_id`` on a fresh cluster of its own; return its live status."""
         drill = find_drill(drill_id)                # NotFound before anything changes
-        session = DrillSession(drill, self._drill_cluster_factory())
+        session = DrillSession(drill, self._drill_cluster_factory(), on_end=self.drill_reports.appendleft)
         cluster = session.start()       # a cluster of its own: built and warmed up outside the lock
         with self.lock:
             self._drain()
@@ -437,10 +439,15 @@ class Runtime:
         return report
 
     def exit_drill(self) -> dict[str, Any]:
-        """Leave the drill (running or over) and bring the sandbox cluster back; return the clock."""
+        """Leave the drill (running or over) and bring the sandbox cluster back; return the clock.
+
+        A drill left while running is stopped first, so its report is kept like any other.
+        """
         with self.lock:
             if self.drill is None:
                 raise BadRequest("no drill is loaded")
+            if self.drill.running:
+                self.drill.stop()
             close = getattr(self.cluster, "close", None)
             if callable(close):
                 close()
@@ -457,11 +464,14 @@ class Runtime:
         return state
 
     def drill_report(self) -> dict[str, Any] | None:
-        """The final report of the drill that is over; None while none is loaded or it is running."""
+        """The latest kept report (the drill just over, or the last one left); None while a drill runs.
+
+        While a drill runs there is none, so no report of an earlier try gives its hidden faults away.
+        """
         with self.lock:
-            if self.drill is None or self.drill.running:
+            if self.drill is not None and self.drill.running:
                 return None
-            return self.drill.report()
+            return self.drill_reports[0] if self.drill_reports else None
 
     def record_action(self, action: str, args: dict[str, Any], *, via: str, ok: bool = True,
                       result: Any = None, error: str | None = None) -> None:

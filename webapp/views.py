@@ -94,9 +94,7 @@ def _report_or_404() -> tuple[dict, Any]:
     report = runtime.drill_report()
     if report is None:
         raise NotFound("no drill report yet: finish or stop a drill first")
-    with runtime.lock:
-        probes = [dict(p) for p in runtime.drill.drill.probes]
-    return report, probes
+    return report, report["probes"]      # a kept report outlives its drill: it carries its probes' goals
 
 
 @bp.get("/ui/drills/report.json")
