@@ -41,6 +41,7 @@ const clock = (s) => {
   return `${Math.floor(v / 60)}:${String(v % 60).padStart(2, "0")}`;
 };
 const secs = (v) => (v === null || v === undefined ? "—" : `${v} s`);
+const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(2)} %`);
 
 async function loadCatalogue() {
   if (model.loading) return;
@@ -257,20 +258,34 @@ function renderReport(root, s) {
 }
 
 function reportNodes(s, r) {
-  const fact = (label, value, id) => h("div", {}, h("dt", { text: label }), h("dd", { id, text: value }));
+  const defs = r.definitions || {};
+  // The figure alone in its element (tests and exports read it), its meaning on lines below it.
+  const fact = (label, value, id, ...notes) => h("div", {},
+    h("dt", { text: label }),
+    h("dd", {}, h("span", { id, text: value }),
+      ...notes.filter(Boolean).map((n) => h("div", { class: "muted drill-def", text: n }))));
   const services = Object.entries(r.services || {}).map(([name, v]) =>
-    fact(`Availability ${name}`, v.availability === null || v.availability === undefined ? "—" : `${(v.availability * 100).toFixed(2)} % (${v.downtime_seconds} s down)`));
+    fact(`Service ${name}`, `${pct(v.availability)} available, ${v.downtime_seconds ?? 0} s down`, undefined,
+      `seconds below ${Math.round((v.min ?? 0.99) * 1000) / 10} % of requests answered (probe ${v.probe}); `
+        + `${pct(v.mean_success_rate)} answered on average`));
   return [
     h("div", { class: "drill-head" },
       h("h3", { class: "drill-title", text: r.title || s.title }),
-      h("span", { id: "drill-verdict", class: "drill-verdict", dataset: { verdict: r.verdict || "" }, text: r.verdict || "" })),
+      h("span", { id: "drill-verdict", class: "drill-verdict", dataset: { verdict: r.verdict || "" },
+        text: r.verdict || "" }),
+      r.finished_early ? h("span", { id: "drill-finished-early", class: "badge", text: "finished early" }) : null),
     h("p", { id: "drill-reason", class: "drill-reason", text: r.reason || "" }),
-    h("dl", { class: "kv drill-facts" },
-      fact("Time played", `${r.elapsed ?? s.t} / ${r.time_limit ?? s.time_limit} s`),
+    h("p", { class: "muted drill-meta",
+      text: `drill ${r.drill || s.id} · seed ${r.seed ?? "—"}${r.date ? ` · ended ${r.date}` : ""}` }),
+    h("dl", { class: "drill-facts" },
+      fact("Time played", `${r.played_seconds ?? s.t} / ${r.time_limit ?? s.time_limit} s`, "drill-played",
+        r.played_note),
       fact("First fault at", secs(r.first_fault_at)),
-      fact("Time to detect", secs(r.time_to_detect), "drill-ttd"),
-      fact("Time to recover", secs(r.time_to_recover), "drill-ttr"),
-      fact("Downtime", `${r.downtime_seconds ?? 0} s`, "drill-downtime"),
+      fact("Time to detect", secs(r.time_to_detect), "drill-ttd", r.detection, defs.time_to_detect),
+      fact("Time to recover", secs(r.time_to_recover), "drill-ttr", defs.time_to_recover),
+      fact("Downtime (steady state)", `${r.downtime_seconds ?? 0} s`, "drill-downtime",
+        `of ${r.samples ?? 0} s sampled; ${defs.downtime || ""}`),
+      fact("Availability (steady state)", pct(r.availability), "drill-availability", defs.availability),
       services),
     h("figure", { class: "chart drill-chart-box" },
       h("figcaption", { text: "Timeline: availability and replicas, faults (✖) and your actions (●)" }),
