@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.apiserver.manifests import load_json, load_yaml
+from engine.apiserver.manifests import MAX_BODY, load_json, load_yaml
 from engine.errors import BadRequest, NotAcceptable, RequestEntityTooLarge, UnsupportedMediaType
-
-MAX_BODY = 3 * 1024 * 1024  # the apiserver's request body limit (3 MiB)
 
 TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 DISCOVERY_V2_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
