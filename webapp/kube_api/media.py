@@ -132,8 +132,8 @@ def decode_object(request) -> dict:
     elif mime in ("application/yaml", "application/x-yaml", "text/yaml"):
         obj = _load_yaml(raw)
     else:
-        raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types "
-                                   f"include: application/json, application/yaml")
+        raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
+                                   "include: application/json, application/yaml")
     if not isinstance(obj, dict):
         raise BadRequest("the body of the request must be a JSON or YAML object")
     return obj
