@@ -1,4 +1,4 @@
-"""Restarting on the same database resumes the same cluster."""
+"""Restarting on the same database resumes the same cluster (SQLite and PostgreSQL: ``db_url``)."""
 from __future__ import annotations
 
 from simulate import run_until, running_ready
@@ -6,8 +6,8 @@ from simulate import run_until, running_ready
 from engine.cluster import Cluster
 
 
-def test_restart_resumes_every_object_and_the_revision_never_goes_back(tmp_path):
-    url = f"sqlite:///{tmp_path / 'cluster.db'}"
+def test_restart_resumes_every_object_and_the_revision_never_goes_back(db_url):
+    url = db_url
     first = Cluster(seed=3, profile="demo", store_url=url, nodes=2)
     run_until(first, lambda: len(running_ready(first, "app=web")) == 3, 60)
     first.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept"}, "data": {"a": "1"}})
@@ -31,8 +31,8 @@ def test_restart_resumes_every_object_and_the_revision_never_goes_back(tmp_path)
     second.close()
 
 
-def test_catch_up_tells_the_changes_of_before_a_restart_from_the_change_log(tmp_path):
-    url = f"sqlite:///{tmp_path / 'c.db'}"
+def test_catch_up_tells_the_changes_of_before_a_restart_from_the_change_log(db_url):
+    url = db_url
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept", "namespace": "default"}}
     first = Cluster(seed=3, store_url=url, nodes=1, empty=True)
     first.apply([cm, dict(cm, metadata={"name": "dropped", "namespace": "default"})])
@@ -48,9 +48,9 @@ def test_catch_up_tells_the_changes_of_before_a_restart_from_the_change_log(tmp_
     second.close()
 
 
-def test_restarting_twice_never_collides_with_what_the_first_run_recorded(tmp_path):
+def test_restarting_twice_never_collides_with_what_the_first_run_recorded(db_url):
     """A resumed cluster draws a fresh random stream: Event names and uids are not handed out twice."""
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    url = db_url
     first = Cluster(seed=5, store_url=url, nodes=1)
     first.run_for(30)
     first.close()
@@ -61,9 +61,9 @@ def test_restarting_twice_never_collides_with_what_the_first_run_recorded(tmp_pa
     assert again.restored
 
 
-def test_an_emptied_database_keeps_its_revision(tmp_path):
+def test_an_emptied_database_keeps_its_revision(db_url):
     from engine.etcd.persistence import SqlPersistence
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    url = db_url
     first = Cluster(seed=5, store_url=url, nodes=1)
     revision = first.store.revision
     first.close()

@@ -1,4 +1,7 @@
-"""SQLite persistence: what one process commits, a fresh process loads; revisions never go back."""
+"""Persistence on SQLite and PostgreSQL: what one process commits, a fresh process loads; revisions never go back.
+
+Every test runs against both databases (``db_url``, tests/conftest.py) unless it checks SQLite's own settings.
+"""
 from __future__ import annotations
 
 import threading
@@ -14,7 +17,13 @@ from engine.selectors import LabelSelector
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
+def url(db_url: str) -> str:
+    """An empty store database: a SQLite file, then a PostgreSQL database."""
+    return db_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cluster.db'}"
 
 
@@ -184,8 +193,8 @@ def test_simulated_time_survives_a_restart(url: str) -> None:
         assert db.sim_now == pytest.approx(123.456789)
 
 
-def test_sqlite_runs_in_wal_mode_with_the_recommended_settings(url: str) -> None:
-    with SqlPersistence(url) as db, db.engine.connect() as conn:
+def test_sqlite_runs_in_wal_mode_with_the_recommended_settings(sqlite_url: str) -> None:
+    with SqlPersistence(sqlite_url) as db, db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
@@ -201,7 +210,7 @@ def test_generic_upsert_fallback_replaces_rows(url: str) -> None:
     assert [o["metadata"]["labels"] for _, o in objects] == [{"tier": "two"}]
 
 
-def test_two_writers_on_one_file_never_see_database_is_locked(url: str) -> None:
+def test_two_writers_on_one_database_never_fail(url: str) -> None:
     SqlPersistence(url).close()  # create the schema once
     errors: list[BaseException] = []
 

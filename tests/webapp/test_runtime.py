@@ -1,4 +1,7 @@
-"""The runtime: pacing simulated time to wall time, waiting for changes, reset, persistence."""
+"""The runtime: pacing simulated time to wall time, waiting for changes, reset, persistence.
+
+The database tests run on SQLite and PostgreSQL (``db_url``, tests/conftest.py).
+"""
 from __future__ import annotations
 
 import threading
@@ -108,8 +111,8 @@ def test_reset_builds_a_fresh_cluster_and_bumps_generation(rt):
     assert [n["metadata"]["name"] for n in rt.cluster.store.list("nodes")] == nodes   # same seed, same nodes
 
 
-def test_reset_with_a_database_does_not_resume_the_old_cluster(tmp_path):
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+def test_reset_with_a_database_does_not_resume_the_old_cluster(db_url):
+    url = db_url
     rt = Runtime(seed=1, nodes=1, store_url=url)
     try:
         rt.call(rt.cluster.apply, [CONFIGMAP])
@@ -125,8 +128,8 @@ def test_reset_with_a_database_does_not_resume_the_old_cluster(tmp_path):
         again.stop()
 
 
-def test_a_restart_resumes_the_persisted_cluster(tmp_path):
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+def test_a_restart_resumes_the_persisted_cluster(db_url):
+    url = db_url
     rt = Runtime(seed=1, nodes=1, store_url=url)
     rt.call(rt.cluster.apply, [CONFIGMAP])
     rt.advance(3.0)
@@ -152,8 +155,8 @@ def _stored_revision(url: str) -> int:
         db.close()
 
 
-def test_an_acknowledged_write_is_in_the_database_when_call_returns(tmp_path):
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+def test_an_acknowledged_write_is_in_the_database_when_call_returns(db_url):
+    url = db_url
     rt = Runtime(seed=1, nodes=1, store_url=url, wall_epoch=False)
     try:
         stored = rt.call(lambda: rt.cluster.api.create(CONFIGMAP))
@@ -162,9 +165,9 @@ def test_an_acknowledged_write_is_in_the_database_when_call_returns(tmp_path):
         rt.stop()
 
 
-def test_writes_while_paused_survive_a_crash(tmp_path):
+def test_writes_while_paused_survive_a_crash(db_url):
     """No engine tick runs while paused: the write itself commits (a crash is a runtime never stopped)."""
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    url = db_url
     rt = Runtime(seed=1, nodes=1, store_url=url, wall_epoch=False)
     rt.pause()
     rt.call(lambda: rt.cluster.api.create(CONFIGMAP))
@@ -175,9 +178,9 @@ def test_writes_while_paused_survive_a_crash(tmp_path):
         again.stop()
 
 
-def test_concurrent_writers_share_commits(tmp_path, monkeypatch):
+def test_concurrent_writers_share_commits(db_url, monkeypatch):
     """Group commit: writers that wait for the database together are committed in one transaction."""
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    url = db_url
     rt = Runtime(seed=1, nodes=1, store_url=url, wall_epoch=False)
     commits: list[int] = []
     persistence = rt.cluster.persistence
@@ -209,9 +212,9 @@ def test_concurrent_writers_share_commits(tmp_path, monkeypatch):
         rt.stop()
 
 
-def test_a_failed_commit_is_not_acknowledged_and_is_retried(tmp_path, monkeypatch):
+def test_a_failed_commit_is_not_acknowledged_and_is_retried(db_url, monkeypatch):
     from engine.errors import ServiceUnavailable
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    url = db_url
     rt = Runtime(seed=1, nodes=1, store_url=url, wall_epoch=False)
     persistence = rt.cluster.persistence
     original = persistence.commit_batch
