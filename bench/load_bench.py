@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import threading
 import json
 import multiprocessing
 import os
@@ -251,6 +252,32 @@ async def _socket_load(base: str, clients: int, seconds: float, start_http: Any)
     return result | {"_http": http}
 
 
+def _run_coroutine(coro: Any) -> Any:
+    """``asyncio.run(coro)``, in a thread of its own when the caller already runs an event loop.
+
+    Under pytest, Playwright's sync API leaves a running loop in the main thread once a browser test
+    has run in the process, and ``asyncio.run`` refuses to start another there.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as err:   # noqa: BLE001 - handed back to the caller below
+            box["error"] = err
+
+    thread = threading.Thread(target=run, name="load-bench-loop")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def run_load(base_url: str, http_clients: int = 50, socket_clients: int = 20, seconds: float = 60) -> dict[str, Any]:
     """Run the HTTP and socket load against ``base_url`` for ``seconds``; the summary dict (see module doc)."""
     base_url = base_url.rstrip("/")
@@ -265,7 +292,7 @@ def run_load(base_url: str, http_clients: int = 50, socket_clients: int = 20, se
             procs.append(p)
 
     try:
-        sockets = asyncio.run(_socket_load(base_url, socket_clients, seconds, start_http))
+        sockets = _run_coroutine(_socket_load(base_url, socket_clients, seconds, start_http))
         http = queue.get(timeout=120) if procs else {"requests": 0, "errors": 0, "p50_ms": 0.0, "p99_ms": 0.0,
                                                      "max_ms": 0.0, "error_samples": []}
     finally:
