@@ -9,7 +9,7 @@ and names a cluster; ``authorize`` lets it through or raises the error kube-apis
   ``responsewriters.forbiddenMessage`` wrapped by apimachinery ``errors.NewForbidden``)::
 
       pods "web-1" is forbidden: User "alice" cannot delete resource "pods" in API group "" in the namespace "default"
-      deployments.apps "web" is forbidden: User "alice" cannot update resource "deployments/scale" in API group "apps" ...
+      deployments.apps "web" is forbidden: User "alice" cannot update resource "deployments/scale" in API group ...
       nodes is forbidden: User "alice" cannot list resource "nodes" in API group "" at the cluster scope
 
   with ``details`` ``{"name", "group", "kind": <resource without subresource>}`` as NewForbidden sets them.
@@ -112,7 +112,7 @@ def why_not(p: Principal, verb: str, cluster: str) -> str:
     if p.role == "student" and cluster == DEMO_CLUSTER:
         return "The demo cluster is the instructor's: you can watch it, not change it."
     if p.role == "student":
-        return "This cluster belongs to another student: you can only change your own."
+        return "This cluster belongs to another student: you can only use your own."
     return "You may not do this here."
 
 
