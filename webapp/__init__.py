@@ -1,8 +1,10 @@
 """Kubedrill web layer: the Flask app factory (flaskr style).
 
-``create_app(config)`` builds one app with its own ``Runtime`` (cluster + engine thread), its own
-Socket.IO server (namespace ``/live``, see ``webapp.live``) and the blueprints: the dashboard
-(``/``) and the Kubernetes HTTP API (``/api``, ``/apis``, ...).
+``create_app(config)`` builds one app with its own ``Hub`` (every simulated cluster by id, with the
+one engine thread and the one live thread that move them, see ``webapp.hub``), its own Socket.IO
+server (namespace ``/live``, see ``webapp.live``) and the blueprints: the dashboard (``/``) and the
+Kubernetes HTTP API (``/api``, ``/apis``, ...), served for the ``demo`` cluster at ``/`` and for any
+cluster at ``/c/<id>/``.
 """
 from __future__ import annotations
 
@@ -38,13 +40,21 @@ DEFAULTS: dict[str, Any] = {
     # Per-connection token bucket for Socket.IO messages (webapp.socket_guard): messages/s, burst.
     "SOCKETIO_RATE": 50.0,
     "SOCKETIO_BURST": 100,
+    # The hub (webapp.hub): at most this many student clusters; one unwatched and unused this many
+    # wall seconds is saved and unloaded (0: never).
+    "MAX_CLUSTERS": 60,
+    "IDLE_SECONDS": 600.0,
 }
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure a Kubedrill app; ``config`` overrides ``DEFAULTS`` (tests pass TESTING)."""
-    from .live import NAMESPACE, Broadcaster, LiveNamespace, NoWebSocketCompression, SocketJSON
-    from .runtime import Runtime
+    from engine.errors import StatusError
+
+    from .hub import DEFAULT_CLUSTER, ClusterPrefix, Hub
+    from .kube_api.errors import status_response
+    from .live import FRAME_SECONDS, NAMESPACE, Broadcaster, LiveNamespace, NoWebSocketCompression, SocketJSON
+    from .policy import principal_from_environ
     from .socket_guard import LivePacket, PollingBodyFilter, SocketGuard
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
@@ -54,9 +64,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["START_THREADS"] is None:
         app.config["START_THREADS"] = not app.config.get("TESTING", False)
     app.jinja_env.autoescape = True   # never render user text as HTML, whatever the template's suffix
-
-    runtime = Runtime.from_config(app.config)
-    app.extensions["kubedrill"] = runtime
 
     socketio.init_app(app, async_mode="threading",
                       cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
@@ -70,10 +77,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Garbage frames are dropped (one log line now and then), bad events answered, floods throttled.
     app.extensions["kubedrill.socket_guard"] = SocketGuard(
         server, rate=float(app.config["SOCKETIO_RATE"]), burst=int(app.config["SOCKETIO_BURST"])).install()
-    broadcaster = Broadcaster(runtime, server)
-    server.register_namespace(LiveNamespace(runtime, broadcaster, NAMESPACE))
-    app.extensions["kubedrill.live"] = broadcaster
+    hub = Hub(app.config, server, namespace=NAMESPACE, broadcaster_factory=Broadcaster, frame=FRAME_SECONDS)
+    app.extensions["kubedrill.hub"] = hub
+    # The demo cluster (the only one without class mode) and its live stream, as tests know them.
+    app.extensions["kubedrill"] = hub.get(DEFAULT_CLUSTER)
+    app.extensions["kubedrill.live"] = hub.broadcaster(DEFAULT_CLUSTER)
     app.extensions["kubedrill.socketio_server"] = server
+    server.register_namespace(LiveNamespace(
+        hub, lambda environ: principal_from_environ(environ, app.extensions.get("kubedrill.class")), NAMESPACE))
 
     from . import views
     from .health import health_bp
@@ -81,25 +92,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(kube_api_bp)
     app.register_blueprint(health_bp)
+    app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
     # Uncompressed WebSocket for the live stream: per-client compression cost 3x the CPU (live_bench).
     app.wsgi_app = NoWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
     # Long-polling bodies that do not decode are refused before Engine.IO sees them.
     guard = app.extensions["kubedrill.socket_guard"]
     app.wsgi_app = PollingBodyFilter(app.wsgi_app, guard.report,  # type: ignore[method-assign]
                                      int(app.config["SOCKETIO_MAX_MESSAGE_BYTES"]))
+    # Outermost: /c/<id>/... is cluster <id>'s dashboard and API (webapp.hub).
+    app.wsgi_app = ClusterPrefix(app.wsgi_app)  # type: ignore[method-assign]
 
     if app.config["START_THREADS"]:
-        runtime.start()
-        broadcaster.start()
+        hub.start()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app
 
 
 def shutdown_app(app: Flask) -> None:
-    """Stop the app's broadcaster and engine threads and close its cluster (persisting the last step)."""
-    live = app.extensions.get("kubedrill.live")
-    if live is not None:
-        live.stop()
-    runtime = app.extensions.get("kubedrill")
-    if runtime is not None:
-        runtime.stop()
+    """Stop the hub's threads and close every loaded cluster (persisting its last step)."""
+    hub = app.extensions.get("kubedrill.hub")
+    if hub is not None:
+        hub.stop()

@@ -67,7 +67,7 @@ def _recorded_args(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
 def _record(runtime: Runtime, kind: str, args: dict[str, Any], *, ok: bool, result: Any = None,
             error: str | None = None) -> None:
-    if kind.startswith(_NOT_RECORDED) or getattr(runtime, "drill", None) is None:
+    if kind.startswith(_NOT_RECORDED):
         return
     runtime.record_action(kind, _recorded_args(kind, args), via="dashboard", ok=ok, result=result, error=error)
 
@@ -157,11 +157,21 @@ def _type_name(value: Any) -> str:
             float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def dispatch(runtime: Runtime, message: Any) -> dict[str, Any]:
-    """Validate and run one action; return ``{"ok": True, "result": ...}`` or ``{"ok": False, "error": Status}``."""
+def dispatch(runtime: Runtime, message: Any,
+             authorize: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Validate and run one action; return ``{"ok": True, "result": ...}`` or ``{"ok": False, "error": Status}``.
+
+    ``authorize(type, args)`` (webapp.policy, per connection) raises Forbidden for an action the
+    sender may not do: checked after validation, before anything changes, and not recorded.
+    """
     kind, args = "", {}
     try:
         kind, args = validate(message)
+        if authorize is not None:
+            try:
+                authorize(kind, args)
+            except StatusError as err:
+                return {"ok": False, "error": err.to_status()}
         _, handler = ACTIONS[kind]
         result = summarize(handler(runtime, args))
         _record(runtime, kind, args, ok=True, result=result)

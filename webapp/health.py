@@ -5,8 +5,10 @@ what the page must still be told.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
+
+from .hub import current_runtime
 
 health_bp = Blueprint("health", __name__)
 
@@ -14,7 +16,7 @@ health_bp = Blueprint("health", __name__)
 @health_bp.get("/ui/health")
 def health() -> ResponseReturnValue:
     """Return {"ok", "stalled", "paused", "last_tick_age", "error", "components"} (never cached)."""
-    runtime = current_app.extensions["kubedrill"]
+    runtime = current_runtime()
     response = jsonify(runtime.health())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -89,7 +89,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 import socketio
@@ -97,13 +97,15 @@ import socketio
 from engine.errors import BadRequest, Cause, Expired, InternalError, ServiceUnavailable, StatusError
 
 from .control import dispatch
+from .hub import CLASS_ROOM, DEFAULT_CLUSTER, check_cluster_id
 from .kube_api.common import dumps
+from .policy import authorize, authorize_action
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/live"
-ROOM = "cluster"
+ROOM = "cluster:demo"   # a cluster's subscribers share the room ``cluster:<id>`` (see webapp.hub)
 LIVE_EXCLUDE = frozenset({"leases"})   # node heartbeats: thousands of writes, nothing to draw
 # A change waits at most one frame before it is sent, so the frame bounds the stream's latency:
 # 25 ms keeps 200 dashboards under 50 ms at p99 (bench/live_bench.py; 75 ms gave ~100 ms) and is
@@ -223,20 +225,20 @@ class Broadcaster:
     """The one thread that reads the store's history and emits coalesced deltas to room ``cluster``."""
 
     def __init__(self, runtime: Runtime, server: socketio.Server, *, namespace: str = NAMESPACE,
-                 frame: float = FRAME_SECONDS, clock_every: float = CLOCK_SECONDS,
+                 room: str = ROOM, frame: float = FRAME_SECONDS, clock_every: float = CLOCK_SECONDS,
                  exclude: frozenset[str] = LIVE_EXCLUDE):
         self.runtime = runtime
         self.server = server
         self.namespace = namespace
+        self.room = room
         self.frame = frame
         self.clock_every = clock_every
         self.exclude = frozenset(exclude)
         # Held while polling + emitting, and while a subscriber is caught up and joins the room,
         # so a subscriber never misses or doubles a change.
         self._emit_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: Any = None
         self._last_emit = 0.0
+        self._last_clock = 0.0
         self._drill_key: Any = None   # (generation, seq) of the last ``drill`` event sent
         self.lag_packets = LAG_PACKETS
         self.lag_ping_seconds = LAG_PING_SECONDS
@@ -298,7 +300,7 @@ class Broadcaster:
     def _emit_to_room(self, pending: tuple[str, dict[str, Any]] | None, clock: dict[str, Any] | None,
                       skip: str | None = None) -> None:
         def emit(event: str, data: Any) -> None:
-            self.server.emit(event, data, to=ROOM, skip_sid=skip, namespace=self.namespace)
+            self.server.emit(event, data, to=self.room, skip_sid=skip, namespace=self.namespace)
 
         if pending is None:
             if clock is None:
@@ -339,7 +341,7 @@ class Broadcaster:
             self._durable(head)
             self._emit_pending(pending, state)
             if drill is not None:
-                self.server.emit("drill", drill, to=ROOM, namespace=self.namespace)
+                self.server.emit("drill", drill, to=self.room, namespace=self.namespace)
             for sid in readmit:
                 self._readmit(sid, snapshot, drill_now)
             return pending is not None
@@ -363,11 +365,11 @@ class Broadcaster:
     def _shed_laggards(self) -> None:
         """Take every subscriber that is not keeping up out of the room (under _emit_lock)."""
         now = time.monotonic()
-        for sid, eio_sid in list(self.server.manager.get_participants(self.namespace, ROOM)):
+        for sid, eio_sid in list(self.server.manager.get_participants(self.namespace, self.room)):
             sock = self._session(eio_sid)
             why = self._behind(sock) if sock is not None else None
             if why is not None:
-                self.server.leave_room(sid, ROOM, namespace=self.namespace)
+                self.server.leave_room(sid, self.room, namespace=self.namespace)
                 self._lagging[sid] = (eio_sid, now)
                 log.warning("live client %s is behind (%s): paused until it catches up, then resynced", sid, why)
 
@@ -394,7 +396,7 @@ class Broadcaster:
         emit("snapshot", snapshot, to=sid, namespace=self.namespace)
         if drill is not None:
             emit("drill", drill, to=sid, namespace=self.namespace)
-        self.server.enter_room(sid, ROOM, namespace=self.namespace)
+        self.server.enter_room(sid, self.room, namespace=self.namespace)
 
     def forget(self, sid: str) -> None:
         """Drop what is kept about subscriber ``sid`` (it disconnected)."""
@@ -443,7 +445,7 @@ class Broadcaster:
                     reply.append(("drill", drill.status()))
             for event, data in reply:
                 emit(event, data, to=sid, namespace=self.namespace)
-            self.server.enter_room(sid, ROOM, namespace=self.namespace)
+            self.server.enter_room(sid, self.room, namespace=self.namespace)
             return {"ok": True, "revision": head, "generation": self.generation}
 
     def _resume_problem(self, since: int, generation: int | None) -> str | None:
@@ -463,46 +465,40 @@ class Broadcaster:
         """Send the clock to every subscriber now (after pause/resume/speed/step)."""
         self.flush(clock=True)
 
-    def start(self) -> None:
-        """Start the broadcaster thread (idempotent)."""
-        if self._thread is not None and self._thread.is_alive():
+    def pump(self) -> None:
+        """Flush if there is something to say and a frame has passed since the last batch (the hub's live thread).
+
+        Coalescing: at most one batch per frame, so a burst of writes becomes one message; the clock
+        goes out on its own once per ``clock_every`` (a delta carries it too, but an idle demo cluster
+        still writes every second, e.g. its database's row counts, and "idle" must not mean "never").
+        """
+        now = time.monotonic()
+        if now - self._last_emit < self.frame:
             return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="kubedrill-live", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.runtime.notify()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
-
-    def _run(self) -> None:
         rt = self.runtime
-        while not self._stop.is_set():
-            try:
-                rt.wait_for_revision(self.cursor, self.clock_every, generation=self.generation)
-                if self._stop.is_set():
-                    break
-                # Coalesce: at most one batch per frame, so a burst of writes becomes one message.
-                wait = self._last_emit + self.frame - time.monotonic()
-                if wait > 0 and self._stop.wait(wait):
-                    break
-                idle = time.monotonic() - self._last_emit >= self.clock_every
-                self.flush(clock=idle)
-            except Exception:  # keep streaming whatever one bad batch did
-                log.exception("live broadcaster failed to emit a batch")
-                self._stop.wait(self.clock_every)
+        idle = now - self._last_clock >= self.clock_every
+        if idle:
+            self._last_clock = now
+        drill = rt.drill
+        drill_key = (rt.generation, drill.seq) if drill is not None else None
+        if (idle or self._lagging or rt.cluster.store.revision > self.cursor or rt.generation != self.generation
+                or drill_key != self._drill_key):
+            self.flush(clock=idle)
 
 
 class LiveNamespace(socketio.Namespace):
-    """Socket.IO handlers for ``/live``: ``subscribe`` and ``action`` (see the protocol above)."""
+    """Socket.IO handlers for ``/live``: ``subscribe`` and ``action`` (see the protocol above).
 
-    def __init__(self, runtime: Runtime, broadcaster: Broadcaster, namespace: str = NAMESPACE):
+    A connection is bound to ONE cluster when it connects (``auth: {"cluster": id}``, default
+    ``demo``) or to the instructor's grid (``auth: {"grid": true}``); who it is comes from the
+    handshake's session cookie or bearer token (``webapp.policy``), checked then and on every action.
+    """
+
+    def __init__(self, hub: Any, principal_of: Callable[[dict], Any], namespace: str = NAMESPACE):
         super().__init__(namespace)
-        self.runtime = runtime
-        self.broadcaster = broadcaster
+        self.hub = hub
+        self.principal_of = principal_of
+        self._conns: dict[str, tuple[str | None, Any]] = {}   # sid -> (cluster id or None for the grid, principal)
 
     # The events a client may send, and how many arguments each takes at most.
     EVENTS = {"subscribe": 1, "action": 1}
@@ -528,37 +524,81 @@ class LiveNamespace(socketio.Namespace):
                                      causes=[Cause(event, f"takes one argument, got {len(payload)}")]))
         try:
             return getattr(self, f"on_{event}")(sid, *payload)
+        except StatusError as err:
+            return _error(err)
         except Exception as exc:  # a bug, not the client's input: answer, never leave the ack hanging
             log.exception("%s failed", event)
             return _error(InternalError(f"Internal error occurred: {type(exc).__name__}: {exc}"))
 
     def on_connect(self, sid: str, environ: dict, auth: Any = None) -> bool:
+        try:
+            principal = self.principal_of(environ)
+            cluster, grid = _connect_args(auth)
+            if grid:
+                authorize(principal, "list", "*", resource="clusters", group="kubedrill.io")
+            else:
+                authorize(principal, "watch", cluster, resource="clusters", group="kubedrill.io", name=cluster)
+                self.hub.get(cluster)   # NotFound for a cluster that does not exist
+        except StatusError as err:
+            raise socketio.exceptions.ConnectionRefusedError(err.to_status()) from None
+        self._conns[sid] = (None if grid else cluster, principal)
+        if grid:
+            self.server.enter_room(sid, CLASS_ROOM, namespace=self.namespace)
+            tiles = [self.hub.summary(cid) for cid in self.hub.ids()]
+            self.server.emit("tiles", {"tiles": tiles, "full": True}, to=sid, namespace=self.namespace)
         return True
 
     def on_disconnect(self, sid: str, reason: Any = None) -> None:
         # The server's own reasons (a ping timeout above all) are worth a line: a dashboard lost its stream.
-        self.broadcaster.forget(sid)
+        cluster, _ = self._conns.pop(sid, (None, None))
+        if cluster is not None:
+            self.hub.forget_subscriber(cluster, sid)
         if reason not in (None, self.server.reason.CLIENT_DISCONNECT, self.server.reason.TRANSPORT_CLOSE):
             log.warning("live client %s disconnected: %s", sid, reason)
 
+    def _bound(self, sid: str) -> tuple[str, Any]:
+        cluster, principal = self._conns.get(sid, (None, None))
+        if cluster is None:
+            raise BadRequest("this connection watches the class grid, not a cluster: connect with "
+                             'auth {"cluster": <id>} to subscribe or act')
+        return cluster, principal
+
     def on_subscribe(self, sid: str, data: Any = None) -> dict[str, Any]:
-        try:
-            since, generation = _subscribe_args(data)
-            return self.broadcaster.subscribe(sid, since, generation)
-        except StatusError as err:
-            return _error(err)
-        except Exception as exc:
-            log.exception("subscribe failed")
-            return _error(InternalError(f"Internal error occurred: {exc}"))
+        cluster, _ = self._bound(sid)
+        since, generation = _subscribe_args(data)
+        return self.hub.broadcaster(cluster).subscribe(sid, since, generation)
 
     def on_action(self, sid: str, data: Any = None) -> dict[str, Any]:
-        ack = dispatch(self.runtime, data)
+        cluster, principal = self._bound(sid)
+        runtime = self.hub.get(cluster)
+
+        ack = dispatch(runtime, data, authorize=lambda kind, args: authorize_action(principal, cluster, kind, args))
         if ack["ok"] and isinstance(data, dict) and str(data.get("type", "")).startswith(("sim.", "drill.")):
             try:
-                self.broadcaster.emit_clock()
+                self.hub.broadcaster(cluster).emit_clock()
             except Exception:
                 log.exception("could not emit the clock after %s", data.get("type"))
         return ack
+
+
+def _connect_args(auth: Any) -> tuple[str, bool]:
+    """(cluster id, grid?) from the connection's ``auth`` payload; BadRequest naming the field at fault."""
+    if auth is None:
+        return DEFAULT_CLUSTER, False
+    if not isinstance(auth, dict):
+        raise BadRequest("auth: must be an object", causes=[Cause("auth", "must be an object")])
+    unknown = sorted(str(k)[:64] for k in auth if k not in ("cluster", "grid"))
+    if unknown:
+        raise BadRequest(f"auth.{unknown[0]}: unknown field", causes=[Cause(f"auth.{unknown[0]}", "unknown field")])
+    grid = auth.get("grid", False)
+    if not isinstance(grid, bool):
+        raise BadRequest("auth.grid: must be a boolean", causes=[Cause("auth.grid", "must be a boolean")])
+    cluster = auth.get("cluster", DEFAULT_CLUSTER)
+    if grid:
+        return "", True
+    if not isinstance(cluster, str):
+        raise BadRequest("auth.cluster: must be a string", causes=[Cause("auth.cluster", "must be a string")])
+    return check_cluster_id(cluster), False
 
 
 def _error(err: StatusError) -> dict[str, Any]:

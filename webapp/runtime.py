@@ -1,8 +1,10 @@
 """Own the simulated cluster and pace its simulated time to wall time (SimPy's ``rt`` idea, as a layer).
 
-One ``Runtime`` per app: it holds the ``Cluster``, the ``RLock`` every request/socket thread takes
-before touching it, and ONE engine thread that, every ~50 ms of wall time, advances simulated time
-by ``speed x elapsed`` through ``cluster.run_until``. Waiters (the live broadcaster, HTTP watches)
+One ``Runtime`` per simulated cluster: it holds the ``Cluster``, the ``RLock`` every request/socket
+thread takes before touching it, and its pace: every ~50 ms of wall time ``tick_wall`` advances
+simulated time by ``speed x elapsed`` through ``cluster.run_until``. A server of many clusters
+(``webapp.hub``) ticks them all from ONE engine thread; a runtime on its own can ``start`` a thread
+of its own. Waiters (the live broadcaster, HTTP watches)
 sleep on a condition variable that is notified whenever the store's revision or the runtime's
 ``generation`` changes, so nobody polls the engine.
 
@@ -23,7 +25,7 @@ from typing import Any, Callable
 
 from engine.clock import EPOCH_SECONDS
 from engine.cluster import Cluster
-from engine.errors import BadRequest, ServiceUnavailable
+from engine.errors import BadRequest, Forbidden, ServiceUnavailable
 from engine.etcd import persistence
 from engine.etcd.persistence import UnencodableObjects
 
@@ -117,6 +119,13 @@ class Runtime:
         self._sandbox: Any = None        # the user's own cluster, kept aside during a drill
         self.drill_reports: deque[dict[str, Any]] = deque(maxlen=KEPT_REPORTS)   # ended drills', newest first
         self.resync_message: str | None = None   # why the generation last changed (for the live stream)
+        self.on_report: Callable[[dict[str, Any]], None] | None = None   # told of every ended drill's report
+        self.last_action: dict[str, Any] | None = None   # {"action", "via", "ok", "wall"} (instructor's tile)
+        self.speed_lock: float | None = None   # set by the instructor: the speed cannot be changed
+        self.pacer: Callable[[], bool] | None = None   # "is the shared engine thread alive?" (webapp.hub)
+        self.watchers = 0                # open Kubernetes API watches (a watched cluster is not idle)
+        self.touched = time.monotonic()  # last request, action or subscription (idle eviction)
+        self._last_wall = time.monotonic()
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **kwargs: Any) -> "Runtime":
@@ -275,6 +284,8 @@ class Runtime:
                  "lag": round(self.lag, 3), "profile": self.profile_name, "generation": self.generation}
         if self.error:
             state["error"] = self.error
+        if self.speed_lock is not None:
+            state["speed_lock"] = self.speed_lock
         return state
 
     def health(self) -> dict[str, Any]:
@@ -331,6 +342,9 @@ class Runtime:
         """Set simulated seconds per wall second (0.25-50); BadRequest outside that range."""
         value = check_speed(speed)
         with self.lock:
+            if self.speed_lock is not None and value != self.speed_lock:
+                raise Forbidden(f"the instructor has locked the speed at {self.speed_lock:g}x: "
+                                "ask them to unlock it")
             self.speed = value
             self._owed = 0.0
             state = self.clock_state()
@@ -399,7 +413,7 @@ class Runtime:
     def start_drill(self, drill_id: str) -> dict[str, Any]:
         """Start drill ``drill_id`` on a fresh cluster of its own; return its live status."""
         drill = find_drill(drill_id)                # NotFound before anything changes
-        session = DrillSession(drill, self._drill_cluster_factory(), on_end=self.drill_reports.appendleft)
+        session = DrillSession(drill, self._drill_cluster_factory(), on_end=self._report_ended)
         cluster = session.start()       # a cluster of its own: built and warmed up outside the lock
         with self.lock:
             self._drain()
@@ -416,6 +430,14 @@ class Runtime:
             status = session.status()
         self.notify()
         return status
+
+    def _report_ended(self, report: dict[str, Any]) -> None:
+        self.drill_reports.appendleft(report)
+        if self.on_report is not None:
+            try:
+                self.on_report(report)   # kept in the database (webapp.hub): it outlives the server
+            except Exception:   # the report stays in memory; losing the copy must not break the drill
+                log.exception("could not store the drill report")
 
     def drill_status(self) -> dict[str, Any]:
         """The drill's live status, or ``{"active": false}`` when no drill is loaded."""
@@ -475,8 +497,9 @@ class Runtime:
 
     def record_action(self, action: str, args: dict[str, Any], *, via: str, ok: bool = True,
                       result: Any = None, error: str | None = None) -> None:
-        """Count a user action in the running drill's report (a no-op when no drill is running)."""
+        """Note a user action (the instructor's tile shows the last) and count it in a running drill's report."""
         with self.lock:
+            self.last_action = {"action": action, "via": via, "ok": ok, "wall": time.time()}
             if self.drill is not None:
                 self.drill.record(action, args, via=via, ok=ok, result=result, error=error)
 
@@ -534,16 +557,23 @@ class Runtime:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Whether something paces this runtime: its own thread, or the hub's shared engine thread."""
+        if self._thread is not None and self._thread.is_alive():
+            return True
+        return self.pacer is not None and self.pacer()
 
     def _run(self) -> None:
-        last = time.monotonic()
+        self._last_wall = time.monotonic()
         while not self._stop.wait(self.tick):
-            now = time.monotonic()
-            elapsed, last = now - last, now
-            if not self.paused:
-                self.tick_once(elapsed)
-            self._last_tick = time.monotonic()
+            self.tick_wall()
+
+    def tick_wall(self) -> None:
+        """One pace step: advance by the wall time since the last one (what the engine thread calls)."""
+        now = time.monotonic()
+        elapsed, self._last_wall = now - self._last_wall, now
+        if not self.paused:
+            self.tick_once(elapsed)
+        self._last_tick = time.monotonic()
 
     def tick_once(self, elapsed: float) -> None:
         """Advance simulated time by ``speed x elapsed`` (capped per tick); what the thread does each tick."""

@@ -9,12 +9,13 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import BadRequest, InternalError, NotFound, StatusError
 
 from .drills import catalogue, report_chart
+from .hub import current_runtime
 from .kube_api.common import json_response, q_float
 from .kube_api.errors import status_response
 
@@ -56,7 +57,7 @@ def _unexpected(err: Exception) -> Response:
 @bp.get("/")
 def index() -> str:
     """Render the dashboard shell with the few facts the page needs before it connects."""
-    runtime = current_app.extensions["kubedrill"]
+    runtime = current_runtime()
     projector = request.args.get("projector", "") in ("1", "true", "yes", "on")
     return render_template("index.html", profile=runtime.profile_name, seed=runtime.seed, projector=projector,
                            nodes=runtime.nodes)
@@ -65,14 +66,14 @@ def index() -> str:
 @bp.get("/ui/profile")
 def profile() -> dict:
     """The timing profile in force (name and every timer), so the numbers are never hidden constants."""
-    runtime = current_app.extensions["kubedrill"]
+    runtime = current_runtime()
     return runtime.call(runtime.profile_state)
 
 
 @bp.get("/ui/traffic/<namespace>/<name>")
 def traffic(namespace: str, name: str) -> dict:
     """A Service's synthetic traffic per simulated second (for the success-rate chart)."""
-    runtime = current_app.extensions["kubedrill"]
+    runtime = current_runtime()
     since = q_float("since", 0.0)   # simulated seconds: finite, >= 0 (NaN would compare false everywhere)
     key = f"{namespace}/{name}"
     network = runtime.cluster.network
@@ -85,12 +86,12 @@ def traffic(namespace: str, name: str) -> dict:
 @bp.get("/ui/drills")
 def drills() -> dict:
     """The drill catalogue (what the picker shows) and the current drill's status."""
-    runtime = current_app.extensions["kubedrill"]
+    runtime = current_runtime()
     return {"drills": catalogue(), "current": runtime.drill_status()}
 
 
 def _report_or_404() -> tuple[dict, Any]:
-    runtime = current_app.extensions["kubedrill"]
+    runtime = current_runtime()
     report = runtime.drill_report()
     if report is None:
         raise NotFound("no drill report yet: finish or stop a drill first")

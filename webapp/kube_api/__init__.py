@@ -19,6 +19,8 @@ from flask import Blueprint, Response, request
 
 from engine.errors import InternalError, StatusError
 
+from ..hub import request_cluster
+from ..policy import authorize, current_principal
 from . import discovery, media, openapi
 from .common import json_response
 from .errors import not_found_path, status_response
@@ -30,15 +32,33 @@ log = logging.getLogger(__name__)
 _WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
+# What kube-apiserver's system:public-info-viewer role lets anyone read, credentials or not.
+_PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """Class mode: no valid credentials, 401; a cluster the caller may not read, 403 for every path.
+
+    Resource requests are authorized once more with their verb in ``routes.dispatch``; what is left
+    here is discovery, version, OpenAPI and health, which kube-apiserver lets any authenticated
+    user read (system:discovery) -- on a cluster that user may read at all.
+    """
+    if request.path in _PUBLIC_PATHS or request.path.startswith(("/healthz/", "/livez/", "/readyz/")):
+        return
+    authorize(current_principal(), "get", request_cluster(), path=request.path)
+
+
 @bp.after_request
 def _record_drill_write(response: Response) -> Response:
-    """Count a Kubernetes API write (kubectl, client libraries) as a user action of a running drill."""
+    """Note a Kubernetes API write (kubectl, client libraries) as the user's last action, and in a running drill."""
     verb = _WRITE_VERBS.get(request.method)
-    if verb is None or "All" in request.args.getlist("dryRun"):
-        return response
+    if verb is None or "All" in request.args.getlist("dryRun") or response.status_code in (401, 403):
+        return response   # a refused write is not the cluster owner's doing
     from .common import runtime
-    rt = runtime()
-    if getattr(rt, "drill", None) is None:
+    try:
+        rt = runtime()
+    except StatusError:   # no such cluster: nothing to record
         return response
     parts = request.path.strip("/").split("/")
     # /api/v1/[namespaces/NS/]PLURAL[/NAME[/SUB]] or /apis/G/V/[namespaces/NS/]PLURAL[/NAME[/SUB]]

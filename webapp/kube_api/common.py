@@ -20,10 +20,12 @@ from flask import Response, current_app, request
 
 from engine.errors import BadRequest
 
+from ..hub import current_runtime
+
 
 def runtime():
-    """The app's ``webapp.runtime.Runtime`` (cluster + lock)."""
-    return current_app.extensions["kubedrill"]
+    """The ``webapp.runtime.Runtime`` (cluster + lock) of the cluster the request addresses (``/c/<id>``)."""
+    return current_runtime()
 
 
 def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -15,6 +15,8 @@ from engine.apiserver import resources
 from engine.errors import BadRequest, Cause, MethodNotAllowed, NotFound
 from engine.component_helpers.node_lease import materialized_lease
 
+from ..hub import request_cluster
+from ..policy import authorize, current_principal
 from . import logs, media, printers, watch
 from .common import call, dry_run, field_validation, header_text, json_response, q_bool, q_int, q_str
 from .discovery import served_subresources
@@ -61,6 +63,7 @@ def dispatch(group_version: str, path: str) -> Response:
     """Route one request under a group-version to its handler."""
     target = resolve(group_version, path.split("/"))
     method = request.method
+    _authorize(target, group_version, method)
     if target.name is None:
         if method == "GET":
             if q_bool("watch"):
@@ -97,6 +100,27 @@ def dispatch(group_version: str, path: str) -> Response:
     elif sub == "exec" and method in ("GET", "POST"):
         return exec_not_supported(target)
     raise MethodNotAllowed("the server does not allow this method on the requested resource")
+
+
+def _verb(target: Target, method: str) -> str:
+    """The Kubernetes verb of a request (what RBAC and a 403 name), as kube-apiserver's RequestInfo works it out."""
+    if method == "GET":
+        if target.name is None:
+            return "watch" if q_bool("watch") else "list"
+        return "get"
+    if method == "DELETE" and target.name is None:
+        return "deletecollection"
+    if method == "POST" and target.sub is None:
+        return "create"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[method]
+
+
+def _authorize(target: Target, group_version: str, method: str) -> None:
+    """Refuse (401/403 Status) what the caller may not do on the request's cluster (webapp.policy)."""
+    group = group_version.split("/")[0] if "/" in group_version else ""
+    resource = target.rt.plural + (f"/{target.sub}" if target.sub else "")
+    authorize(current_principal(), _verb(target, method), request_cluster(), resource=resource, group=group,
+              namespace=target.namespace, name=target.name)
 
 
 # ------------------------------------------------------------------ reads

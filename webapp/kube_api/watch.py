@@ -271,6 +271,23 @@ def _released(chunks: Iterator[bytes], release: Callable[[], None]) -> Iterator[
         release()
 
 
+def _watching(rt_obj, release_slot: Callable[[], None]) -> Callable[[], None]:
+    """Count an open watch on the runtime (a watched cluster is never idle, see webapp.hub); once-only release."""
+    with rt_obj.lock:
+        rt_obj.watchers += 1
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        with rt_obj.lock:
+            if released:
+                return
+            released = True
+            rt_obj.watchers -= 1
+        release_slot()
+    return release
+
+
 def serve(target) -> Response:
     """Start a watch for ``target`` (a routes.Target without a name) and stream it."""
     rt, rt_obj = target.rt, runtime()
@@ -278,7 +295,7 @@ def serve(target) -> Response:
     generation = rt_obj.generation
     error: dict | None = None
     limit = int(current_app.config.get("MAX_WATCHES_PER_CLIENT", MAX_WATCHES_PER_CLIENT))
-    release = slots().acquire(request.remote_addr or "unknown", limit)
+    release = _watching(rt_obj, slots().acquire(request.remote_addr or "unknown", limit))
     try:
         try:
             w, initial, now = rt_obj.call(lambda: _open(rt_obj.cluster, rt, query))
