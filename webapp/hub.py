@@ -352,7 +352,9 @@ class Hub:
         evicted = []
         for cid, runtime in list(self._runtimes.items()):
             drill = runtime.drill
-            if (cid == DEFAULT_CLUSTER or runtime.watchers > 0 or (drill is not None and drill.running)
+            # A cluster without a database would lose everything: it stays (only tests run without one).
+            if (cid == DEFAULT_CLUSTER or runtime.store_url is None or runtime.watchers > 0
+                    or (drill is not None and drill.running)
                     or now - runtime.touched < self.idle_seconds or self._watched(cid)):
                 continue
             with self._lock:
@@ -448,6 +450,6 @@ def _tile(cid: str, runtime: Runtime) -> dict[str, Any]:
             "workloads_desired": desired, "drill": drill_tile, "paused": runtime.paused, "speed": runtime.speed,
             "speed_lock": runtime.speed_lock,
             "last_action": None if last is None else {
-                "action": last["action"], "via": last["via"], "ok": last["ok"],
+                "action": last["action"], "via": last["via"], "ok": last["ok"], "wall": last["wall"],
                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last["wall"]))},
             "health": state, "loaded": True}
