@@ -1,5 +1,8 @@
 """Persist the store through SQLAlchemy: objects, the global revision and a compact change log.
 
+One database holds many clusters: every table is keyed by a cluster id first, and a ``SqlPersistence``
+reads and writes only the rows of its own ``cluster``.
+
 This is the only engine module that imports SQLAlchemy. The store never calls it: the composition
 root drains ``Store.take_dirty()`` once per simulation step and hands the batch to ``commit``, so a
 step is one transaction (group commit), never one transaction per object. Bodies are stored as the
@@ -21,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import (BigInteger, bindparam, case, create_engine, delete, event, insert, Integer, select,
-                        String, Table, Text, update)
+from sqlalchemy import (BigInteger, bindparam, case, column, create_engine, delete, event, insert, literal,
+                        select, String, table, Table, Text, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -40,13 +43,13 @@ def _encode(obj: Any) -> str:
 
 _decode = json.JSONDecoder().decode  # one call per chunk shares key strings (see _decode_rows)
 
-# On SQLite only "INTEGER PRIMARY KEY" aliases the rowid (a BIGINT key would add a second index).
-_RV = BigInteger().with_variant(Integer(), "sqlite")
-
 _REVISION_KEY = "revision"
 _SIM_NOW_KEY = "sim_now_us"  # simulated clock at the last commit, in integer microseconds
 _READ_ONLY = "kubedrill_read_only"  # execution option: open the transaction with a plain BEGIN
 _LOAD_CHUNK = 1000  # rows decoded per json call on load
+DEFAULT_CLUSTER = "demo"  # the cluster id of a single-cluster server, and of a pre-cluster-id database
+_LEGACY_SUFFIX = "_v1"  # a pre-cluster-id table is renamed to this while its rows are copied
+_MIGRATION_LOCK = 0x6B756265  # PostgreSQL advisory lock key held while upgrading the schema ("kube")
 
 
 class Base(DeclarativeBase):
@@ -54,10 +57,11 @@ class Base(DeclarativeBase):
 
 
 class ObjectRow(Base):
-    """The latest state of one object, keyed like the store: (resource, namespace, name)."""
+    """The latest state of one object of one cluster, keyed like the store: (resource, namespace, name)."""
 
     __tablename__ = "objects"
 
+    cluster: Mapped[str] = mapped_column(String(63), primary_key=True)
     resource: Mapped[str] = mapped_column(String(63), primary_key=True)
     namespace: Mapped[str] = mapped_column(String(253), primary_key=True)
     name: Mapped[str] = mapped_column(String(253), primary_key=True)
@@ -66,20 +70,30 @@ class ObjectRow(Base):
 
 
 class MetaRow(Base):
-    """Small integer facts about the stored cluster: the global revision, the simulated time."""
+    """Small integer facts about each stored cluster: the global revision, the simulated time.
+
+    A cluster exists in the database exactly when it has meta rows (``stored_clusters``).
+    """
 
     __tablename__ = "meta"
+    # Small rows: on SQLite a WITHOUT ROWID table is its primary-key B-tree, no second index.
+    __table_args__ = {"sqlite_with_rowid": False}
 
+    cluster: Mapped[str] = mapped_column(String(63), primary_key=True)
     key: Mapped[str] = mapped_column(String(63), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
 
 
 class ChangeRow(Base):
-    """One line of the change log (event timeline): which key changed how at which revision."""
+    """One line of a cluster's change log (event timeline): which key changed how at which revision."""
 
     __tablename__ = "changes"
+    # Written once per event: WITHOUT ROWID keeps the insert to one B-tree, as the old rowid-aliased
+    # "rv INTEGER PRIMARY KEY" did before the key became (cluster, rv).
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    rv: Mapped[int] = mapped_column(_RV, primary_key=True, autoincrement=False)
+    cluster: Mapped[str] = mapped_column(String(63), primary_key=True)
+    rv: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(8))
     resource: Mapped[str] = mapped_column(String(63))
     namespace: Mapped[str] = mapped_column(String(253))
@@ -91,6 +105,10 @@ META: Table = MetaRow.__table__  # type: ignore[assignment]
 CHANGES: Table = ChangeRow.__table__  # type: ignore[assignment]
 
 LogRow = tuple[int, str, str, str, str]  # (rv, type, resource, namespace, name)
+
+# Text SQL with the cluster as a bound parameter: untyped result columns skip result-type processing.
+_LOAD_SQL = text("SELECT resource, body FROM objects WHERE cluster = :cluster")
+_COUNT_SQL = text("SELECT count(*) FROM objects WHERE cluster = :cluster")
 
 
 @dataclass
@@ -110,30 +128,43 @@ class CommitBatch:
 
 
 class SqlPersistence:
-    """Objects and revision of one cluster in a SQLAlchemy database (SQLite file by default)."""
+    """Objects and revision of one cluster in a SQLAlchemy database (SQLite file by default).
 
-    def __init__(self, url: str, *, log_retention: int = 1_000_000, echo: bool = False):
-        """Open (and create if needed) the database at ``url``.
+    Many clusters can share one database: each ``SqlPersistence`` reads, writes, clears and prunes only
+    the rows of its ``cluster``.
+    """
 
-        ``log_retention`` bounds the change log to the most recent that many revisions.
+    def __init__(self, url: str, *, cluster: str = DEFAULT_CLUSTER, log_retention: int = 1_000_000,
+                 echo: bool = False):
+        """Open the database at ``url`` (created, or upgraded from the single-cluster schema, if needed).
+
+        ``cluster`` names the stored cluster this object reads and writes (at most 63 characters).
+        ``log_retention`` bounds its change log to the most recent that many revisions.
         """
+        if not cluster or len(cluster) > 63:
+            raise ValueError(f"a cluster id is 1 to 63 characters, got {cluster!r}")
         self.url = url
+        self.cluster = cluster
         self.log_retention = log_retention
-        self.engine: Engine = create_engine(url, echo=echo)
-        self.dialect = self.engine.dialect.name
-        if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
         self._pending_log: list[LogRow] = []
         self._pruned_at = 0
         self.sim_now = 0.0  # simulated time of the last commit; set by load() and commit(sim_now=...)
-        Base.metadata.create_all(self.engine)
-        with self.engine.begin() as conn:
-            present = set(conn.execute(select(META.c.key)).scalars())
-            for key in (_REVISION_KEY, _SIM_NOW_KEY):
-                if key not in present:
-                    conn.execute(insert(META).values(key=key, value=0))
+        self.engine: Engine = _new_engine(url, echo)
+        self.dialect = self.engine.dialect.name
+        try:
+            _prepare_schema(self.engine)
+            with self.engine.begin() as conn:
+                present = set(conn.execute(select(META.c.key).where(META.c.cluster == cluster)).scalars())
+                missing = [{"cluster": cluster, "key": key, "value": 0}
+                           for key in (_REVISION_KEY, _SIM_NOW_KEY) if key not in present]
+                if missing:
+                    conn.execute(_insert_ignoring_duplicates(self.dialect, META), missing)
+        except BaseException:
+            self.close()
+            raise
         self._upsert_stmt = self._build_upsert()
         self._delete_stmt = delete(OBJECTS).where(
+            OBJECTS.c.cluster == bindparam("b_cluster"),
             OBJECTS.c.resource == bindparam("b_resource"),
             OBJECTS.c.namespace == bindparam("b_namespace"),
             OBJECTS.c.name == bindparam("b_name"),
@@ -146,28 +177,31 @@ class SqlPersistence:
         Also sets ``sim_now`` to the simulated time of the last commit.
         """
         with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
-            meta = {key: value for key, value in conn.execute(select(META.c.key, META.c.value))}
+            meta = {key: value for key, value in conn.execute(
+                select(META.c.key, META.c.value).where(META.c.cluster == self.cluster))}
             revision = meta.get(_REVISION_KEY) or 0
             self.sim_now = (meta.get(_SIM_NOW_KEY) or 0) / 1_000_000
-            # exec_driver_sql skips result-type processing: these are plain strings either way.
-            result = conn.exec_driver_sql("SELECT resource, body FROM objects")
+            # Plain text SQL with untyped columns: no result-type processing, these are strings either way.
+            result = conn.execute(_LOAD_SQL, {"cluster": self.cluster})
             objects = _decode_rows(iter(lambda: result.fetchmany(_LOAD_CHUNK), []))
         return int(revision), objects
 
     def revision(self) -> int:
         """The global revision stored by the last commit."""
+        query = select(META.c.value).where(META.c.cluster == self.cluster, META.c.key == _REVISION_KEY)
         with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
-            return int(conn.execute(select(META.c.value).where(META.c.key == _REVISION_KEY)).scalar() or 0)
+            return int(conn.execute(query).scalar() or 0)
 
     def count(self) -> int:
         """Number of stored objects."""
         with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
-            return int(conn.exec_driver_sql("SELECT count(*) FROM objects").scalar() or 0)
+            return int(conn.execute(_COUNT_SQL, {"cluster": self.cluster}).scalar() or 0)
 
     def changes_since(self, since: int, limit: int = 1000) -> list[LogRow]:
         """Change-log rows with revision > ``since``, oldest first (the event timeline)."""
         query = (select(CHANGES.c.rv, CHANGES.c.type, CHANGES.c.resource, CHANGES.c.namespace, CHANGES.c.name)
-                 .where(CHANGES.c.rv > since).order_by(CHANGES.c.rv).limit(limit))
+                 .where(CHANGES.c.cluster == self.cluster, CHANGES.c.rv > since).order_by(CHANGES.c.rv)
+                 .limit(limit))
         with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
             return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
@@ -205,6 +239,7 @@ class SqlPersistence:
         ``sim_now`` (the simulated clock) is stored for the restart. The stored revision never decreases.
         """
         encode = _encode
+        cluster = self.cluster
         upserts: list[dict[str, Any]] = []
         deletes: list[dict[str, str]] = []
         # Encode before BEGIN IMMEDIATE so the write lock is held only for the SQL itself.
@@ -212,14 +247,15 @@ class SqlPersistence:
         for key, obj in changes.items():
             resource, namespace, name = key
             if obj is None:
-                deletes.append({"b_resource": resource, "b_namespace": namespace, "b_name": name})
+                deletes.append({"b_cluster": cluster, "b_resource": resource, "b_namespace": namespace,
+                                "b_name": name})
                 continue
             try:
                 body = encode(obj)
             except orjson.JSONEncodeError:
                 unencodable.append(key)
                 continue
-            upserts.append({"resource": resource, "namespace": namespace, "name": name,
+            upserts.append({"cluster": cluster, "resource": resource, "namespace": namespace, "name": name,
                             "body": body, "rv": int(obj["metadata"].get("resourceVersion") or 0)})
         if unencodable:
             raise UnencodableObjects(unencodable)
@@ -227,6 +263,7 @@ class SqlPersistence:
         self._pending_log = []
         if log is not None:
             log_rows.extend(log)
+        mine = META.c.cluster == cluster
         # A failed batch is not re-queued: retrying a row that broke the transaction would fail
         # every later commit too. The caller decides whether to resync from the store.
         with self.engine.begin() as conn:
@@ -236,24 +273,25 @@ class SqlPersistence:
                 self._write_objects(conn, upserts)
             if log_rows:
                 conn.execute(insert(CHANGES), [
-                    {"rv": rv, "type": kind, "resource": res, "namespace": ns, "name": name}
+                    {"cluster": cluster, "rv": rv, "type": kind, "resource": res, "namespace": ns, "name": name}
                     for rv, kind, res, ns, name in log_rows])
-            conn.execute(update(META).where(META.c.key == _REVISION_KEY).values(
+            conn.execute(update(META).where(mine, META.c.key == _REVISION_KEY).values(
                 value=case((META.c.value < revision, revision), else_=META.c.value)))
             if sim_now is not None:
-                conn.execute(update(META).where(META.c.key == _SIM_NOW_KEY).values(
+                conn.execute(update(META).where(mine, META.c.key == _SIM_NOW_KEY).values(
                     value=int(round(sim_now * 1_000_000))))
                 self.sim_now = sim_now
             if self.log_retention and revision - self._pruned_at >= max(1, self.log_retention // 10):
-                conn.execute(delete(CHANGES).where(CHANGES.c.rv <= revision - self.log_retention))
+                conn.execute(delete(CHANGES).where(CHANGES.c.cluster == cluster,
+                                                   CHANGES.c.rv <= revision - self.log_retention))
                 self._pruned_at = revision
 
     def clear(self) -> None:
-        """Forget the stored cluster: every object, the change log, the revision and the clock."""
+        """Forget this stored cluster: its objects, change log, revision and clock (other clusters stay)."""
         with self.engine.begin() as conn:
-            conn.execute(delete(OBJECTS))
-            conn.execute(delete(CHANGES))
-            conn.execute(update(META).values(value=0))
+            conn.execute(delete(OBJECTS).where(OBJECTS.c.cluster == self.cluster))
+            conn.execute(delete(CHANGES).where(CHANGES.c.cluster == self.cluster))
+            conn.execute(update(META).where(META.c.cluster == self.cluster).values(value=0))
         self.sim_now = 0.0
 
     def close(self) -> None:
@@ -272,7 +310,7 @@ class SqlPersistence:
             dialect_insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
             stmt = dialect_insert(OBJECTS)
             return stmt.on_conflict_do_update(
-                index_elements=[OBJECTS.c.resource, OBJECTS.c.namespace, OBJECTS.c.name],
+                index_elements=[OBJECTS.c.cluster, OBJECTS.c.resource, OBJECTS.c.namespace, OBJECTS.c.name],
                 set_={"body": stmt.excluded.body, "rv": stmt.excluded.rv},
             )
         return None
@@ -283,7 +321,8 @@ class SqlPersistence:
             return
         # Generic SQL: no portable upsert, so replace the rows inside the same transaction.
         conn.execute(self._delete_stmt, [
-            {"b_resource": r["resource"], "b_namespace": r["namespace"], "b_name": r["name"]} for r in rows])
+            {"b_cluster": r["cluster"], "b_resource": r["resource"], "b_namespace": r["namespace"],
+             "b_name": r["name"]} for r in rows])
         conn.execute(insert(OBJECTS), rows)
 
 
@@ -310,8 +349,9 @@ def last_good_path(url: str) -> Path | None:
 def verify(url: str) -> None:
     """Check that the store at ``url`` can be read; raise ``DamagedDatabase`` naming what is wrong.
 
-    SQLite files also get ``PRAGMA quick_check``; every stored body must decode. A database that does
-    not exist yet is fine (it is created on first start).
+    SQLite files also get ``PRAGMA quick_check``; every stored body, of every cluster, must decode. A
+    database that does not exist yet is fine (it is created on first start), and so is one of the
+    single-cluster schema (opening it upgrades it): both have ``objects(resource, body)``.
     """
     try:
         engine = create_engine(url)
@@ -350,6 +390,106 @@ def save_last_good(url: str) -> Path | None:
     finally:
         source.close()
     return target
+
+
+def stored_clusters(url: str) -> list[str]:
+    """The ids of the clusters stored at ``url`` (every cluster with meta rows), sorted.
+
+    Like opening a ``SqlPersistence``, this creates the tables if missing and upgrades an old database.
+    """
+    engine = _new_engine(url)
+    try:
+        _prepare_schema(engine)
+        with engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
+            return list(conn.execute(select(META.c.cluster).distinct().order_by(META.c.cluster)).scalars())
+    finally:
+        engine.dispose()
+
+
+def drop_cluster(url: str, cluster: str) -> None:
+    """Delete every row of ``cluster`` at ``url`` (objects, change log, meta) in one transaction.
+
+    Close that cluster's ``SqlPersistence`` first: one left open would go on writing objects that no
+    meta row accounts for. Other clusters are untouched.
+    """
+    engine = _new_engine(url)
+    try:
+        _prepare_schema(engine)
+        with engine.begin() as conn:
+            for target in (OBJECTS, CHANGES, META):
+                conn.execute(delete(target).where(target.c.cluster == cluster))
+    finally:
+        engine.dispose()
+
+
+def _new_engine(url: str, echo: bool = False) -> Engine:
+    """An engine for ``url``; SQLite ones get the settings of ``_configure_sqlite``."""
+    engine = create_engine(url, echo=echo)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+# ---------------------------------------------------------------------- schema and its upgrade
+def _prepare_schema(engine: Engine) -> None:
+    """Create the tables that are missing; first upgrade those of the single-cluster schema."""
+    with engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
+        legacy = _legacy_tables(conn)
+    if legacy:
+        _migrate_single_cluster_schema(engine)
+    Base.metadata.create_all(engine)
+
+
+def _legacy_tables(conn: Connection) -> list[str]:
+    """Names of our tables that exist without a ``cluster`` column (written by the previous release)."""
+    found = inspect(conn)
+    names = set(found.get_table_names())
+    return [target.name for target in (OBJECTS, META, CHANGES)
+            if target.name in names and "cluster" not in {col["name"] for col in found.get_columns(target.name)}]
+
+
+def _migrate_single_cluster_schema(engine: Engine) -> None:
+    """Give the tables of a single-cluster database their cluster column; every row becomes ``"demo"``.
+
+    Why: kubedrill.db of the previous release keeps its cluster. A server upgraded in place resumes
+    what the students built as its default cluster instead of failing on (or bootstrapping over) a
+    database it could no longer read. Each old table is renamed aside, the new one created, the rows
+    copied with INSERT ... SELECT, the old one dropped: all in ONE transaction (SQLite and PostgreSQL
+    both have transactional DDL), so a crash midway leaves the old database as it was.
+    """
+    with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, so a second process waits for us
+        if conn.dialect.name == "postgresql":
+            # A second process upgrading at the same time waits here, then finds nothing left to do.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        legacy = _legacy_tables(conn)  # again, now that no one else can be upgrading
+        if not legacy:
+            return
+        quote = conn.dialect.identifier_preparer.quote
+        found = inspect(conn)
+        for name in legacy:
+            primary_key = found.get_pk_constraint(name).get("name")
+            conn.execute(text(f"ALTER TABLE {quote(name)} RENAME TO {quote(name + _LEGACY_SUFFIX)}"))
+            if conn.dialect.name == "postgresql" and primary_key:
+                # PostgreSQL names indexes per schema: free "objects_pkey" for the new table's key.
+                conn.execute(text(f"ALTER INDEX {quote(primary_key)} RENAME TO "
+                                  f"{quote(primary_key + _LEGACY_SUFFIX)}"))
+        Base.metadata.create_all(conn, tables=[Base.metadata.tables[name] for name in legacy])
+        for name in legacy:
+            new = Base.metadata.tables[name]
+            columns = [col.name for col in new.columns if col.name != "cluster"]
+            old = table(name + _LEGACY_SUFFIX, *[column(col) for col in columns])
+            conn.execute(new.insert().from_select(
+                ["cluster", *columns], select(literal(DEFAULT_CLUSTER, String()), *old.c)))
+            conn.execute(text(f"DROP TABLE {quote(name + _LEGACY_SUFFIX)}"))
+
+
+def _insert_ignoring_duplicates(dialect: str, target: Table) -> Any:
+    """INSERT that skips rows whose key exists (two processes opening one new cluster at once)."""
+    if dialect == "sqlite":
+        return sqlite.insert(target).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(target).on_conflict_do_nothing()
+    return insert(target)
 
 
 def _decode_rows(chunks: Iterable[Sequence[Any]]) -> list[tuple[str, dict]]:

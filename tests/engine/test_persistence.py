@@ -4,14 +4,17 @@ Every test runs against both databases (``db_url``, tests/conftest.py) unless it
 """
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from engine.etcd.persistence import SqlPersistence
+from engine.cluster import Cluster
+from engine.etcd import persistence as persistence_module
+from engine.etcd.persistence import DamagedDatabase, SqlPersistence, drop_cluster, stored_clusters, verify
 from engine.etcd.store import Store
 from engine.selectors import LabelSelector
 
@@ -230,3 +233,186 @@ def test_two_writers_on_one_database_never_fail(url: str) -> None:
     assert errors == []
     with SqlPersistence(url) as db:
         assert db.count() == 80
+
+
+# ---------------------------------------------------------------------------------------------- many clusters
+def configmap(name: str, **data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"},
+            "data": data}
+
+
+def test_two_clusters_in_one_database_keep_their_own_objects_revisions_and_change_logs(url: str) -> None:
+    one, two = Store(), Store()
+    with SqlPersistence(url, cluster="one") as a, SqlPersistence(url, cluster="two") as b:
+        a.attach(one)
+        b.attach(two)
+        one.create("pods", pod("web-0"))   # the same key in both clusters
+        one.create("pods", pod("web-1"))
+        two.create("pods", pod("web-0", node="node-9"))
+        a.sync(one, sim_now=10.0)
+        b.sync(two, sim_now=20.0)
+        assert (a.revision(), b.revision()) == (2, 1)
+        assert (a.count(), b.count()) == (2, 1)
+        assert a.changes_since(0) == [(1, "ADDED", "pods", "default", "web-0"), (2, "ADDED", "pods", "default", "web-1")]
+        assert b.changes_since(0) == [(1, "ADDED", "pods", "default", "web-0")]
+        two.delete("pods", "default", "web-0")   # deletes cluster two's web-0 only
+        b.sync(two)
+        assert a.count() == 2 and b.count() == 0
+        a.clear()
+        assert a.load() == (0, []) and a.changes_since(0) == []
+        assert b.revision() == 2 and len(b.changes_since(0)) == 2
+    _, db = reopen(url)   # the default cluster is a third one, untouched by both
+    with db, SqlPersistence(url, cluster="two") as b:
+        assert db.load() == (0, [])
+        b.load()
+        assert b.sim_now == pytest.approx(20.0)
+
+
+def test_change_log_pruning_stays_within_its_cluster(url: str) -> None:
+    with SqlPersistence(url, cluster="busy", log_retention=10) as busy, SqlPersistence(url, cluster="quiet") as quiet:
+        quiet.commit(1, {}, log=[(1, "ADDED", "pods", "default", "q")])
+        for rv in range(1, 31):
+            busy.commit(rv, {}, log=[(rv, "ADDED", "pods", "default", f"p{rv}")])
+        assert busy.changes_since(0)[0][0] > 1
+        assert quiet.changes_since(0) == [(1, "ADDED", "pods", "default", "q")]
+
+
+def test_a_cluster_id_is_a_bound_parameter_not_sql(url: str) -> None:
+    odd = "o'brien; DROP TABLE objects --"
+    with SqlPersistence(url, cluster=odd) as db:
+        db.commit(1, {("pods", "default", "a"): pod("a")})
+        assert db.load()[1][0][1]["metadata"]["name"] == "a" and db.count() == 1
+    assert stored_clusters(url) == [odd]
+    with pytest.raises(ValueError):
+        SqlPersistence(url, cluster="")
+
+
+# ---------------------------------------------------------------------------------------------- listing and dropping
+def test_stored_clusters_and_drop_cluster(url: str) -> None:
+    assert stored_clusters(url) == []
+    with SqlPersistence(url, cluster="b") as b, SqlPersistence(url, cluster="a") as a:
+        a.commit(3, {("pods", "default", "x"): pod("x")}, log=[(3, "ADDED", "pods", "default", "x")])
+        b.commit(7, {("pods", "default", "x"): pod("x")}, log=[(7, "ADDED", "pods", "default", "x")])
+        assert stored_clusters(url) == ["a", "b"]
+        a.close()
+        drop_cluster(url, "a")
+        drop_cluster(url, "never-existed")
+        assert stored_clusters(url) == ["b"]
+        assert b.revision() == 7 and b.count() == 1 and len(b.changes_since(0)) == 1
+    with SqlPersistence(url, cluster="a") as a:   # a dropped cluster starts again from nothing
+        assert a.load() == (0, []) and a.changes_since(0) == []
+
+
+# ---------------------------------------------------------------------------------------------- upgrade
+# The tables exactly as the single-cluster release created them (SQLAlchemy's DDL for its models).
+OLD_SCHEMA = {
+    "sqlite": ["""CREATE TABLE objects (
+        resource VARCHAR(63) NOT NULL, namespace VARCHAR(253) NOT NULL, name VARCHAR(253) NOT NULL,
+        body TEXT NOT NULL, rv BIGINT NOT NULL, PRIMARY KEY (resource, namespace, name))""",
+               """CREATE TABLE meta ("key" VARCHAR(63) NOT NULL, value BIGINT NOT NULL, PRIMARY KEY ("key"))""",
+               """CREATE TABLE changes (
+        rv INTEGER NOT NULL, type VARCHAR(8) NOT NULL, resource VARCHAR(63) NOT NULL,
+        namespace VARCHAR(253) NOT NULL, name VARCHAR(253) NOT NULL, PRIMARY KEY (rv))"""],
+    "postgresql": ["""CREATE TABLE objects (
+        resource VARCHAR(63) NOT NULL, namespace VARCHAR(253) NOT NULL, name VARCHAR(253) NOT NULL,
+        body TEXT NOT NULL, rv BIGINT NOT NULL, PRIMARY KEY (resource, namespace, name))""",
+                   """CREATE TABLE meta (key VARCHAR(63) NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (key))""",
+                   """CREATE TABLE changes (
+        rv BIGINT NOT NULL, type VARCHAR(8) NOT NULL, resource VARCHAR(63) NOT NULL,
+        namespace VARCHAR(253) NOT NULL, name VARCHAR(253) NOT NULL, PRIMARY KEY (rv))"""],
+}
+
+
+def write_old_database(url: str, revision: int = 12, sim_now_us: int = 90_000_000) -> None:
+    """A database of the previous release: namespace "default" and a ConfigMap in it (at ``revision``),
+    the ConfigMap's change-log row and the simulated clock."""
+    stamp = "2025-01-01T00:00:00Z"
+    rows = [("namespaces", "", "default", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                "name": "default", "uid": "uid-default", "resourceVersion": str(revision - 1),
+                "creationTimestamp": stamp}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+            ("configmaps", "default", "kept", dict(configmap("kept", a="1"), metadata={
+                "name": "kept", "namespace": "default", "uid": "uid-kept", "resourceVersion": str(revision),
+                "creationTimestamp": stamp}))]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for ddl in OLD_SCHEMA[engine.dialect.name]:
+                conn.exec_driver_sql(ddl)
+            conn.execute(text("INSERT INTO objects (resource, namespace, name, body, rv) "
+                              "VALUES (:resource, :namespace, :name, :body, :rv)"),
+                         [{"resource": resource, "namespace": ns, "name": name, "body": json.dumps(obj),
+                           "rv": int(obj["metadata"]["resourceVersion"])} for resource, ns, name, obj in rows])
+            conn.execute(text("INSERT INTO meta (key, value) VALUES ('revision', :rv), ('sim_now_us', :now)"),
+                         {"rv": revision, "now": sim_now_us})
+            conn.execute(text("INSERT INTO changes (rv, type, resource, namespace, name) VALUES "
+                              "(:rv, 'ADDED', 'configmaps', 'default', 'kept')"), {"rv": revision})
+    finally:
+        engine.dispose()
+
+
+def test_a_database_of_the_single_cluster_release_becomes_cluster_demo(url: str) -> None:
+    write_old_database(url)
+    verify(url)   # the old schema is not "damaged"
+    with SqlPersistence(url) as db:
+        revision, objects = db.load()
+        assert revision == 12 and db.sim_now == pytest.approx(90.0)
+        assert sorted((r, o["metadata"]["name"]) for r, o in objects) == [("configmaps", "kept"),
+                                                                          ("namespaces", "default")]
+        assert db.changes_since(0) == [(12, "ADDED", "configmaps", "default", "kept")]
+        with db.engine.connect() as conn:
+            assert sorted(conn.execute(text("SELECT cluster, name FROM objects")).all()) == [("demo", "default"),
+                                                                                             ("demo", "kept")]
+            assert not {"objects_v1", "meta_v1", "changes_v1"} & set(inspect(conn).get_table_names())
+    with SqlPersistence(url, cluster="other") as other:   # opening again upgrades nothing twice
+        assert other.load() == (0, [])
+    assert stored_clusters(url) == ["demo", "other"]
+    verify(url)
+
+
+def test_a_cluster_resumes_from_a_database_of_the_single_cluster_release(db_url: str) -> None:
+    write_old_database(db_url)
+    cluster = Cluster(seed=3, store_url=db_url, nodes=1, empty=True)
+    try:
+        assert cluster.restored
+        assert cluster.store.revision >= 12 and cluster.clock.now >= 90.0
+        assert cluster.api.get("configmaps", "default", "kept")["data"] == {"a": "1"}
+        created = cluster.api.create(configmap("new"))
+        assert int(created["metadata"]["resourceVersion"]) > 12
+    finally:
+        cluster.close()
+
+
+def test_an_interrupted_upgrade_leaves_the_old_database_as_it_was(sqlite_url: str, monkeypatch) -> None:
+    write_old_database(sqlite_url)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(persistence_module.Base.metadata, "create_all", fail)
+    with pytest.raises(RuntimeError):
+        SqlPersistence(sqlite_url)
+    monkeypatch.undo()
+    engine = create_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) == {"objects", "meta", "changes"}
+            assert "cluster" not in {c["name"] for c in inspect(conn).get_columns("objects")}
+    finally:
+        engine.dispose()
+    with SqlPersistence(sqlite_url) as db:
+        assert db.load()[0] == 12
+
+
+def test_verify_reads_every_cluster_of_the_new_schema(sqlite_url: str) -> None:
+    with SqlPersistence(sqlite_url, cluster="a") as a, SqlPersistence(sqlite_url, cluster="b") as b:
+        a.commit(1, {("pods", "default", "x"): pod("x")})
+        b.commit(1, {("pods", "default", "x"): pod("x")})
+    verify(sqlite_url)
+    engine = create_engine(sqlite_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE objects SET body = '{broken' WHERE cluster = 'b'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(DamagedDatabase):
+        verify(sqlite_url)
