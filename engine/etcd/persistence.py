@@ -1,7 +1,9 @@
 """Persist the store through SQLAlchemy: objects, the global revision and a compact change log.
 
 One database holds many clusters: every table is keyed by a cluster id first, and a ``SqlPersistence``
-reads and writes only the rows of its own ``cluster``.
+reads and writes only the rows of its own ``cluster``. The SQLAlchemy ``Engine`` (and so its
+connection pool) is shared by every ``SqlPersistence`` of one URL in the process, so a hub of 100
+clusters on one SQLite file opens one pool, not 100.
 
 This is the only engine module that imports SQLAlchemy. The store never calls it: the composition
 root drains ``Store.take_dirty()`` once per simulation step and hands the batch to ``commit``, so a
@@ -19,9 +21,10 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 import orjson
 from sqlalchemy import (BigInteger, bindparam, case, column, create_engine, delete, event, insert, literal,
@@ -131,7 +134,7 @@ class SqlPersistence:
     """Objects and revision of one cluster in a SQLAlchemy database (SQLite file by default).
 
     Many clusters can share one database: each ``SqlPersistence`` reads, writes, clears and prunes only
-    the rows of its ``cluster``.
+    the rows of its ``cluster``, and all of one URL share one engine (see ``_acquire_engine``).
     """
 
     def __init__(self, url: str, *, cluster: str = DEFAULT_CLUSTER, log_retention: int = 1_000_000,
@@ -149,7 +152,8 @@ class SqlPersistence:
         self._pending_log: list[LogRow] = []
         self._pruned_at = 0
         self.sim_now = 0.0  # simulated time of the last commit; set by load() and commit(sim_now=...)
-        self.engine: Engine = _new_engine(url, echo)
+        self._engine_key, self._shared = _acquire_engine(url, echo, self)
+        self.engine: Engine = self._shared.engine
         self.dialect = self.engine.dialect.name
         try:
             _prepare_schema(self.engine)
@@ -295,8 +299,11 @@ class SqlPersistence:
         self.sim_now = 0.0
 
     def close(self) -> None:
-        """Release every pooled connection."""
-        self.engine.dispose()
+        """Let go of the shared engine; the last ``SqlPersistence`` of the URL to close releases its pool.
+
+        Closing twice is harmless.
+        """
+        _release_engine(self._engine_key, self._shared, self)
 
     def __enter__(self) -> "SqlPersistence":
         return self
@@ -397,13 +404,10 @@ def stored_clusters(url: str) -> list[str]:
 
     Like opening a ``SqlPersistence``, this creates the tables if missing and upgrades an old database.
     """
-    engine = _new_engine(url)
-    try:
+    with _borrowed_engine(url) as engine:
         _prepare_schema(engine)
         with engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
             return list(conn.execute(select(META.c.cluster).distinct().order_by(META.c.cluster)).scalars())
-    finally:
-        engine.dispose()
 
 
 def drop_cluster(url: str, cluster: str) -> None:
@@ -412,22 +416,69 @@ def drop_cluster(url: str, cluster: str) -> None:
     Close that cluster's ``SqlPersistence`` first: one left open would go on writing objects that no
     meta row accounts for. Other clusters are untouched.
     """
-    engine = _new_engine(url)
-    try:
+    with _borrowed_engine(url) as engine:
         _prepare_schema(engine)
         with engine.begin() as conn:
             for target in (OBJECTS, CHANGES, META):
                 conn.execute(delete(target).where(target.c.cluster == cluster))
+
+
+# ---------------------------------------------------------------------- one engine per URL
+class _SharedEngine:
+    """One Engine and who uses it: ``SqlPersistence`` objects, or a helper's token while it runs."""
+
+    __slots__ = ("engine", "users")
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.users: set[object] = set()
+
+
+# (url, echo) -> the engine every SqlPersistence of that URL uses. No lock: the engine may not import
+# threading (.importlinter), so each step is a single dict or set operation, atomic under the GIL.
+# What that leaves open: an open racing the last close of the same URL may end up on an engine that
+# close has just disposed and dropped from the cache. That costs a second pool for a while, never a
+# broken one (a disposed Engine makes a new pool on its next use). A caller that opens and closes
+# clusters from many threads at once (the web hub) serializes that under its own lock to share
+# exactly one engine per URL.
+_ENGINES: dict[tuple[str, bool], _SharedEngine] = {}
+
+
+def _acquire_engine(url: str, echo: bool, user: object) -> tuple[tuple[str, bool], _SharedEngine]:
+    """The shared engine of ``url``, created on first use, now also held by ``user``."""
+    key = (url, echo)
+    entry = _ENGINES.get(key)
+    if entry is None:
+        created = _SharedEngine(create_engine(url, echo=echo))
+        if created.engine.dialect.name == "sqlite":
+            _configure_sqlite(created.engine)
+        entry = _ENGINES.setdefault(key, created)
+        if entry is not created:  # another thread created one first: share it (ours never connected)
+            created.engine.dispose()
+    entry.users.add(user)
+    return key, entry
+
+
+def _release_engine(key: tuple[str, bool], entry: _SharedEngine, user: object) -> None:
+    """``user`` lets go of ``entry``; the last user disposes the engine and drops it from the cache."""
+    if user not in entry.users:
+        return  # already released
+    entry.users.discard(user)
+    if not entry.users:
+        if _ENGINES.get(key) is entry:
+            del _ENGINES[key]
+        entry.engine.dispose()
+
+
+@contextmanager
+def _borrowed_engine(url: str) -> Iterator[Engine]:
+    """The shared engine of ``url`` for the length of a ``with`` block (the module helpers)."""
+    token = object()
+    key, entry = _acquire_engine(url, False, token)
+    try:
+        yield entry.engine
     finally:
-        engine.dispose()
-
-
-def _new_engine(url: str, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite ones get the settings of ``_configure_sqlite``."""
-    engine = create_engine(url, echo=echo)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
-    return engine
+        _release_engine(key, entry, token)
 
 
 # ---------------------------------------------------------------------- schema and its upgrade

@@ -287,6 +287,28 @@ def test_a_cluster_id_is_a_bound_parameter_not_sql(url: str) -> None:
         SqlPersistence(url, cluster="")
 
 
+# ---------------------------------------------------------------------------------------------- shared engine
+def test_persistences_of_one_url_share_one_engine_and_outlive_each_other(url: str) -> None:
+    a = SqlPersistence(url, cluster="a")
+    b = SqlPersistence(url, cluster="b")
+    try:
+        assert a.engine is b.engine
+        a.commit(1, {("pods", "default", "x"): pod("x")})
+        pool = a.engine.pool
+        a.close()
+        a.close()   # twice is harmless
+        assert b.engine.pool is pool   # not disposed (dispose swaps in a new pool): b still holds it
+        b.commit(5, {("pods", "default", "y"): pod("y")})
+        assert b.load()[0] == 5 and b.count() == 1
+        with SqlPersistence(url, cluster="a") as a2:   # joins the engine b still holds
+            assert a2.engine is b.engine and a2.count() == 1
+    finally:
+        b.close()
+    with SqlPersistence(url) as c:   # everyone had closed: a new engine, the old one's pool was let go
+        assert c.engine is not b.engine
+        assert c.load() == (0, [])
+
+
 # ---------------------------------------------------------------------------------------------- listing and dropping
 def test_stored_clusters_and_drop_cluster(url: str) -> None:
     assert stored_clusters(url) == []
