@@ -112,12 +112,13 @@ class Cluster:
 
     def __init__(self, seed: int = 0, profile: str = "demo", store_url: str | None = None, nodes: int = 3,
                  empty: bool = False, window: int = 100_000, bootstrap: bool = True, start: float = 0.0,
-                 fresh: bool = False):
+                 fresh: bool = False, store_cluster: str = "demo"):
         """Build the cluster: resume what ``store_url`` holds, else bootstrap ``nodes`` workers.
 
         ``start`` is the simulated time a new cluster begins at (seconds after engine.clock's epoch):
         the web layer passes "now" so timestamps read as today's date for kubectl; tests keep 0.
-        ``fresh`` empties the database first instead of resuming what it holds."""
+        ``fresh`` empties the database first instead of resuming what it holds. ``store_cluster`` is
+        this cluster's id in that database, which can hold many (only its rows are read, written, emptied)."""
         self.seed = seed
         self.profile = get_profile(profile)
         self.clock = Clock(seed, start=start)
@@ -125,7 +126,7 @@ class Cluster:
         self.persistence: SqlPersistence | None = None
         self.committer: Callable[[CommitBatch], None] | None = None   # set by the web layer (group commit)
         self._unsaved: CommitBatch | None = None   # a batch whose commit failed, retried by the next flush
-        restored = self._open_persistence(store_url, fresh) if store_url else False
+        restored = self._open_persistence(store_url, fresh, store_cluster) if store_url else False
         self.api = APIServer(self.store, self.clock, self.profile)
         api, clock = self.api, self.clock
         api.admission.extend(PLUGINS)
@@ -167,9 +168,9 @@ class Cluster:
             self._resume()
         self.flush()
 
-    def _open_persistence(self, store_url: str, fresh: bool) -> bool:
-        """Attach the database; load what it holds into the store. True when objects were restored."""
-        self.persistence = SqlPersistence(store_url)
+    def _open_persistence(self, store_url: str, fresh: bool, store_cluster: str) -> bool:
+        """Attach the database; load what it holds for ``store_cluster``. True when objects were restored."""
+        self.persistence = SqlPersistence(store_url, cluster=store_cluster)
         if fresh:
             self.persistence.clear()
         revision, objects = self.persistence.load()

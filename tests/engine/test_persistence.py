@@ -287,6 +287,37 @@ def test_a_cluster_id_is_a_bound_parameter_not_sql(url: str) -> None:
         SqlPersistence(url, cluster="")
 
 
+def stored_keys(cluster: Cluster) -> set[tuple[str, str, str]]:
+    return {(r, o["metadata"].get("namespace", ""), o["metadata"]["name"]) for r, o in cluster.store.items()}
+
+
+def test_clusters_built_on_one_database_each_resume_their_own_state(db_url: str) -> None:
+    a = Cluster(seed=3, store_url=db_url, nodes=1, empty=True, store_cluster="a")
+    b = Cluster(seed=4, store_url=db_url, nodes=2, empty=True, store_cluster="b")
+    a.apply(configmap("only-in-a", x="1"))
+    b.apply(configmap("only-in-b", y="2"))
+    a.run_for(5)
+    state = {name: (c.store.revision, c.clock.now, stored_keys(c)) for name, c in (("a", a), ("b", b))}
+    a.close()
+    b.close()
+    again = {"a": Cluster(seed=3, store_url=db_url, nodes=1, empty=True, store_cluster="a"),
+             "b": Cluster(seed=4, store_url=db_url, nodes=2, empty=True, store_cluster="b")}
+    try:
+        for name, (revision, now, keys) in state.items():
+            resumed = again[name]
+            assert resumed.restored
+            assert resumed.store.revision >= revision and abs(resumed.clock.now - now) < 1e-6
+            assert keys <= stored_keys(resumed)
+        assert again["a"].api.get("configmaps", "default", "only-in-a")["data"] == {"x": "1"}
+        assert again["a"].store.find("configmaps", "default", "only-in-b") is None
+        assert again["b"].store.find("configmaps", "default", "only-in-a") is None
+        assert len(again["b"].store.list("nodes")) == len(again["a"].store.list("nodes")) + 1   # + a worker
+    finally:
+        for cluster in again.values():
+            cluster.close()
+    assert stored_clusters(db_url) == ["a", "b"]
+
+
 # ---------------------------------------------------------------------------------------------- shared engine
 def test_persistences_of_one_url_share_one_engine_and_outlive_each_other(url: str) -> None:
     a = SqlPersistence(url, cluster="a")
