@@ -55,17 +55,9 @@ def _accepts(factory: Callable[..., Any], param: str) -> bool:
         return False
 
 
-def wipe_store(url: str) -> None:
-    """Empty the persisted cluster at ``url`` (objects, revision, change log) so the next start is fresh."""
-    db = persistence.SqlPersistence(url)
-    try:
-        clear = getattr(db, "clear", None)
-        if callable(clear):
-            clear()
-        else:
-            persistence.Base.metadata.drop_all(db.engine)
-    finally:
-        db.close()
+def wipe_store(url: str, cluster: str = "demo") -> None:
+    """Empty cluster ``cluster``'s rows at ``url`` (objects, revision, change log); the others stay."""
+    persistence.drop_cluster(url, cluster)
 
 
 def check_speed(speed: Any) -> float:
@@ -152,7 +144,7 @@ class Runtime:
                 kwargs["fresh"] = True
             else:
                 # A reset must not resume the persisted cluster: empty the database first.
-                wipe_store(self.store_url)
+                wipe_store(self.store_url, self._options.get("store_cluster", "demo"))
         cluster = self._factory(**kwargs)
         self._adopt(cluster)
         # A big cluster is millions of long-lived objects: keep the cyclic GC from re-scanning them
