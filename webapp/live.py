@@ -3,7 +3,13 @@
 README-protocol (the contract the browser front end is written against)
 =======================================================================
 Transport: Socket.IO over WebSocket (polling fallback), same origin only, namespace ``/live``.
-All clients that subscribed sit in one room, ``cluster``; they all receive the same messages.
+A connection names its cluster when it connects: ``auth: {"cluster": <id>}`` (default ``demo``, the
+only cluster of a server not in class mode), or ``auth: {"grid": true}`` for the instructor's grid.
+Who connects comes from the handshake's session cookie or ``Authorization: Bearer`` header
+(``webapp.policy``); a connection that may not watch that cluster (or the grid), or names a
+cluster that does not exist, is refused: ``connect_error`` carries the Status (401/403/404).
+All clients that subscribed to one cluster sit in its room, ``cluster:<id>``, and receive the same
+messages; nothing of one cluster reaches another's room.
 
 Client -> server
 ----------------
@@ -18,7 +24,8 @@ Client -> server
       * otherwise -> ``resync`` ``{"reason": "Expired", "message": ...}`` then a ``snapshot``.
     After that the client receives every broadcast ``delta`` (their ``from_rv`` chain without gaps).
 ``action`` ``{"type": str, "args": {...}}``
-    Ack: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": <metav1.Status>}``. Types and
+    Ack: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": <metav1.Status>}`` (a 403
+    Forbidden Status when the sender may not do it on this cluster: ``webapp.policy``). Types and
     arguments (``webapp.control.ACTIONS``)::
 
       pod.delete {namespace, name, force?: bool}     pod.crash {namespace, name}
@@ -56,13 +63,13 @@ Server -> client
     see ``LIVE_EXCLUDE``), ordered by (resource, namespace, name). Replace all local state with it.
 ``delta`` ``{"from_rv", "to_rv", "generation", "changes": [{"type": ADDED|MODIFIED|DELETED,
     "resource", "object"}], "clock"}`` -- one batch per frame (at most one per 25 ms) for all
-    clients. Apply the changes in order; for DELETED the object is its last state. Several
+    the cluster's clients. Apply the changes in order; for DELETED the object is its last state. Several
     modifications of one object inside one batch are folded into one entry carrying the latest
     state (at the position of the first). ``from_rv`` of a delta equals ``to_rv`` of the previous
     one; if it does not, re-subscribe.
 ``clock`` ``{"now": sim seconds, "paused", "speed", "lag": wall seconds behind pace, "profile": name,
-    "generation", "error"?}`` -- inside every delta, alone ~1/s when nothing changes, and at once
-    after ``sim.*`` actions.
+    "generation", "error"?, "speed_lock"?}`` -- inside every delta, alone once a second, and at
+    once after ``sim.*`` actions. ``speed_lock``: the instructor fixed the speed (``sim.speed`` is refused).
 ``resync`` ``{"reason": "Expired"|"Reset", "message"}`` -- local state is stale; a ``snapshot``
     follows immediately (after ``sim.reset`` every client gets ``resync`` Reset + ``snapshot``; so
     after ``drill.start``/``drill.exit``, and when a drill with hidden faults ends). One client that
@@ -76,6 +83,13 @@ Server -> client
     clears the client's drill (a ``drill`` event follows if one is loaded).
     While a drill runs, faults marked hidden are left out of ``faults``, and their chaos objects and
     Events are left out of snapshots and deltas.
+
+``tiles`` ``{"tiles": [tile...], "full"?: true}`` -- grid connections only: right after connecting
+    every cluster's tile (``full``), then the tiles that changed (each cluster at most every 0.5 s):
+    ``{"cluster", "owner", "nodes", "nodes_ready", "workloads_available", "workloads_desired",
+    "drill": null | {"id", "title", "phase", "t", "time_limit", "probes": [{"name", "passing"}]},
+    "paused", "speed", "speed_lock", "last_action": null | {"action", "via", "ok", "wall", "at"},
+    "health": ok|degraded|stalled, "loaded"}`` (``webapp.hub``).
 
 ``notice`` ``<metav1.Status TooManyRequests>`` -- messages sent without an ack were dropped (above).
 
