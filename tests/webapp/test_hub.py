@@ -21,8 +21,9 @@ CM_JSON = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mine"}
 
 
 @pytest.fixture
-def db_app(tmp_path) -> Any:
-    app = create_app(dict(TEST_CONFIG, DB_URL=f"sqlite:///{tmp_path}/hub.db"))
+def db_app(db_url: str) -> Any:
+    """An app on a real database: SQLite, then PostgreSQL (``db_url``)."""
+    app = create_app(dict(TEST_CONFIG, DB_URL=db_url))
     yield app
     shutdown_app(app)
 
@@ -101,7 +102,7 @@ def test_a_watched_or_drilling_cluster_is_never_unloaded(db_app: Any) -> None:
     assert hub.evict_idle(now=time.monotonic() + 120) == []
 
 
-def test_the_class_is_full_at_max_clusters(tmp_path) -> None:
+def test_the_class_is_full_at_max_clusters() -> None:
     app = create_app(dict(TEST_CONFIG, DB_URL=None, MAX_CLUSTERS=1))
     try:
         _hub(app).create("alice-0001", owner="alice")
@@ -113,8 +114,30 @@ def test_the_class_is_full_at_max_clusters(tmp_path) -> None:
         shutdown_app(app)
 
 
-def test_a_drill_report_is_kept_in_the_database_across_a_restart(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path}/hub.db"
+def test_every_cluster_resumes_after_a_restart_with_its_own_objects(db_url: str) -> None:
+    app = create_app(dict(TEST_CONFIG, DB_URL=db_url))
+    client = app.test_client()
+    for cid in ("alice-0001", "bob-0002"):
+        _hub(app).create(cid, owner=cid.split("-")[0])
+        body = dict(CM_JSON, metadata={"name": f"of-{cid}"})
+        assert client.post(f"/c/{cid}/api/v1/namespaces/default/configmaps", json=body).status_code == 201
+    _hub(app).get("bob-0002").set_speed(4)
+    shutdown_app(app)
+
+    again = create_app(dict(TEST_CONFIG, DB_URL=db_url))
+    try:
+        client = again.test_client()
+        assert set(_hub(again).ids()) == {"demo", "alice-0001", "bob-0002"}
+        assert _hub(again).loaded() == ["demo"]          # students' clusters load on their first request
+        assert "of-alice-0001" in _configmaps(client, "alice-0001")
+        assert "of-alice-0001" not in _configmaps(client, "bob-0002")
+        assert _hub(again).owner("bob-0002") == "bob" and _hub(again).get("bob-0002").speed == 4
+    finally:
+        shutdown_app(again)
+
+
+def test_a_drill_report_is_kept_in_the_database_across_a_restart(db_url: str) -> None:
+    url = db_url
     app = create_app(dict(TEST_CONFIG, DB_URL=url))
     runtime = _hub(app).create("alice-0001", owner="alice")
     runtime.start_drill("01-pod-kill")
