@@ -9,13 +9,14 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import BadRequest, InternalError, NotFound, StatusError
 
 from .drills import catalogue, report_chart
-from .hub import current_runtime
+from .hub import current_runtime, request_cluster
+from .policy import CONTROL, allowed, current_principal, why_not
 from .kube_api.common import json_response, q_float
 from .kube_api.errors import status_response
 
@@ -59,8 +60,16 @@ def index() -> str:
     """Render the dashboard shell with the few facts the page needs before it connects."""
     runtime = current_runtime()
     projector = request.args.get("projector", "") in ("1", "true", "yes", "on")
+    cluster = request_cluster()
+    principal = current_principal()
     return render_template("index.html", profile=runtime.profile_name, seed=runtime.seed, projector=projector,
-                           nodes=runtime.nodes)
+                           nodes=runtime.nodes, base=request.script_root, cluster=cluster,
+                           owner=getattr(runtime, "owner", None), role=principal.role, user=principal.name,
+                           classroom=current_app.extensions.get("kubedrill.class") is not None,
+                           can_act=allowed(principal, "create", cluster),
+                           can_control=allowed(principal, CONTROL, cluster),
+                           why_not_act=why_not(principal, "create", cluster),
+                           why_not_control=why_not(principal, CONTROL, cluster))
 
 
 @bp.get("/ui/profile")

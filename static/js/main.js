@@ -112,7 +112,8 @@ function main() {
   initHeader($("#topbar"), state);
   initInspector($("#inspector"));
   const live = connectLive(state, {
-    onStatus: (s) => {
+    onStatus: (s, why) => {
+      if (s === "refused" && connection !== "refused") toast(`The server refused this page's live stream: ${why}`, { kind: "error", timeout: 60000 });
       if (s !== connection && s === "connected" && connection !== "connecting") toast("Reconnected to the simulator", { kind: "ok" });
       connection = s;
       scheduleRender();

@@ -2,6 +2,8 @@
 
 /* global io */
 
+import { perms } from "./ui/permissions.js";
+
 /**
  * Connect to /live and keep `state` in sync. onStatus(status) receives "connected",
  * "reconnecting" or "offline"; onDrill(status) receives the drill's status. Returns {action(type, args) -> Promise<ack>}.
@@ -12,6 +14,7 @@ export function connectLive(state, { onStatus = () => {}, onResync = () => {}, o
     return { action: async () => ({ ok: false, error: { message: "Socket.IO client failed to load" } }) };
   }
   const socket = io("/live", {
+    auth: { cluster: perms.cluster },   // the connection watches this page's cluster (webapp.live)
     transports: ["websocket"],
     reconnectionDelay: 500,
     reconnectionDelayMax: 3000,
@@ -31,7 +34,16 @@ export function connectLive(state, { onStatus = () => {}, onResync = () => {}, o
     // that by itself, but a restarted simulator should find us again.
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
   });
-  socket.on("connect_error", () => onStatus(attempts >= 4 ? "offline" : "reconnecting"));
+  socket.on("connect_error", (err) => {
+    // Refused by the server (no session, another student's cluster, no such cluster): say why, stop retrying.
+    const status = err && err.data;
+    if (status && status.kind === "Status") {
+      socket.io.opts.reconnection = false;
+      onStatus("refused", status.message);
+      return;
+    }
+    onStatus(attempts >= 4 ? "offline" : "reconnecting");
+  });
   socket.io.on("reconnect_attempt", (n) => {
     attempts = n;
     onStatus(n >= 5 ? "offline" : "reconnecting");

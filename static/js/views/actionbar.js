@@ -2,6 +2,7 @@
 
 import { h } from "../dom.js";
 import { actionsFor } from "../actions.js";
+import { guard, perms } from "../ui/permissions.js";
 
 /** Build the action controls for an object; `only` limits to these action ids. */
 export function actionBar(resource, obj, { only = null, compact = false } = {}) {
@@ -18,6 +19,8 @@ export function actionBar(resource, obj, { only = null, compact = false } = {}) 
       };
       btn.addEventListener("click", go);
       input.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+      guard(btn, "act");
+      guard(input, "act");
       bar.append(h("span", { class: "action-field" }, input, btn));
     } else {
       const btn = h("button", { type: "button", class: `btn btn-small${a.danger ? " btn-danger" : ""}`, text: a.label, dataset: { action: a.id } });
@@ -34,8 +37,10 @@ export function actionBar(resource, obj, { only = null, compact = false } = {}) 
         btn.disabled = true;
         try { await a.run(); } finally { btn.disabled = false; }
       });
+      guard(btn, "act");
       bar.append(btn);
     }
   }
+  if (!perms.canAct && bar.childElementCount) bar.append(h("span", { class: "denied-note muted", text: perms.whyNotAct }));
   return bar;
 }

@@ -6,6 +6,7 @@ import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { h, reconcile, setAttr, setText } from "../dom.js";
 import { runAction } from "../actions.js";
 import { toast } from "../ui/toast.js";
+import { guard, url } from "../ui/permissions.js";
 
 const model = {
   catalogue: null,      // [{id, title, teaches, briefing, time_limit, probes, hints, timeline}]
@@ -47,7 +48,7 @@ async function loadCatalogue() {
   if (model.loading) return;
   model.loading = true;
   try {
-    const resp = await fetch("/ui/drills", { headers: { Accept: "application/json" } });
+    const resp = await fetch(url("/ui/drills"), { headers: { Accept: "application/json" } });
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     const body = await resp.json();
     model.catalogue = body.drills || [];
@@ -93,7 +94,7 @@ export function renderDrills(root) {
   if (view === "picker") renderPicker(root);
   else if (view === "live") renderLive(root, s);
   else renderReport(root, s);
-  for (const b of root.querySelectorAll("button[data-busy-aware]")) b.disabled = model.busy;
+  for (const b of root.querySelectorAll("button[data-busy-aware]")) b.disabled = model.busy || !guard(b, "control");
 }
 
 // ---------------------------------------------------------------- picker and briefing
@@ -299,8 +300,8 @@ function reportNodes(s, r) {
     r.explanation ? h("h4", { text: "What happened" }) : null,
     r.explanation ? h("p", { class: "drill-explanation", text: r.explanation }) : null,
     h("div", { class: "drill-buttons" },
-      h("a", { class: "btn", id: "drill-export-json", href: "/ui/drills/report.json", download: `kubedrill-${r.drill || s.id}-report.json`, text: "Download JSON" }),
-      h("a", { class: "btn", id: "drill-printable", href: "/ui/drills/report", target: "_blank", rel: "noopener", text: "Printable report" }),
+      h("a", { class: "btn", id: "drill-export-json", href: url("/ui/drills/report.json"), download: `kubedrill-${r.drill || s.id}-report.json`, text: "Download JSON" }),
+      h("a", { class: "btn", id: "drill-printable", href: url("/ui/drills/report"), target: "_blank", rel: "noopener", text: "Printable report" }),
       h("button", { type: "button", class: "btn", "data-busy-aware": "1", text: "Try again",
         onclick: () => act("drill.start", { id: s.id }, `Drill restarted: ${s.title}`) }),
       h("button", { type: "button", class: "btn btn-ghost drill-exit", "data-busy-aware": "1", text: "Back to my cluster",

@@ -3,6 +3,7 @@
 import { setText, setAttr } from "../dom.js";
 import { simClockText } from "../k8s/time.js";
 import { runAction } from "../actions.js";
+import { guard } from "../ui/permissions.js";
 
 export const SPEEDS = [0.25, 0.5, 1, 2, 5, 10, 20, 50];
 
@@ -30,6 +31,8 @@ export function initHeader(root, state) {
     setText(reset, "Reset");
     runAction("sim.reset", {}, "Cluster reset to the demo state");
   });
+  for (const id of ["#sim-pause", "#sim-step", "#sim-speed", "#sim-reset"]) guard(root.querySelector(id), "control");
+  guard(root.querySelector("#open-apply"), "act");
 }
 
 /** Update the header from state (clock, speed, profile) and the connection status. */
@@ -43,6 +46,14 @@ export function renderHeader(root, state, connection) {
   setAttr(pause, "aria-pressed", paused ? "true" : "false");
   root.querySelector("#clock-box").dataset.paused = paused ? "1" : "";
   const slider = root.querySelector("#sim-speed");
+  if (c.speed_lock !== undefined && c.speed_lock !== null) {
+    slider.disabled = true;
+    slider.title = `The instructor has locked the speed at ${Number(c.speed_lock)}×`;
+  } else if (slider.title.startsWith("The instructor has locked")) {
+    slider.title = "";
+    slider.disabled = false;
+    guard(slider, "control");
+  }
   if (document.activeElement !== slider && c.speed !== undefined) {
     const idx = SPEEDS.reduce((best, s, i) => (Math.abs(s - c.speed) < Math.abs(SPEEDS[best] - c.speed) ? i : best), 0);
     if (slider.value !== String(idx)) slider.value = String(idx);
@@ -59,7 +70,8 @@ export function renderHeader(root, state, connection) {
   setAttr(root.querySelector("#profile-badge"), "title", `Profile ${name}${timers.length ? `\n${timers.join("\n")}` : ""}`);
   const conn = root.querySelector("#connection");
   conn.dataset.state = connection;
-  setText(conn.querySelector(".conn-text"), connection === "connected" ? "Live" : connection === "reconnecting" ? "Reconnecting…" : connection === "offline" ? "Offline" : "Connecting…");
+  const words = { connected: "Live", reconnecting: "Reconnecting…", offline: "Offline", refused: "Refused" };
+  setText(conn.querySelector(".conn-text"), words[connection] || "Connecting…");
   setAttr(conn, "aria-label", `Connection: ${connection}`);
   setText(root.querySelector("#rev"), state.revision !== null ? `rv ${state.revision}` : "");
 }

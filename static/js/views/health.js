@@ -4,6 +4,7 @@
 
 import { h, setText, setAttr, replaceChildren } from "../dom.js";
 import { EPOCH_SECONDS, simClockText } from "../k8s/time.js";
+import { url } from "../ui/permissions.js";
 
 export const POLL_MS = 2000;
 
@@ -14,7 +15,7 @@ export function pollHealth(onHealth, { interval = POLL_MS } = {}) {
   const poll = async () => {
     let health = null;
     try {
-      const resp = await fetch("/ui/health", { headers: { Accept: "application/json" }, cache: "no-store" });
+      const resp = await fetch(url("/ui/health"), { headers: { Accept: "application/json" }, cache: "no-store" });
       if (resp.ok) health = await resp.json();
     } catch (_err) {
       health = null;    // offline: the connection badge already says so
