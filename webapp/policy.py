@@ -85,6 +85,19 @@ def authorize(p: Principal, verb: str, cluster: str, *, resource: str = "", grou
     raise forbidden(p, verb, resource=resource, group=group, namespace=namespace, name=name, path=path)
 
 
+def authorize_class(p: Principal, verb: str, resource: str, *, viewer: bool = False) -> None:
+    """The class's own endpoints (grid, roster, reports, join code, bulk): the instructor's.
+
+    ``viewer``: a read (``verb`` in READ_VERBS) the read-only link may do too (the grid, the roster).
+    Refused like a cluster-scoped resource of ``kubedrill.io``: ``reports.kubedrill.io is forbidden: ...``.
+    """
+    if p.role in ("admin", "instructor") or (viewer and p.role == "viewer" and verb in READ_VERBS):
+        return
+    if p.role == "anonymous":
+        raise Unauthorized(p.refused or "Unauthorized")
+    raise forbidden(p, verb, resource=resource, group=SIM_GROUP)
+
+
 def forbidden(p: Principal, verb: str, *, resource: str = "", group: str = "", namespace: str | None = None,
               name: str | None = None, path: str | None = None) -> Forbidden:
     """The 403 kube-apiserver sends when ``p`` may not ``verb`` the resource (or the path)."""
