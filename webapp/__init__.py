@@ -107,8 +107,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(kube_api_bp)
     app.register_blueprint(health_bp)
     app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
-    from .classroom.access import page_context
-    app.context_processor(page_context)   # base, cluster, role, can_act, ... for every page
     if app.config["CLASSROOM"]:
         _open_class(app, hub)
     # Uncompressed WebSocket for the live stream: per-client compression cost 3x the CPU (live_bench).

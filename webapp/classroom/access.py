@@ -7,12 +7,8 @@
   kube-apiserver's non-resource shape: ``forbidden: User "alice" cannot get path "/ui/health"``.
 * ``set_session_cookie``: HttpOnly, SameSite=Strict, Path=/ (Secure when served over https), so
   page scripts cannot read it and no other site's page can make the browser send it.
-* ``page_context`` (every mode): ``base``, ``cluster``, ``role``, ``can_act``, ``can_control`` and
-  ``why_not`` for every template, so a page can disable what its viewer may not do and say why.
 """
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Response, redirect, render_template, request
 
@@ -20,7 +16,7 @@ from engine.errors import StatusError, Unauthorized
 
 from ..hub import request_cluster
 from ..kube_api.errors import status_response
-from ..policy import CONTROL, SESSION_COOKIE, allowed, authorize, current_principal, why_not
+from ..policy import SESSION_COOKIE, authorize, current_principal
 
 COOKIE_MAX_AGE = 7 * 24 * 3600   # a lab can span a week; the session itself lasts as long as the class
 HTML_PAGES = frozenset({"views.index", "views.drill_report_page"})
@@ -66,13 +62,3 @@ def error_page(err: StatusError) -> Response:
     response = Response(html, status=status["code"], mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def page_context() -> dict[str, Any]:
-    """What every template is told about its viewer and cluster (``context_processor``)."""
-    p = current_principal()
-    cluster = request_cluster()
-    can_act, can_control = allowed(p, "update", cluster), allowed(p, CONTROL, cluster)
-    return {"base": request.script_root, "cluster": cluster, "role": p.role, "can_act": can_act,
-            "can_control": can_control,
-            "why_not": why_not(p, "update", cluster) or why_not(p, CONTROL, cluster)}
