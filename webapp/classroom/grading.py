@@ -19,9 +19,12 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def row(report: dict[str, Any]) -> dict[str, Any]:
-    """The gradable fields of one stored report (``score`` too, when a report carries one)."""
-    out = {key: report.get(key) for key in COLUMNS if key != "actions"}
-    out["actions"] = len(report.get("actions") or [])
+    """The gradable fields of one stored report (``score`` too, when a report carries one).
+
+    ``actions`` is the student's action log, each with its time (the CSV writes how many there are).
+    """
+    out = {key: report.get(key) for key in COLUMNS}
+    out["actions"] = list(report.get("actions") or [])
     if "score" in report:
         out["score"] = report["score"]
     return out
@@ -37,7 +40,7 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     for r in rows:
-        writer.writerow([_cell(r.get(c)) for c in columns])
+        writer.writerow([len(r.get("actions") or []) if c == "actions" else _cell(r.get(c)) for c in columns])
     return buffer.getvalue()
 
 
