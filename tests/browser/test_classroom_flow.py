@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from webapp import create_app, shutdown_app
@@ -113,6 +114,7 @@ def test_an_instructor_and_two_students(browser: Browser, tmp_path: Path) -> Non
         expect(a_tile.locator(".tile-pace")).to_have_text(re.compile("paused"))
         alice.get_by_role("tab", name="Drills", exact=True).click()
         card = alice.locator('#panel-drills .drill-card[data-drill="01-pod-kill"]')
+        card.get_by_role("button", name="Briefing").click()   # the start button is in the briefing
         card.locator(".drill-start").click()
         expect(alice.locator("#drill-timer")).to_be_visible()
         expect(a_tile.locator(".tile-drill")).to_contain_text("pod is killed")
@@ -152,8 +154,12 @@ def test_an_instructor_and_two_students(browser: Browser, tmp_path: Path) -> Non
         seen_by_alice = _kubectl(a_cfg, "get", "configmaps", "-o", "name")
         assert "configmap/bobs-notes" in seen_by_bob.stdout
         assert seen_by_alice.returncode == 0 and "bobs-notes" not in seen_by_alice.stdout
-        forged = _kubectl(a_cfg, "--server", f"{url}/c/{b_id}", "get", "configmaps")
-        assert forged.returncode != 0 and "Forbidden" in forged.stderr
+        # Alice points her kubeconfig at Bob's cluster id (her credentials ride in its server URL:
+        # kubectl sends none to a plain-http server otherwise, see webapp/kube_api/kubeconfig.py).
+        a_server = yaml.safe_load(a_cfg.read_text())["clusters"][0]["cluster"]["server"]
+        forged = _kubectl(a_cfg, "--server", a_server.replace(f"/c/{a_id}", f"/c/{b_id}"), "get", "configmaps")
+        assert forged.returncode != 0
+        assert 'configmaps is forbidden: User "Alice" cannot list resource "configmaps"' in forged.stderr
         expect(b_tile.locator(".tile-last")).to_contain_text("kubectl")
 
         # Restart on the same database: all three come back where they were.
@@ -166,7 +172,7 @@ def test_an_instructor_and_two_students(browser: Browser, tmp_path: Path) -> Non
         bob.reload()
         expect(bob.locator("#connection")).to_have_attribute("data-state", "connected")
         bob.get_by_role("tab", name="Config", exact=True).click()
-        expect(bob.get_by_text("bobs-notes")).to_be_visible()
+        expect(bob.get_by_role("button", name="bobs-notes")).to_be_visible()
         again = _kubectl(b_cfg, "get", "configmap", "bobs-notes", "-o", "name")
         assert again.returncode == 0, again.stderr
         alice.reload()
