@@ -135,7 +135,7 @@ function wireBulk() {
     try {
       const body = await post("/class/api/code", {});
       $("#join-code").textContent = body.code || body.join_code || "";
-      $("#code-expires").textContent = body.expires ? `valid until ${body.expires}` : "";
+      $("#code-expires").textContent = body.code_expires ? `valid until ${body.code_expires}` : "";
       toast("New join code: the old one no longer works", { kind: "ok" });
     } catch (err) { toast(err.message, { kind: "error" }); }
   });
