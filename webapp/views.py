@@ -62,7 +62,7 @@ def index() -> str:
     principal = current_principal()
     return render_template("index.html", profile=runtime.profile_name, seed=runtime.seed, projector=projector,
                            nodes=runtime.nodes, base=request.script_root, cluster=cluster,
-                           owner=getattr(runtime, "owner", None), role=principal.role, user=principal.name,
+                           owner=runtime.owner, role=principal.role, user=principal.name,
                            classroom=current_app.extensions.get("kubedrill.class") is not None,
                            can_act=allowed(principal, "create", cluster),
                            can_control=allowed(principal, CONTROL, cluster),
