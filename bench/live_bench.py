@@ -198,6 +198,19 @@ async def run_clients_async(args) -> None:
 
 
 # ---------------------------------------------------------------------- orchestrator
+def stop_all(work: Path, server: subprocess.Popen, procs: list[subprocess.Popen], timeout: float = 15) -> None:
+    """Tell every role to stop (file ``stop``), kill the client processes left, end the server."""
+    (work / "stop").touch()
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+    server.terminate()
+    try:
+        server.wait(timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def orchestrate(args) -> None:
     import psutil
     from webapp.server import free_port
@@ -252,15 +265,7 @@ def orchestrate(args) -> None:
         while not (work / "stamps.json").exists() and time.time() < deadline:
             time.sleep(0.1)
     finally:
-        (work / "stop").touch()
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_all(work, server, procs)
 
     dump = json.loads((work / "stamps.json").read_text())
     stamps = dump["stamps"]
