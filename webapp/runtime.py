@@ -185,6 +185,10 @@ class Runtime:
             # without a database, e.g. a drill's, has nothing to commit and is "durable" at once).
             self.committed = max(self.committed, revision)
 
+    def committing(self) -> bool:
+        """Whether a thread is committing this runtime's changes right now (``make_durable`` would wait)."""
+        return self._commit_lock.locked()
+
     def _commit_queued(self) -> None:
         """Commit every queued batch, consecutive batches of one database merged; hold ``_commit_lock``."""
         with self._batches_mutex:
