@@ -106,10 +106,14 @@ def timed(method, durations: array, then=None):
 def build_app(args):
     from webapp import create_app
     from webapp.hub import Hub
+    from webapp.live import Broadcaster
     from webapp.runtime import Runtime
 
     work = Path(args.work)
-    stamps: list[tuple[str, int, int, int, float]] = []   # (cluster, generation, before, after, wall)
+    # [cluster, generation, before, after, commit wall, durable wall (ack sent), wall the delta went to Socket.IO]
+    stamps: list[list] = []
+    unsent: dict[str, list[list]] = defaultdict(list)   # cluster -> its stamps no delta has carried yet
+    gc_pauses: list[tuple[float, int, float]] = []       # (wall at start, generation, seconds)
     ticks = array("d")     # engine: duration of each cluster's tick_wall (s)
     tick_counts: Counter = Counter()
     passes = array("d")    # live thread: duration of each hub.pump pass (s)
@@ -130,6 +134,8 @@ def build_app(args):
         if cid is None or cid == "demo":
             return plain_call(self, fn, *a, **kw)
 
+        mine: list = []
+
         def stamped(*a, **kw):
             before = self.cluster.store.revision   # under self.lock (Runtime.call holds it)
             try:
@@ -137,8 +143,14 @@ def build_app(args):
             finally:
                 after = self.cluster.store.revision
                 if after > before:
-                    stamps.append((cid, self.generation, before, after, time.time()))
-        return plain_call(self, stamped, *a, **kw)
+                    mine.append([cid, self.generation, before, after, time.time(), None, None])
+                    unsent[cid].append(mine[0])
+        try:
+            return plain_call(self, stamped, *a, **kw)
+        finally:
+            if mine:
+                mine[0][5] = time.time()
+                stamps.append(mine[0])
 
     Runtime.call = call
 
@@ -147,6 +159,31 @@ def build_app(args):
         max_lag[0] = max(max_lag[0], runtime.lag)
 
     Runtime.tick_wall = timed(Runtime.tick_wall, ticks, note_tick)
+
+    plain_emit = Broadcaster._emit_pending
+
+    def emit_pending(self, pending, clock, skip=None):
+        cid = getattr(self.runtime, "bench_cid", None)
+        if pending is not None and pending[0] == "delta" and unsent.get(cid):
+            t, head = time.time(), pending[1]["to_rv"]
+            waiting = unsent[cid]
+            for st in [st for st in waiting if st[3] <= head]:
+                st[6] = t
+                waiting.remove(st)
+        return plain_emit(self, pending, clock, skip)
+
+    Broadcaster._emit_pending = emit_pending
+
+    gc_started = [0.0, 0.0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            gc_started[:] = [time.time(), time.perf_counter()]
+        else:
+            gc_pauses.append((gc_started[0], info["generation"], time.perf_counter() - gc_started[1]))
+
+    import gc
+    gc.callbacks.append(on_gc)
     Hub.pump = timed(Hub.pump, passes)
 
     if args.profile:
@@ -179,7 +216,11 @@ def build_app(args):
         while not (work / "stop").exists():
             time.sleep(0.1)
         tick_list = ticks.tolist()
+        pauses = list(gc_pauses)
         out = {"stamps": stamps, "created_s": created,
+               "gc": {str(g): {"n": sum(1 for p in pauses if p[1] == g), "sum": sum(p[2] for p in pauses if p[1] == g),
+                               "max": max((p[2] for p in pauses if p[1] == g), default=0.0)} for g in (0, 1, 2)},
+               "gc2": [p for p in pauses if p[1] == 2],
                "ticks": {"n": len(tick_list), "sum": sum(tick_list),
                          "p50": pct(tick_list, 50), "p99": pct(tick_list, 99), "max": max(tick_list, default=0)},
                "ticks_per_cluster": dict(tick_counts), "max_lag": max_lag[0],
@@ -510,18 +551,31 @@ def orchestrate(args) -> dict[str, Any]:
             received[(cid, gen)].append((hi, lo, t))
     for key in received:
         received[key].sort()
+    his = {key: [d[0] for d in deltas] for key, deltas in received.items()}
     mine: dict[str, list[float]] = defaultdict(list)
-    for cid, gen, before, after, wall in srv["stamps"]:
+    to_durable: list[float] = []   # commit -> the action's commit to SQLite done (its ack goes out)
+    to_emit: list[float] = []      # commit -> the live thread hands the delta to Socket.IO
+    to_receipt: list[float] = []   # that hand-over -> receipt at the client
+    slow: list[tuple[float, float]] = []   # (commit, receipt) of the changes over 100 ms
+    for cid, gen, before, after, wall, durable, emitted in srv["stamps"]:
         deltas = received.get((cid, gen), [])
-        his = [d[0] for d in deltas]
+        keys = his.get((cid, gen), [])
+        to_durable.append((durable - wall) * 1000)
         for rv in range(before + 1, after + 1):
-            j = bisect.bisect_left(his, rv)
+            j = bisect.bisect_left(keys, rv)
             if j < len(deltas) and deltas[j][1] < rv:
                 ms = (deltas[j][2] - wall) * 1000
                 lat.append(ms)
                 mine[cid].append(ms)
+                if ms > 100:
+                    slow.append((wall, deltas[j][2]))
+                if rv == after and emitted is not None:
+                    to_emit.append((emitted - wall) * 1000)
+                    to_receipt.append((deltas[j][2] - emitted) * 1000)
             else:
                 unreceived += 1
+    gc2 = srv["gc2"]
+    slow_in_gc = sum(1 for a, b in slow if any(start <= b and start + d >= a for start, _, d in gc2))
     for cid, values in mine.items():
         per_cluster_p99[cid] = pct(values, 99)
     tile_lat = [(t - wall) * 1000 for _, wall, t in obs["tiles"]]
@@ -554,6 +608,10 @@ def orchestrate(args) -> dict[str, Any]:
         ("student commit->delta p99 (ms)", ms(pct(lat, 99))),
         ("student commit->delta max (ms)", ms(max(lat) if lat else None)),
         ("student changes measured", f"{len(lat)}"),
+        ("  commit->ack ready p50 / p99 (ms)", f"{ms(pct(to_durable, 50))} / {ms(pct(to_durable, 99))}"),
+        ("  commit->room emit p50 / p99 (ms)", f"{ms(pct(to_emit, 50))} / {ms(pct(to_emit, 99))}"),
+        ("  room emit->receipt p50 / p99 (ms)", f"{ms(pct(to_receipt, 50))} / {ms(pct(to_receipt, 99))}"),
+        ("  changes over 100 ms / during a full GC", f"{len(slow)} / {slow_in_gc}"),
         ("  worst clusters' p99 (ms)", ", ".join(f"{c} {v:.0f}" for c, v in worst) or "n/a"),
         ("instructor tile p50 / p99 / max (ms)", f"{ms(pct(tile_lat, 50))} / {ms(pct(tile_lat, 99))} / "
                                                   f"{ms(max(tile_lat) if tile_lat else None)}"),
@@ -584,6 +642,9 @@ def orchestrate(args) -> dict[str, Any]:
                                            f"{passes['max'] * 1000:.1f}" if passes["n"] else "n/a"),
         ("live thread busy (% of wall)", f"{passes['sum'] / max(1e-9, srv_elapsed(samples)) * 100:.0f}"),
         ("evictions", f"{srv['evictions']}"),
+        ("GC pauses gen0 / gen1 / gen2 (n, max ms)", " / ".join(
+            f"{srv['gc'][g]['n']}, {srv['gc'][g]['max'] * 1000:.0f}" for g in ("0", "1", "2"))),
+        ("GC time (% of wall)", f"{sum(v['sum'] for v in srv['gc'].values()) / max(1e-9, srv_elapsed(samples)) * 100:.1f}"),
     ]
     for name, value in rows:
         print(f"{name:42} {value}")
