@@ -18,6 +18,7 @@ import { renderCharts, sample } from "./views/charts.js";
 import { initApply } from "./views/apply.js";
 import { initDrills, renderDrills, renderDrillTab, setDrillStatus } from "./views/drills.js";
 import { ownedBy } from "./k8s/owners.js";
+import { initClassLinks } from "./ui/classlinks.js";
 
 const state = new ClusterState();
 let connection = "connecting";
@@ -124,6 +125,7 @@ function main() {
   const topbar = $("#topbar");
   new ResizeObserver(() => document.documentElement.style.setProperty("--topbar-h", `${topbar.offsetHeight}px`)).observe(topbar);
   initHeader($("#topbar"), state);
+  initClassLinks($("#topbar"));
   initInspector($("#inspector"));
   const live = connectLive(state, {
     onStatus: (s, why) => {
