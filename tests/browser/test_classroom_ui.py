@@ -162,7 +162,7 @@ def test_a_locked_speed_disables_the_slider_and_says_at_what_speed(page: Page, m
     runtime.notify()
     expect(slider).to_be_disabled()
     expect(slider).to_have_attribute("title", "The instructor has locked the speed at 2×")
-    expect(note).to_have_text("🔒 the instructor has locked the speed at 2×")
+    expect(note).to_have_text("the instructor has locked the speed at 2×")
     expect(page.locator("#sim-speed-value")).to_have_text("2×")
 
     with runtime.lock:

@@ -55,7 +55,7 @@ function renderSpeedLock(root, lock) {
     slider.disabled = true;
     slider.title = `${text[0].toUpperCase()}${text.slice(1)}`;
     slider.classList.add("not-allowed");
-    note.textContent = `🔒 ${text}`;
+    note.textContent = text;
     note.hidden = false;
   } else {
     slider.disabled = false;
