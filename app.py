@@ -3,11 +3,26 @@
     python app.py [--host 127.0.0.1] [--port 8080] [--db sqlite:///kubedrill.db] [--seed 1]
                   [--profile demo|kubernetes] [--speed 1] [--nodes 3] [--empty]
                   [--kubeconfig ./kubedrill.kubeconfig]
+                  [--classroom] [--max-clusters 60] [--idle-minutes 10]
 
 Every option can also come from the environment (KUBEDRILL_HOST, KUBEDRILL_PORT, KUBEDRILL_DB,
 KUBEDRILL_SEED, KUBEDRILL_PROFILE, KUBEDRILL_SPEED, KUBEDRILL_NODES, KUBEDRILL_EMPTY,
-KUBEDRILL_KUBECONFIG); a flag beats the environment. A bad value exits with status 2 and one line.
+KUBEDRILL_KUBECONFIG, KUBEDRILL_CLASSROOM, KUBEDRILL_MAX_CLUSTERS, KUBEDRILL_IDLE_MINUTES); a flag
+beats the environment. A bad value exits with status 2 and one line.
 The server is gunicorn with one threaded worker (see webapp/server.py).
+
+Class mode (``--classroom``): one cluster per student besides the instructor's demo cluster. At
+start the server prints, each on its own line::
+
+    Instructor: http://HOST:PORT/class?token=<secret>
+    Join code: <CODE>
+
+The instructor opens the first (the token becomes a session cookie and leaves the address bar; a
+new one is printed at every start); students open http://HOST:PORT/join and type the code. The
+class, its sessions and every cluster live in the database, so a restart lets everyone back in.
+``--max-clusters`` bounds the student clusters (1-1000); a cluster nobody uses for
+``--idle-minutes`` (0: never) is saved and dropped from memory until its next request. The
+kubeconfig written at start then carries an instructor token (mode 0600): keep it to yourself.
 """
 from __future__ import annotations
 
@@ -22,6 +37,8 @@ from typing import Any, Callable, NoReturn, Sequence
 
 MIN_SPEED, MAX_SPEED = 0.25, 50.0
 MAX_NODES = 5000
+MAX_CLUSTERS = 1000
+MAX_IDLE_MINUTES = 7 * 24 * 60
 PROFILES = ("demo", "kubernetes")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -41,14 +58,18 @@ def _host(text: str) -> str:
     return text
 
 
-def _port(text: str) -> int:
+def _bounded_int(what: str, text: str, low: int, high: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be an integer 1-65535") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {value}: must be 1-65535")
+        raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: must be an integer {low}-{high}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"invalid {what} {value}: must be {low}-{high}")
     return value
+
+
+def _port(text: str) -> int:
+    return _bounded_int("port", text, 1, 65535)
 
 
 def _seed(text: str) -> int:
@@ -78,12 +99,21 @@ def _speed(text: str) -> float:
 
 
 def _nodes(text: str) -> int:
+    return _bounded_int("nodes", text, 1, MAX_NODES)
+
+
+def _max_clusters(text: str) -> int:
+    return _bounded_int("max-clusters", text, 1, MAX_CLUSTERS)
+
+
+def _idle_minutes(text: str) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid nodes {text!r}: must be an integer 1-{MAX_NODES}") from None
-    if not 1 <= value <= MAX_NODES:
-        raise argparse.ArgumentTypeError(f"invalid nodes {value}: must be 1-{MAX_NODES}")
+        raise argparse.ArgumentTypeError(f"invalid idle-minutes {text!r}: must be a number of minutes") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_IDLE_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"invalid idle-minutes {text}: must be 0 (never) to {MAX_IDLE_MINUTES} minutes")
     return value
 
 
@@ -129,6 +159,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "nodes": ("KUBEDRILL_NODES", _nodes),
     "empty": ("KUBEDRILL_EMPTY", _flag),
     "kubeconfig": ("KUBEDRILL_KUBECONFIG", _path),
+    "classroom": ("KUBEDRILL_CLASSROOM", _flag),
+    "max_clusters": ("KUBEDRILL_MAX_CLUSTERS", _max_clusters),
+    "idle_minutes": ("KUBEDRILL_IDLE_MINUTES", _idle_minutes),
 }
 
 
@@ -149,6 +182,13 @@ def build_parser() -> OneLineParser:
                    help="start without the demo workloads")
     p.add_argument("--kubeconfig", type=_path, default="./kubedrill.kubeconfig",
                    help="write a kubeconfig for this cluster here (default ./kubedrill.kubeconfig)")
+    p.add_argument("--classroom", action=argparse.BooleanOptionalAction, default=False,
+                   help="class mode: a cluster per student who joins with the printed code, an instructor "
+                        "grid at /class (the printed Instructor URL logs you in)")
+    p.add_argument("--max-clusters", type=_max_clusters, default=60,
+                   help=f"class mode: at most this many student clusters, 1-{MAX_CLUSTERS} (default 60)")
+    p.add_argument("--idle-minutes", type=_idle_minutes, default=10.0,
+                   help="unload a student cluster nobody used for this long, 0 = never (default 10)")
     return p
 
 
@@ -190,13 +230,16 @@ def check_port_free(host: str, port: int) -> str | None:
     return None
 
 
-def write_kubeconfig(path: str, server_url: str) -> Path:
-    """Write a kubeconfig pointing at ``server_url`` (no credentials, context kubedrill)."""
+def write_kubeconfig(path: str, server_url: str, token: str | None = None) -> Path:
+    """Write a kubeconfig pointing at ``server_url`` (context kubedrill); with ``token``, readable by you only."""
     from webapp.kube_api.kubeconfig import render
 
     target = Path(path).expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(server_url.rstrip("/")))
+    if token is not None:
+        target.touch(mode=0o600)
+        target.chmod(0o600)   # touch keeps an existing file's mode
+    target.write_text(render(server_url.rstrip("/"), token=token))
     return target
 
 
@@ -229,6 +272,23 @@ def make_url_path(url: str) -> str:
         parsed.render_as_string(hide_password=True)
 
 
+def announce_class(app: Any, url: str, kubeconfig_path: str) -> None:
+    """Print the instructor's login URL and the join code; the kubeconfig gets an instructor token.
+
+    The login token is new at every start (the previous one stops working; sessions already made
+    with it stay). It is printed here only: no log line carries it (webapp/server.py logs no URLs).
+    """
+    classroom = app.extensions["kubedrill.class"]
+    token = classroom.mint_instructor_login()
+    print(f"Instructor: {url}class?token={token}", flush=True)
+    print(f"Join code: {classroom.info.join_code}", flush=True)
+    try:
+        write_kubeconfig(kubeconfig_path, url, classroom.add_session("instructor", "instructor", None))
+    except OSError as err:
+        print(f"app.py: warning: cannot write kubeconfig {kubeconfig_path}: {err.strerror or err}",
+              file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     problem = check_port_free(args.host, args.port)
@@ -248,16 +308,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     config = {"DB_URL": args.db, "SEED": args.seed, "PROFILE": args.profile, "SPEED": args.speed,
-              "NODES": args.nodes, "EMPTY": args.empty}
+              "NODES": args.nodes, "EMPTY": args.empty, "CLASSROOM": args.classroom,
+              "MAX_CLUSTERS": args.max_clusters, "IDLE_SECONDS": args.idle_minutes * 60.0}
+    built: list[Any] = []
 
     def app_factory() -> Any:
         from webapp import create_app
-        return create_app(config)
+        built.append(create_app(config))
+        return built[-1]
 
     def on_ready() -> None:
         print(f"Kubedrill running at {url}", flush=True)
+        if args.classroom:
+            announce_class(built[-1], url, args.kubeconfig)
         print(f"export KUBECONFIG={kubeconfig}", flush=True)
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
+        if args.host not in ("127.0.0.1", "localhost", "::1") and not args.classroom:
             print(f"warning: listening on {args.host}: anyone who can reach it can control the cluster",
                   file=sys.stderr, flush=True)
 

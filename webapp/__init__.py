@@ -5,6 +5,12 @@ one engine thread and the one live thread that move them, see ``webapp.hub``), i
 server (namespace ``/live``, see ``webapp.live``) and the blueprints: the dashboard (``/``) and the
 Kubernetes HTTP API (``/api``, ``/apis``, ...), served for the ``demo`` cluster at ``/`` and for any
 cluster at ``/c/<id>/``.
+
+Class mode (``CLASSROOM``): the class and its sessions (``webapp.classroom.store.ClassStore``, at
+``app.extensions["kubedrill.class"]``) are opened from the same database (a restart resumes them),
+the class endpoints (``/class``, ``/join``, ``webapp.classroom.routes``) are served, and the
+dashboard pages let in only those the policy lets read the cluster (``webapp.classroom.access``).
+Without it there is no class store, and everybody is the admin.
 """
 from __future__ import annotations
 
@@ -44,6 +50,14 @@ DEFAULTS: dict[str, Any] = {
     # wall seconds is saved and unloaded (0: never).
     "MAX_CLUSTERS": 60,
     "IDLE_SECONDS": 600.0,
+    # Class mode (webapp.classroom): off, the server is one user's.
+    "CLASSROOM": False,
+    # Joins allowed per client address a minute after a burst, and for the whole server (the
+    # code-guessing and class-filling an attacker would try; a class joining at once must pass).
+    "JOIN_RATE": 10.0,
+    "JOIN_BURST": 5,
+    "JOIN_RATE_TOTAL": 60.0,
+    "JOIN_BURST_TOTAL": 60,
 }
 
 
@@ -93,6 +107,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(kube_api_bp)
     app.register_blueprint(health_bp)
     app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
+    if app.config["CLASSROOM"]:
+        _open_class(app, hub)
     # Uncompressed WebSocket for the live stream: per-client compression cost 3x the CPU (live_bench).
     app.wsgi_app = NoWebSocketCompression(app.wsgi_app)  # type: ignore[method-assign]
     # Long-polling bodies that do not decode are refused before Engine.IO sees them.
@@ -108,8 +124,38 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _open_class(app: Flask, hub: Any) -> None:
+    """Class mode: resume (or start) the class of the database, serve its routes, gate the dashboard."""
+    from .classroom.access import gate
+    from .classroom.bulk import lock_speed
+    from .classroom.ratelimit import JoinLimiter
+    from .classroom.routes import class_bp
+    from .classroom.store import ClassStore
+    from .hub import DEFAULT_CLUSTER
+
+    classroom = ClassStore(app.config["DB_URL"])
+    classroom.open_or_create_class()
+    app.extensions["kubedrill.class"] = classroom
+    c = app.config
+    app.extensions["kubedrill.join_limiter"] = JoinLimiter(
+        per_address=float(c["JOIN_RATE"]), burst=float(c["JOIN_BURST"]), per_minute=float(c["JOIN_RATE_TOTAL"]),
+        global_burst=float(c["JOIN_BURST_TOTAL"]))
+
+    def held_at_class_speed(cid: str, runtime: Any) -> None:
+        # A student cluster made or loaded back (after eviction or a restart) keeps the class's lock.
+        if cid != DEFAULT_CLUSTER and classroom.speed_lock is not None:
+            lock_speed(runtime, classroom.speed_lock)
+
+    hub.on_load.append(held_at_class_speed)   # (only demo is loaded yet, and it is never locked)
+    app.register_blueprint(class_bp)
+    app.before_request(gate)
+
+
 def shutdown_app(app: Flask) -> None:
-    """Stop the hub's threads and close every loaded cluster (persisting its last step)."""
+    """Stop the hub's threads and close every loaded cluster (persisting its last step), and the class."""
     hub = app.extensions.get("kubedrill.hub")
     if hub is not None:
         hub.stop()
+    classroom = app.extensions.get("kubedrill.class")
+    if classroom is not None:
+        classroom.close()

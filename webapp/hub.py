@@ -123,6 +123,9 @@ class Hub:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.evictions = 0
+        # Called with (cluster id, runtime) whenever a cluster is made or loaded back, before any
+        # request can reach it (the classroom applies its speed lock there).
+        self.on_load: list[Callable[[str, Runtime], None]] = []
         demo = Runtime.from_config(config)
         if DEFAULT_CLUSTER not in self._known:
             record = ClusterRecord(DEFAULT_CLUSTER, None, time.time(), self._spec_from_config(), demo.speed, demo.paused)
@@ -165,6 +168,8 @@ class Hub:
             for report in reversed(self.records.reports(cid, limit=runtime.drill_reports.maxlen)):
                 runtime.drill_reports.appendleft(report)
         runtime.owner = record.owner
+        for hook in list(self.on_load):
+            hook(cid, runtime)
         broadcaster = self._make_broadcaster(runtime, self.server, namespace=self.namespace,
                                              room=ROOM_PREFIX + cid)
         with self._lock:

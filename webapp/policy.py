@@ -22,6 +22,7 @@ and changing it is the verb ``control``, so only the owner and the instructor pa
 """
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
@@ -32,6 +33,8 @@ from werkzeug.http import parse_cookie
 from engine.apiserver.manifests import parse_manifests
 from engine.apiserver.resources import by_kind, by_kind_name, find_plural
 from engine.errors import Forbidden, StatusError, Unauthorized
+
+from .classroom.tokens import split_credential
 
 if TYPE_CHECKING:
     from .classroom.store import ClassStore
@@ -83,6 +86,19 @@ def authorize(p: Principal, verb: str, cluster: str, *, resource: str = "", grou
     if resource == SIMULATION and name is None:
         name = cluster
     raise forbidden(p, verb, resource=resource, group=group, namespace=namespace, name=name, path=path)
+
+
+def authorize_class(p: Principal, verb: str, resource: str, *, viewer: bool = False) -> None:
+    """The class's own endpoints (grid, roster, reports, join code, bulk): the instructor's.
+
+    ``viewer``: a read (``verb`` in READ_VERBS) the read-only link may do too (the grid, the roster).
+    Refused like a cluster-scoped resource of ``kubedrill.io``: ``reports.kubedrill.io is forbidden: ...``.
+    """
+    if p.role in ("admin", "instructor") or (viewer and p.role == "viewer" and verb in READ_VERBS):
+        return
+    if p.role == "anonymous":
+        raise Unauthorized(p.refused or "Unauthorized")
+    raise forbidden(p, verb, resource=resource, group=SIM_GROUP)
 
 
 def forbidden(p: Principal, verb: str, *, resource: str = "", group: str = "", namespace: str | None = None,
@@ -208,7 +224,7 @@ def principal_from_environ(environ: Mapping[str, Any], sessions: "ClassStore | N
     if sessions is None:
         return ADMIN
     refused = ""
-    for credential in _credentials(environ):
+    for credential in offered_credentials(environ):
         session, reason = sessions.lookup(credential)
         if session is not None:
             sessions.touch(session)
@@ -217,11 +233,21 @@ def principal_from_environ(environ: Mapping[str, Any], sessions: "ClassStore | N
     return Principal(ANONYMOUS.role, ANONYMOUS.name, refused=refused)
 
 
-def _credentials(environ: Mapping[str, Any]) -> list[str]:
+def offered_credentials(environ: Mapping[str, Any]) -> list[str]:
+    """The credentials a request offers, in the order they are tried: bearer (or Basic password), then cookie."""
     found = []
     scheme, _, value = str(environ.get("HTTP_AUTHORIZATION", "")).strip().partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         found.append(value.strip())
+    elif scheme.lower() == "basic" and value.strip():
+        # kubectl sends no token to a plain-http server, only the kubeconfig server URL's userinfo
+        # (webapp.kube_api.kubeconfig): its password is the token, the user name is not checked.
+        try:
+            password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            password = ""
+        if split_credential(password) is not None:   # another kind of password is no credential of ours
+            found.append(password)
     cookie = parse_cookie(environ.get("HTTP_COOKIE", "")).get(SESSION_COOKIE)
     if cookie:
         found.append(cookie)

@@ -17,8 +17,8 @@ from engine.errors import BadRequest, InternalError, NotFound, StatusError
 from .drills import catalogue, report_chart
 from .hub import current_runtime, request_cluster
 from .policy import CONTROL, allowed, current_principal, why_not
-from .kube_api.common import json_response, q_float
-from .kube_api.errors import status_response
+from .kube_api.common import q_float
+from .kube_api.errors import http_error_response, status_response
 
 bp = Blueprint("views", __name__)
 log = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ def _status_error(err: StatusError) -> Response:
 def _unexpected(err: Exception) -> Response:
     """A JSON ``Status`` for HTTP errors and bugs alike (the dashboard's fetch() reads JSON)."""
     if isinstance(err, HTTPException):
-        code = err.code or 500
-        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                              "message": err.description, "reason": type(err).__name__, "code": code}, code)
+        return http_error_response(err)
     log.exception("views: internal error on %s %s", request.method, request.path)
     return status_response(InternalError(f"Internal error occurred: {type(err).__name__}: {err}"))
 

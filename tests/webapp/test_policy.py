@@ -270,3 +270,15 @@ def test_the_owner_may_do_every_action_on_their_own_cluster_even_before_its_argu
 ])
 def test_a_disabled_control_says_why(p, verb, cluster, sentence):
     assert why_not(p, verb, cluster) == sentence
+
+
+def test_kubectl_over_plain_http_sends_the_token_as_basic_auth(store):
+    """kubectl sends a kubeconfig's server-URL userinfo, never its token, to an http:// server."""
+    import base64
+
+    cred = store.add_session("student", "alice", "alice-1a2b")
+    basic = base64.b64encode(f"kubedrill-alice-1a2b:{cred}".encode()).decode()
+    assert principal_from_environ({"HTTP_AUTHORIZATION": f"Basic {basic}"}, store) == Principal(
+        "student", "alice", "alice-1a2b")
+    forged = base64.b64encode(f"x:{store.info.id}.forged".encode()).decode()
+    assert principal_from_environ({"HTTP_AUTHORIZATION": f"Basic {forged}"}, store).refused == UNKNOWN

@@ -38,15 +38,19 @@ _PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/versio
 
 @bp.before_request
 def _authenticate() -> None:
-    """Class mode: no valid credentials, 401; a cluster the caller may not read, 403 for every path.
+    """Class mode: no valid credentials, 401 (health and version excepted, as kube-apiserver's public-info-viewer).
 
-    Resource requests are authorized once more with their verb in ``routes.dispatch``; what is left
-    here is discovery, version, OpenAPI and health, which kube-apiserver lets any authenticated
-    user read (system:discovery) -- on a cluster that user may read at all.
+    Everything else is authorized where its verb and resource are known: resource requests in
+    ``routes.dispatch``, before the cluster is touched, so the 403 reads as kubectl users know it
+    (``pods is forbidden: User "bob" cannot list resource "pods" ...``). Discovery and OpenAPI are
+    the same documents for every cluster and any authenticated user may read them (kube-apiserver's
+    system:discovery), which is also what lets kubectl get as far as printing that 403.
     """
     if request.path in _PUBLIC_PATHS or request.path.startswith(("/healthz/", "/livez/", "/readyz/")):
         return
-    authorize(current_principal(), "get", request_cluster(), path=request.path)
+    principal = current_principal()
+    if principal.role == "anonymous":
+        authorize(principal, "get", request_cluster(), path=request.path)   # the 401, saying why
 
 
 @bp.after_request

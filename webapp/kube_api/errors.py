@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 from flask import Response
+from werkzeug.exceptions import HTTPException
 
 from engine.errors import BadRequest, NotFound, StatusError
 
@@ -21,6 +22,14 @@ def status_response(err: StatusError, headers: dict[str, str] | None = None) -> 
     for k, v in (headers or {}).items():
         resp.headers[k] = safe_header(str(v))
     return resp
+
+
+def http_error_response(err: HTTPException) -> Response:
+    """A Werkzeug HTTP error (404 route, 405 method, ...) as a ``Status`` whose reason is the error's class."""
+    code = err.code or 500
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+              "message": err.description, "reason": type(err).__name__, "code": code}
+    return Response(json.dumps(status, separators=(",", ":")), status=code, mimetype="application/json")
 
 
 def success_status(code: int = 200, details: dict[str, Any] | None = None) -> dict[str, Any]:
