@@ -412,6 +412,7 @@ def test_two_students_and_an_instructor_each_see_their_own_and_all_come_back_aft
 
     # kubectl with each kubeconfig reaches that student's cluster only.
     _create_configmap(kube_b, "bobs-notes")
+    expect(_tile(teacher, b).locator(".tile-last")).to_contain_text("via kubectl", timeout=TIMEOUT)
     assert "bobs-notes" in kube_b.ok("get", "configmaps")
     assert "bobs-notes" not in kube_a.ok("get", "configmaps")
     # A's own credentials aimed at B's cluster (the server URL may carry them: keep all but the path).
@@ -458,6 +459,7 @@ def test_two_students_and_an_instructor_each_see_their_own_and_all_come_back_aft
     pa.get_by_role("button", name="Back to my cluster").click()
     expect(pa.locator('#side-tabs [data-tab="drills"]')).to_have_text("Drills", timeout=TIMEOUT)
     _create_configmap(kube_a, "alices-notes")
+    generation_b = classroom.hub.get(b).generation
     pa.get_by_role("tab", name="Config", exact=True).click()
     expect(pa.get_by_text("alices-notes")).to_be_visible(timeout=TIMEOUT)
     pa.locator("#sim-reset").click()
@@ -467,6 +469,8 @@ def test_two_students_and_an_instructor_each_see_their_own_and_all_come_back_aft
     expect(pb.locator("#connection")).to_have_attribute("data-state", "connected")
     expect(inspector_b).to_be_visible()
     expect(inspector_b.locator(".insp-title")).to_have_text(title_b)
+    expect(pb.locator("#toasts")).not_to_contain_text("reset")
+    assert classroom.hub.get(b).generation == generation_b
     assert "bobs-notes" in kube_b.ok("get", "configmaps")
 
     # B gets a 403 on A's cluster: the page and the API, in kube-apiserver's words.
