@@ -450,7 +450,7 @@ def _tile(cid: str, runtime: Runtime) -> dict[str, Any]:
         last = runtime.last_action
         health = runtime.health()
     state = "ok" if health["ok"] else ("stalled" if health["stalled"] else "degraded")
-    return {"cluster": cid, "owner": getattr(runtime, "owner", None), "nodes": len(nodes),
+    return {"cluster": cid, "owner": runtime.owner, "nodes": len(nodes),
             "nodes_ready": sum(1 for n in nodes if _ready(n)), "workloads_available": available,
             "workloads_desired": desired, "drill": drill_tile, "paused": runtime.paused, "speed": runtime.speed,
             "speed_lock": runtime.speed_lock,

@@ -111,6 +111,7 @@ class Runtime:
         self._sandbox: Any = None        # the user's own cluster, kept aside during a drill
         self.drill_reports: deque[dict[str, Any]] = deque(maxlen=KEPT_REPORTS)   # ended drills', newest first
         self.resync_message: str | None = None   # why the generation last changed (for the live stream)
+        self.owner: str | None = None    # the student whose cluster this is (webapp.hub); None for demo
         self.on_report: Callable[[dict[str, Any]], None] | None = None   # told of every ended drill's report
         self.last_action: dict[str, Any] | None = None   # {"action", "via", "ok", "wall"} (instructor's tile)
         self.speed_lock: float | None = None   # set by the instructor: the speed cannot be changed

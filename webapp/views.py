@@ -69,7 +69,7 @@ def index() -> str:
     principal = current_principal()
     return render_template("index.html", profile=runtime.profile_name, seed=runtime.seed, projector=projector,
                            nodes=runtime.nodes, base=request.script_root, cluster=cluster,
-                           owner=getattr(runtime, "owner", None), mine=principal.cluster == cluster,
+                           owner=runtime.owner, mine=principal.cluster == cluster,
                            role=principal.role, user=principal.name,
                            classroom=current_app.extensions.get("kubedrill.class") is not None,
                            can_act=allowed(principal, "create", cluster),
