@@ -573,7 +573,10 @@ class LiveNamespace(socketio.Namespace):
                 authorize(principal, "watch", cluster, resource="clusters", group="kubedrill.io", name=cluster)
                 self.hub.get(cluster)   # NotFound for a cluster that does not exist
         except StatusError as err:
-            raise socketio.exceptions.ConnectionRefusedError(err.to_status()) from None
+            # Two arguments: the client's connect_error then has .message (the sentence) and .data
+            # (the Status). With the Status alone, python-socketio sends its str() as the message.
+            status = err.to_status()
+            raise socketio.exceptions.ConnectionRefusedError(status["message"], status) from None
         self._conns[sid] = (None if grid else cluster, principal)
         if grid:
             self.server.enter_room(sid, CLASS_ROOM, namespace=self.namespace)

@@ -55,14 +55,22 @@ def _unexpected(err: Exception) -> Response:
 
 @bp.get("/")
 def index() -> str:
-    """Render the dashboard shell with the few facts the page needs before it connects."""
+    """Render the dashboard shell with the few facts the page needs before it connects.
+
+    Besides the cluster's profile and seed: which cluster (``base`` = ``/c/<id>`` or "") and whose,
+    and what the viewer may do there, as ``webapp.policy`` decides it for every other request:
+    ``can_act`` (writes: the verb ``create`` stands for them all, the rules depend on the role and
+    the cluster only), ``can_control`` (speed, pause, reset, drills) and the why-not sentences the
+    page shows on the controls it disables.
+    """
     runtime = current_runtime()
     projector = request.args.get("projector", "") in ("1", "true", "yes", "on")
     cluster = request_cluster()
     principal = current_principal()
     return render_template("index.html", profile=runtime.profile_name, seed=runtime.seed, projector=projector,
                            nodes=runtime.nodes, base=request.script_root, cluster=cluster,
-                           owner=runtime.owner, role=principal.role, user=principal.name,
+                           owner=runtime.owner, mine=principal.cluster == cluster,
+                           role=principal.role, user=principal.name,
                            classroom=current_app.extensions.get("kubedrill.class") is not None,
                            can_act=allowed(principal, "create", cluster),
                            can_control=allowed(principal, CONTROL, cluster),

@@ -18,9 +18,11 @@ import { renderCharts, sample } from "./views/charts.js";
 import { initApply } from "./views/apply.js";
 import { initDrills, renderDrills, renderDrillTab, setDrillStatus } from "./views/drills.js";
 import { ownedBy } from "./k8s/owners.js";
+import { initClassLinks } from "./ui/classlinks.js";
 
 const state = new ClusterState();
 let connection = "connecting";
+let refusal = "";     // the server's reason when it refused the live stream (a Status message)
 
 const $ = (sel) => document.querySelector(sel);
 const PANELS = {
@@ -66,7 +68,20 @@ function render() {
   renderInspector(state, $("#inspector"));
   renderDrillTab($('#side-tabs [data-tab="drills"]'));
   document.body.dataset.synced = state.synced ? "1" : "";
-  $("#loading").hidden = state.synced;
+  renderLoading();
+}
+
+/** The placeholder over the map until the first snapshot, or why the server will not send one. */
+function renderLoading() {
+  const box = $("#loading");
+  box.hidden = state.synced && connection !== "refused";
+  box.dataset.state = connection === "refused" ? "refused" : "";
+  const text = connection === "refused"
+    ? `The server refused this page's live stream: ${refusal}`
+    : "Connecting to the simulated cluster…";
+  const label = box.querySelector(".loading-text");
+  if (label.textContent !== text) label.textContent = text;
+  box.querySelector(".spinner").hidden = connection === "refused";
 }
 
 function initTabs() {
@@ -110,10 +125,11 @@ function main() {
   const topbar = $("#topbar");
   new ResizeObserver(() => document.documentElement.style.setProperty("--topbar-h", `${topbar.offsetHeight}px`)).observe(topbar);
   initHeader($("#topbar"), state);
+  initClassLinks($("#topbar"));
   initInspector($("#inspector"));
   const live = connectLive(state, {
     onStatus: (s, why) => {
-      if (s === "refused" && connection !== "refused") toast(`The server refused this page's live stream: ${why}`, { kind: "error", timeout: 60000 });
+      if (s === "refused") refusal = why || "no reason given";
       if (s !== connection && s === "connected" && connection !== "connecting") toast("Reconnected to the simulator", { kind: "ok" });
       connection = s;
       scheduleRender();

@@ -37,9 +37,11 @@ export function connectLive(state, { onStatus = () => {}, onResync = () => {}, o
   socket.on("connect_error", (err) => {
     // Refused by the server (no session, another student's cluster, no such cluster): say why, stop retrying.
     const status = err && err.data;
+    // Socket.IO gives a refused socket up by itself (socket.active turns false); the manager's own
+    // reconnection is switched off too, so nothing keeps knocking.
     if (status && status.kind === "Status") {
-      socket.io.opts.reconnection = false;
-      onStatus("refused", status.message);
+      socket.io.reconnection(false);
+      onStatus("refused", status.message || err.message);
       return;
     }
     onStatus(attempts >= 4 ? "offline" : "reconnecting");

@@ -90,7 +90,9 @@ export class ClusterState {
 
   setClock(c, notify = true) {
     if (!c) return;
-    this.clock = { ...this.clock, ...c };
+    // Every clock the server sends is whole (Runtime.clock_state), and it leaves out speed_lock
+    // when there is none: a merge would keep an old lock (and its disabled slider) forever.
+    this.clock = { ...this.clock, speed_lock: null, ...c };
     if (typeof c.started === "number") setSimStart(c.started);
     if (c.profile && typeof c.profile === "object") this.profile = { ...this.profile, ...c.profile };
     this.clockAt = performance.now();

@@ -1,227 +1,141 @@
-// The instructor's grid: a live tile per student (Socket.IO "tiles" events, auth {grid: true}),
-// bulk actions (POST /class/api/bulk), the join code and viewer link, and every drill report with
-// the class's time-to-recover chart. Names are the students' own text: textContent only (h()).
+// The instructor's grid (/class): a live tile per student from the Socket.IO "tiles" events
+// (auth {grid: true}: one full set on connect, then the tiles that changed, merged by cluster id),
+// selection and bulk actions (bulk.js), the join code and the viewer link, and the class's drill
+// reports (reports.js), reloaded whenever a student's drill ends. A viewer sees it all read-only.
 
 /* global io */
-import uPlot from "../../vendor/uplot/uPlot.esm.js";
-import { h } from "../dom.js";
 import { toast } from "../ui/toast.js";
+import { postJSON, getJSON } from "./api.js";
+import { initBulk } from "./bulk.js";
+import { initReports, loadReports } from "./reports.js";
+import { refreshAges, renderTiles, who } from "./tiles.js";
 
 const $ = (sel) => document.querySelector(sel);
+const DEMO = "demo";      // the instructor's own cluster: not a student's tile
 const viewer = document.body.dataset.viewer === "1";
-const tiles = new Map();          // cluster id -> tile (webapp.hub._tile)
+const tiles = new Map();  // cluster id -> latest tile
 const selected = new Set();
-let reportsPhase = new Map();     // cluster -> drill phase last seen, to refresh reports when a drill ends
+const ended = new Map();  // cluster id -> "<drill id>|<phase>" of the drill last seen over, to reload reports once
+let streamed = false;     // a full set came over the socket: the HTTP fallback must not overwrite it
 
-const FAULTS = {
-  "kill-web": { type: "pod.delete", args: { namespace: "default", selector: "app=web" } },
-  "crash-web": { type: "pod.crash", args: { namespace: "default", selector: "app=web" } },
-  "power-off": { type: "node.power_off", args: { name: "node-2" } },
-  "power-on": { type: "node.power_on", args: { name: "node-2" } },
-  drain: { type: "node.drain", args: { name: "node-1" } },
-  uncordon: { type: "node.uncordon", args: { name: "node-1" } },
-};
+const students = () => [...tiles.values()].filter((t) => t.cluster !== DEMO);
 
-function ago(wall) {
-  if (!wall) return "";
-  const s = Math.max(0, Math.round(Date.now() / 1000 - wall));
-  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.floor(s / 60)} min ago` : `${Math.floor(s / 3600)} h ago`;
+function scope() {
+  const ids = [...selected].filter((id) => tiles.has(id));
+  return ids.length ? { clusters: ids, count: ids.length } : { clusters: null, count: students().length };
 }
 
-function clock(t) {
-  const v = Math.max(0, Math.round(Number(t) || 0));
-  return `${Math.floor(v / 60)}:${String(v % 60).padStart(2, "0")}`;
-}
-
-// ---------------------------------------------------------------- tiles
-function tileView(t) {
-  const ok = t.nodes_ready === t.nodes && t.workloads_available >= t.workloads_desired;
-  const box = h("input", { type: "checkbox", class: "tile-select", "aria-label": `Select ${t.owner || t.cluster}` });
-  box.checked = selected.has(t.cluster);
-  box.disabled = viewer;
-  box.addEventListener("change", () => { box.checked ? selected.add(t.cluster) : selected.delete(t.cluster); renderSelection(); });
-  const drill = t.drill
-    ? h("div", { class: "tile-drill", dataset: { phase: t.drill.phase } },
-      h("span", { class: "drill-title", text: t.drill.title }),
-      h("span", { class: "drill-time", text: ` ${t.drill.phase === "Running" ? "" : `${t.drill.phase} · `}${clock(t.drill.t)} / ${clock(t.drill.time_limit)}` }),
-      h("span", { class: "probes", "aria-label": "probes" },
-        t.drill.probes.map((p) => h("span", { class: `probe-dot ${p.passing ? "pass" : "fail"}`, title: `${p.name}: ${p.passing ? "passing" : "failing"}`, text: p.passing ? "●" : "✖" }))))
-    : h("div", { class: "tile-drill muted", text: "no drill" });
-  const last = t.last_action
-    ? h("div", { class: "tile-last" }, h("span", { class: "muted", text: "last: " }),
-      h("span", { text: `${t.last_action.action} (${t.last_action.via})${t.last_action.ok ? "" : " ✖"} ` }),
-      h("time", { class: "muted", dataset: { wall: String(t.last_action.wall) }, text: ago(t.last_action.wall) }))
-    : h("div", { class: "tile-last muted", text: "no action yet" });
-  const pace = `${t.paused ? "paused" : `${t.speed}×`}${t.speed_lock ? " 🔒" : ""}`;
-  return h("article", { class: "tile", role: "listitem", dataset: { cluster: t.cluster, health: t.health, ok: ok ? "1" : "0", loaded: t.loaded ? "1" : "0" } },
-    h("header", {}, box, h("h3", { class: "tile-name", text: t.owner || t.cluster }), h("span", { class: "tile-pace muted", text: pace })),
-    h("div", { class: "tile-stats" },
-      h("span", { class: "nodes", text: `nodes ${t.nodes_ready}/${t.nodes} Ready` }),
-      h("span", { class: "workloads", text: `workloads ${t.workloads_available}/${t.workloads_desired} available` })),
-    drill, last,
-    h("footer", {},
-      h("span", { class: "muted", text: t.cluster + (t.loaded ? "" : " · asleep") + (t.health !== "ok" ? ` · ${t.health}` : "") }),
-      h("a", { class: "btn btn-small", href: `/c/${encodeURIComponent(t.cluster)}/`, text: viewer ? "Watch" : "Watch / take over" })));
-}
-
-function renderTiles() {
-  const root = $("#tiles");
-  const students = [...tiles.values()].filter((t) => t.cluster !== "demo").sort((a, b) => (a.owner || a.cluster).localeCompare(b.owner || b.cluster));
-  root.replaceChildren(...students.map(tileView));
-  $("#no-students").hidden = students.length > 0;
-  renderSelection();
-}
-
-function renderSelection() {
+function render() {
+  const list = students();
   for (const id of selected) if (!tiles.has(id)) selected.delete(id);
-  const n = selected.size;
-  $("#selected-count").textContent = n ? `${n} selected — actions go to them only` : "0 selected — actions go to every student";
-  const all = [...tiles.keys()].filter((c) => c !== "demo");
-  $("#select-all").checked = all.length > 0 && all.every((c) => selected.has(c));
+  renderTiles($("#tiles"), list, { viewer, selected, onSelect });
+  $("#no-students").hidden = list.length > 0;
+  $("#student-count").textContent = list.length ? `${list.length} student${list.length === 1 ? "" : "s"}` : "no student yet";
+  const n = [...selected].length;
+  $("#selected-count").textContent = n ? `Actions go to the ${n} selected student${n === 1 ? "" : "s"} only` : "Actions go to every student";
+  const all = $("#select-all");
+  all.checked = list.length > 0 && n === list.length;
+  all.indeterminate = n > 0 && n < list.length;
 }
 
-function onTiles(msg) {
-  if (msg.full) tiles.clear();
-  let ended = false;
-  for (const t of msg.tiles || []) {
+function onSelect(cluster, on) {
+  if (on) selected.add(cluster); else selected.delete(cluster);
+  render();
+}
+
+/** Merge tiles into the map; reload the reports when a drill has just ended somewhere. */
+function merge(list, { full = false } = {}) {
+  if (full) tiles.clear();
+  let over = false;
+  for (const t of list || []) {
+    if (!t || !t.cluster) continue;
     tiles.set(t.cluster, t);
     const phase = t.drill ? t.drill.phase : null;
-    if (reportsPhase.has(t.cluster) && reportsPhase.get(t.cluster) === "Running" && phase !== "Running") ended = true;
-    reportsPhase.set(t.cluster, phase);
+    if (phase === "Finished" || phase === "Stopped") {
+      const key = `${t.drill.id}|${phase}`;
+      // Not on the first sight of a cluster (the page loads every report at start anyway).
+      if (ended.has(t.cluster) && ended.get(t.cluster) !== key) over = true;
+      ended.set(t.cluster, key);
+    } else {
+      ended.set(t.cluster, phase);
+    }
   }
-  renderTiles();
-  if (ended) loadReports();
+  render();
+  if (over) loadReports();
 }
 
-// ---------------------------------------------------------------- actions
-async function post(path, body) {
-  const resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body || {}), credentials: "same-origin" });
-  const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(data.message || `HTTP ${resp.status}`);
-  return data;
+function connect() {
+  const badge = $("#grid-connection");
+  const set = (state, text) => { badge.dataset.state = state; badge.querySelector(".conn-text").textContent = text; badge.title = text; };
+  if (typeof io !== "function") { set("offline", "Live updates unavailable: Socket.IO failed to load"); return; }
+  const socket = io("/live", { auth: { grid: true }, transports: ["websocket"], reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+  socket.on("connect", () => set("connected", "Live"));
+  socket.on("disconnect", (reason) => {
+    set("reconnecting", "Reconnecting…");
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
+  });
+  socket.on("connect_error", (err) => {
+    if (err && err.data && err.data.kind === "Status") {
+      socket.io.reconnection(false);
+      set("refused", `Refused: ${err.data.message || err.message}`);
+    } else set("reconnecting", "Reconnecting…");
+  });
+  socket.on("tiles", (msg) => {
+    if (msg && msg.full) streamed = true;
+    merge(msg && msg.tiles, { full: !!(msg && msg.full) });
+  });
+  window.kubedrill = { socket, tiles, selected };   // for the console and the browser tests
 }
 
-async function bulk(action, args = {}, label = action) {
-  const clusters = selected.size ? [...selected] : null;
-  const out = $("#bulk-result");
-  out.hidden = false;
-  out.textContent = `${label}: working…`;
-  try {
-    const { results } = await post("/class/api/bulk", { action, args, clusters });
-    const failed = results.filter((r) => !r.ok);
-    out.replaceChildren(h("span", { text: `${label}: ${results.length - failed.length} of ${results.length} clusters done.` }),
-      ...failed.map((r) => h("span", { class: "bulk-error", text: ` ${tiles.get(r.cluster)?.owner || r.cluster}: ${r.error?.message || "failed"}.` })));
-  } catch (err) {
-    out.textContent = `${label}: ${err.message}`;
-  }
-}
-
-function wireBulk() {
+function wireSelection() {
   $("#select-all").addEventListener("change", (e) => {
-    for (const c of tiles.keys()) if (c !== "demo") (e.target.checked ? selected.add(c) : selected.delete(c));
-    renderTiles();
+    for (const t of students()) if (e.target.checked) selected.add(t.cluster); else selected.delete(t.cluster);
+    render();
   });
-  $("#bulk-drill-start").addEventListener("click", () => bulk("drill.start", { id: $("#bulk-drill").value }, `Start drill ${$("#bulk-drill").selectedOptions[0]?.textContent || ""}`));
-  $("#bulk-fault-go").addEventListener("click", () => bulk("fault", FAULTS[$("#bulk-fault").value], $("#bulk-fault").selectedOptions[0].textContent));
-  $("#bulk-pause").addEventListener("click", () => bulk("sim.pause", {}, "Pause"));
-  $("#bulk-resume").addEventListener("click", () => bulk("sim.resume", {}, "Resume"));
-  $("#bulk-lock").addEventListener("click", () => bulk("lock_speed", { speed: Number($("#bulk-speed").value) }, `Lock speed at ${$("#bulk-speed").value}×`));
-  $("#bulk-unlock").addEventListener("click", () => bulk("unlock_speed", {}, "Unlock speed"));
-  $("#bulk-reset").addEventListener("click", () => {
-    const who = selected.size ? `${selected.size} selected students'` : "every student's";
-    if (window.confirm(`Reset ${who} cluster to the class template? Their work is lost.`)) bulk("sim.reset", {}, "Reset");
-  });
+}
+
+function wireCode() {
   $("#new-code").addEventListener("click", async () => {
     try {
-      const body = await post("/class/api/code", {});
-      $("#join-code").textContent = body.code || body.join_code || "";
-      $("#code-expires").textContent = body.code_expires ? `valid until ${body.code_expires}` : "";
-      toast("New join code: the old one no longer works", { kind: "ok" });
+      const { data } = await postJSON("/class/api/code", {});
+      $("#join-code").textContent = data.join_code;
+      $("#code-expires").textContent = data.code_expires ? `valid until ${data.code_expires}` : "does not expire";
+      if (data.join_url) {
+        $("#join-url").href = data.join_url;
+        $("#join-url").textContent = data.join_url;
+      }
+      toast("New join code: the old one no longer works (students already in stay in)", { kind: "ok" });
     } catch (err) { toast(err.message, { kind: "error" }); }
   });
   $("#copy-viewer").addEventListener("click", async () => {
+    const note = $("#viewer-copied");
     try {
-      const { url } = await post("/class/api/viewer", {});
+      const { data } = await postJSON("/class/api/viewer", {});
       const field = $("#viewer-link");
-      field.value = url;
+      field.value = data.url;
       field.hidden = false;
       field.select();
-      try { await navigator.clipboard.writeText(url); toast("Viewer link copied: it can watch, never act", { kind: "ok" }); } catch (_e) { toast("Viewer link below: copy it by hand", { kind: "info" }); }
+      try {
+        await navigator.clipboard.writeText(data.url);
+        note.textContent = "Copied: this link can watch every cluster, never act.";
+      } catch (_err) {
+        note.textContent = "Copy it from the box: the browser did not let the page use the clipboard.";
+      }
     } catch (err) { toast(err.message, { kind: "error" }); }
   });
-  if (viewer) {
-    for (const el of document.querySelectorAll(".instructor-only button, .instructor-only input, .instructor-only select, button.instructor-only")) {
-      el.disabled = true;
-      el.title = "This is a read-only view.";
-    }
-  }
 }
 
-// ---------------------------------------------------------------- reports
-const secs = (v) => (v === null || v === undefined ? "—" : `${v} s`);
-const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(2)} %`);
-let chart = null;
-
-async function loadReports() {
-  let reports = [];
-  try {
-    const resp = await fetch("/class/api/reports", { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-    const body = await resp.json();
-    reports = Array.isArray(body) ? body : body.reports || body.items || [];
-  } catch (err) {
-    $("#ttr-summary").textContent = `Could not load the reports: ${err.message}`;
-    return;
-  }
-  $("#no-reports").hidden = reports.length > 0;
-  $("#reports-table tbody").replaceChildren(...reports.map((r) => h("tr", { dataset: { id: String(r.id) } },
-    h("td", { text: r.student || r.cluster }), h("td", { text: r.title || r.drill }), h("td", { text: r.date || "" }),
-    h("td", { text: r.verdict || "" }), h("td", { text: secs(r.time_to_detect) }), h("td", { text: secs(r.time_to_recover) }),
-    h("td", { text: secs(r.downtime_seconds) }), h("td", { text: pct(r.availability) }),
-    h("td", { text: String((r.actions || []).length) }),
-    h("td", {}, h("a", { href: `/class/api/reports/${encodeURIComponent(r.id)}`, download: `kubedrill-${r.student || r.cluster}-${r.drill}.json`, text: "JSON" })))));
-  drawChart(reports);
+function main() {
+  wireSelection();
+  initBulk({ scope, nameOf: (id) => (tiles.has(id) ? who(tiles.get(id)) : id), readOnly: viewer });
+  if (!viewer) wireCode();
+  connect();
+  // The socket sends every tile on connect; this only fills the grid if the socket is slow or blocked.
+  getJSON("/class/api/tiles").then((list) => { if (!streamed) merge(list, { full: true }); }).catch(() => {});
+  initReports();
+  loadReports();
+  $("#reports-refresh").addEventListener("click", loadReports);
+  setInterval(() => refreshAges($("#tiles")), 5000);
 }
 
-function drawChart(reports) {
-  const done = reports.filter((r) => typeof r.time_to_recover === "number").sort((a, b) => a.time_to_recover - b.time_to_recover);
-  const root = $("#ttr-chart");
-  if (chart) { chart.destroy(); chart = null; }
-  root.replaceChildren();
-  const notRecovered = reports.length - done.length;
-  if (!done.length) {
-    $("#ttr-summary").textContent = reports.length ? `No report recovered yet (${notRecovered} did not).` : "";
-    return;
-  }
-  const values = done.map((r) => r.time_to_recover);
-  const median = values[Math.floor((values.length - 1) / 2)];
-  $("#ttr-summary").textContent = `Time to recover: median ${median} s, fastest ${values[0]} s, slowest ${values[values.length - 1]} s` +
-    (notRecovered ? `; ${notRecovered} did not recover` : "") + ".";
-  const xs = done.map((_, i) => i + 1);
-  chart = new uPlot({
-    width: Math.min(760, root.clientWidth || 760), height: 220,
-    scales: { x: { time: false } },
-    axes: [{ label: "reports, fastest first", values: (_u, ticks) => ticks.map((i) => done[i - 1]?.student || "") }, { label: "time to recover (s)" }],
-    series: [{}, { label: "time to recover (s)", fill: "rgba(11,107,203,.35)", stroke: "#0b6bcb", paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } }],
-  }, [xs, values], root);
-}
-
-// ---------------------------------------------------------------- live
-function connect() {
-  const state = $("#grid-connection");
-  const set = (s, text) => { state.dataset.state = s; state.querySelector(".conn-text").textContent = text; };
-  if (typeof io !== "function") return set("offline", "Socket.IO failed to load");
-  const socket = io("/live", { auth: { grid: true }, transports: ["websocket"], reconnectionDelay: 500, reconnectionDelayMax: 3000 });
-  socket.on("connect", () => set("connected", "Live"));
-  socket.on("disconnect", () => set("reconnecting", "Reconnecting…"));
-  socket.on("connect_error", (err) => {
-    if (err && err.data && err.data.kind === "Status") { socket.io.opts.reconnection = false; set("refused", err.data.message); } else set("reconnecting", "Reconnecting…");
-  });
-  socket.on("tiles", onTiles);
-}
-
-wireBulk();
-connect();
-loadReports();
-$("#reports-refresh").addEventListener("click", loadReports);
-setInterval(() => { for (const el of document.querySelectorAll("time[data-wall]")) el.textContent = ago(Number(el.dataset.wall)); }, 5000);
+main();

@@ -1,82 +1,103 @@
-// The join page: POST /class/join {code, name} -> 201 {cluster, dashboard, kubeconfig}.
-// Errors are Kubernetes Status objects; a cause's field ("code" or "name") puts the message by its input.
-// Text only (textContent), never HTML: a name is the user's own text.
+// The join page: POST /class/join {code, name} -> 201 {cluster, name, dashboard, kubeconfig} (200 for a
+// re-join with this browser's own session). Errors are Status objects: a cause's field ("code" or
+// "name") puts its message under that input; anything else goes under the form. Text only, never
+// HTML: the name is the student's own text.
+
+import { postJSON, getJSON } from "./api.js";
+import { kubeconfigName, kubectlLines } from "../ui/classlinks.js";
 
 const $ = (sel) => document.querySelector(sel);
+const FIELDS = ["code", "name"];
 
 function showError(field, message) {
   const el = field ? $(`#join-${field}-error`) : $("#join-error");
-  el.textContent = message;
+  el.textContent = message || "";
   el.hidden = !message;
-  if (field) $(`#join-${field}`).setAttribute("aria-invalid", message ? "true" : "false");
+  if (field) $(`#join-${field}-input`).setAttribute("aria-invalid", message ? "true" : "false");
 }
 
 function clearErrors() {
-  for (const f of ["code", "name", null]) showError(f, "");
+  for (const f of [...FIELDS, null]) showError(f, "");
 }
 
 function busy(on) {
   const btn = $("#join-submit");
   btn.disabled = on;
+  btn.setAttribute("aria-busy", on ? "true" : "false");
   btn.querySelector(".spinner").hidden = !on;
   btn.querySelector(".label").textContent = on ? "Making your cluster…" : "Join";
 }
 
-function fileName(cluster) {
-  return `kubedrill-${cluster}.kubeconfig`;
+/** Save text as a file, made in the page (no second request, works with the server gone). */
+function download(text, filename) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type: "application/yaml" }));
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
 
-function showJoined(name, body) {
+function showJoined(body, typedName) {
   $("#join-form").hidden = true;
+  $("#already").hidden = true;
   $("#joined").hidden = false;
-  $("#joined-name").textContent = name;
+  $("#joined-name").textContent = body.name || typedName;
   $("#joined-cluster").textContent = body.cluster;
-  $("#go-dashboard").href = body.dashboard;
-  $("#kubectl-lines").textContent = `export KUBECONFIG=~/Downloads/${fileName(body.cluster)}\nkubectl get pods`;
-  $("#download-kubeconfig").onclick = () => {
-    const blob = new Blob([body.kubeconfig], { type: "application/yaml" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = fileName(body.cluster);
-    document.body.append(a);
-    a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-  };
-  $("#go-dashboard").focus();
+  for (const link of [$("#go-dashboard"), $("#dashboard-link")]) link.href = body.dashboard;
+  $("#dashboard-link").textContent = body.dashboard;
+  $("#kubectl-lines").textContent = kubectlLines(body.cluster);
+  $("#download-kubeconfig").onclick = () => download(body.kubeconfig, kubeconfigName(body.cluster));
+  $("#joined-title").focus();
+}
+
+/** Which input a refusal is about: the Status's cause, else what its message talks about. */
+function fieldOf(err) {
+  const cause = err.causes.find((c) => FIELDS.includes(c.field));
+  if (cause) return { field: cause.field, message: cause.message || err.message };
+  if (/join code/i.test(err.message)) return { field: "code", message: err.message };
+  return { field: null, message: err.message };
 }
 
 async function join(event) {
   event.preventDefault();
   clearErrors();
-  const code = $("#join-code").value.trim();
-  const name = $("#join-name").value;
-  if (!code) return showError("code", "Type the join code your instructor shows.");
-  if (!name.trim()) return showError("name", "Type a name your instructor will recognise.");
+  const code = $("#join-code-input").value.trim();
+  const name = $("#join-name-input").value.trim();
+  // The server checks both anyway; these two save a round trip for the obvious.
+  if (!code) { showError("code", "Type the join code your instructor shows."); $("#join-code-input").focus(); return; }
+  if (!name) { showError("name", "Type a name your instructor will recognise."); $("#join-name-input").focus(); return; }
   busy(true);
   try {
-    const resp = await fetch("/class/join", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ code, name }),
-      credentials: "same-origin",
-    });
-    const body = await resp.json().catch(() => ({}));
-    if (resp.ok) return showJoined(name.trim(), body);
-    const causes = (body.details && body.details.causes) || [];
-    const field = causes.length && ["code", "name"].includes(causes[0].field) ? causes[0].field : null;
-    let message = body.message || `The server answered ${resp.status}.`;
-    if (resp.status === 429) {
-      const retry = resp.headers.get("Retry-After");
-      if (retry) message += ` Try again in ${retry} s.`;
-    }
-    const guess = field || (/join code/i.test(message) ? "code" : /name/i.test(message) && resp.status === 409 ? "name" : null);
-    showError(guess, message);
+    const { data } = await postJSON("/class/join", { code, name });
+    showJoined(data, name);
   } catch (err) {
-    showError(null, `Could not reach the server: ${err.message}`);
+    const { field, message } = fieldOf(err);
+    const wait = err.code === 429 && err.retryAfter && !/\d+ s\b/.test(message) ? ` Try again in ${err.retryAfter} s.` : "";
+    showError(field, message + wait);
+    if (field) $(`#join-${field}-input`).focus();
   } finally {
     busy(false);
   }
 }
 
+/** A browser that joined before (its cookie is still good) is told where its cluster is. */
+async function already() {
+  try {
+    const me = await getJSON("/class/api/me");
+    if (me.role !== "student" || !me.cluster) return;
+    const note = $("#already");
+    note.replaceChildren(`You joined as ${me.name}: `);
+    const link = document.createElement("a");
+    link.href = me.dashboard;
+    link.textContent = "go to your cluster";
+    note.append(link, ". Joining again with the same name gives you the same cluster.");
+    note.hidden = false;
+  } catch (_err) {
+    // not signed in (401), or not class mode: nothing to say
+  }
+}
+
 $("#join-form").addEventListener("submit", join);
-($("#join-code").value ? $("#join-name") : $("#join-code")).focus();
+($("#join-code-input").value ? $("#join-name-input") : $("#join-code-input")).focus();
+already();

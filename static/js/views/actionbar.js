@@ -2,10 +2,14 @@
 
 import { h } from "../dom.js";
 import { actionsFor } from "../actions.js";
-import { guard, perms } from "../ui/permissions.js";
+import { deniedNote, guard } from "../ui/permissions.js";
 
-/** Build the action controls for an object; `only` limits to these action ids. */
-export function actionBar(resource, obj, { only = null, compact = false } = {}) {
+/**
+ * Build the action controls for an object; `only` limits to these action ids. Controls the viewer
+ * may not use are disabled with the reason as their title; `note` adds it as visible text too (the
+ * inspector does; a row of the map or of a table would repeat the same sentence on every line).
+ */
+export function actionBar(resource, obj, { only = null, compact = false, note = false } = {}) {
   const bar = h("div", { class: `actionbar${compact ? " compact" : ""}`, role: "group", "aria-label": `Actions for ${obj.metadata?.name}` });
   for (const a of actionsFor(resource, obj)) {
     if (only && !only.includes(a.id)) continue;
@@ -41,6 +45,9 @@ export function actionBar(resource, obj, { only = null, compact = false } = {}) 
       bar.append(btn);
     }
   }
-  if (!perms.canAct && bar.childElementCount) bar.append(h("span", { class: "denied-note muted", text: perms.whyNotAct }));
+  if (note && bar.childElementCount) {
+    const why = deniedNote("act");
+    if (why) bar.append(why);
+  }
   return bar;
 }

@@ -4,6 +4,7 @@
 import { h, setText } from "../dom.js";
 import { loadAll } from "../../vendor/js-yaml/js-yaml.mjs";
 import { runAction, describeError } from "../actions.js";
+import { deniedNote, guard } from "../ui/permissions.js";
 
 /* global CodeMirror */
 
@@ -51,6 +52,9 @@ export function initApply(dialog, openButton) {
     setTimeout(() => (editor ? (editor.refresh(), editor.focus()) : textarea.focus()), 0);
   });
   dialog.querySelector("#apply-submit").addEventListener("click", () => submit(dialog));
+  // The opener is disabled for a role that may not write; the dialog says so too if it is opened anyway.
+  guard(openButton, "act");
+  if (!guard(dialog.querySelector("#apply-submit"), "act")) dialog.querySelector(".dialog-head").append(deniedNote("act"));
   dialog.querySelector("#apply-cancel").addEventListener("click", () => dialog.close());
   dialog.querySelector("#apply-example").addEventListener("click", () => setValue(dialog, EXAMPLE));
 }
@@ -89,6 +93,7 @@ async function submit(dialog) {
     return;
   }
   const btn = dialog.querySelector("#apply-submit");
+  if (!guard(btn, "act")) return;   // Ctrl+Enter reaches here without the (disabled) button
   btn.disabled = true;
   setText(status, "Applying…");
   const ack = await runAction("apply", { yaml: text }, "Applied the manifest");

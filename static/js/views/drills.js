@@ -6,7 +6,7 @@ import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { h, reconcile, setAttr, setText } from "../dom.js";
 import { runAction } from "../actions.js";
 import { toast } from "../ui/toast.js";
-import { guard, url } from "../ui/permissions.js";
+import { deniedNote, guard, url } from "../ui/permissions.js";
 
 const model = {
   catalogue: null,      // [{id, title, teaches, briefing, time_limit, probes, hints, timeline}]
@@ -95,6 +95,11 @@ export function renderDrills(root) {
   else if (view === "live") renderLive(root, s);
   else renderReport(root, s);
   for (const b of root.querySelectorAll("button[data-busy-aware]")) b.disabled = model.busy || !guard(b, "control");
+  // Start, hint, stop, try again: the drill is the cluster owner's; say so above the disabled buttons.
+  if (!root.querySelector(":scope > .denied-note")) {
+    const note = deniedNote("control");
+    if (note) root.prepend(note);
+  }
 }
 
 // ---------------------------------------------------------------- picker and briefing

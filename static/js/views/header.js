@@ -3,7 +3,7 @@
 import { setText, setAttr } from "../dom.js";
 import { simClockText } from "../k8s/time.js";
 import { runAction } from "../actions.js";
-import { guard } from "../ui/permissions.js";
+import { guard, whyNot } from "../ui/permissions.js";
 
 export const SPEEDS = [0.25, 0.5, 1, 2, 5, 10, 20, 50];
 
@@ -32,7 +32,40 @@ export function initHeader(root, state) {
     runAction("sim.reset", {}, "Cluster reset to the demo state");
   });
   for (const id of ["#sim-pause", "#sim-step", "#sim-speed", "#sim-reset"]) guard(root.querySelector(id), "control");
-  guard(root.querySelector("#open-apply"), "act");
+  // One visible sentence for the disabled controls (both kinds say the same for today's roles).
+  const why = [...new Set([whyNot("control"), whyNot("act")].filter(Boolean))].join(" ");
+  const note = root.querySelector("#role-note");
+  note.textContent = why;
+  note.hidden = !why;
+}
+
+/**
+ * The speed slider: locked by the instructor (clock.speed_lock: disabled, and a visible note saying
+ * at what speed), else as the role allows.
+ */
+function renderSpeedLock(root, lock) {
+  const slider = root.querySelector("#sim-speed");
+  const note = root.querySelector("#speed-lock-note");
+  const locked = lock !== undefined && lock !== null;
+  if (slider.__locked === locked && slider.__lock === lock) return;
+  slider.__locked = locked;
+  slider.__lock = lock;
+  if (locked) {
+    const text = `the instructor has locked the speed at ${Number(lock)}×`;
+    slider.disabled = true;
+    slider.title = `${text[0].toUpperCase()}${text.slice(1)}`;
+    slider.classList.add("not-allowed");
+    note.textContent = text;
+    note.hidden = false;
+  } else {
+    slider.disabled = false;
+    slider.title = "";
+    slider.classList.remove("not-allowed");
+    slider.removeAttribute("aria-disabled");
+    guard(slider, "control");
+    note.textContent = "";
+    note.hidden = true;
+  }
 }
 
 /** Update the header from state (clock, speed, profile) and the connection status. */
@@ -45,15 +78,8 @@ export function renderHeader(root, state, connection) {
   setText(pause.querySelector(".icon"), paused ? "▶" : "❚❚");
   setAttr(pause, "aria-pressed", paused ? "true" : "false");
   root.querySelector("#clock-box").dataset.paused = paused ? "1" : "";
+  renderSpeedLock(root, c.speed_lock);
   const slider = root.querySelector("#sim-speed");
-  if (c.speed_lock !== undefined && c.speed_lock !== null) {
-    slider.disabled = true;
-    slider.title = `The instructor has locked the speed at ${Number(c.speed_lock)}×`;
-  } else if (slider.title.startsWith("The instructor has locked")) {
-    slider.title = "";
-    slider.disabled = false;
-    guard(slider, "control");
-  }
   if (document.activeElement !== slider && c.speed !== undefined) {
     const idx = SPEEDS.reduce((best, s, i) => (Math.abs(s - c.speed) < Math.abs(SPEEDS[best] - c.speed) ? i : best), 0);
     if (slider.value !== String(idx)) slider.value = String(idx);

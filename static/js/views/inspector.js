@@ -32,7 +32,7 @@ export function renderInspector(state, root) {
     // Keep the action controls (and any typed input) while the same object stays selected.
     if (actions.__for !== sel || actions.__gone !== gone) {
       actions.__for = sel; actions.__gone = gone;
-      actions.replaceChildren(gone ? h("p", { class: "muted", text: "This object no longer exists." }) : actionBar(sel.resource, obj));
+      actions.replaceChildren(gone ? h("p", { class: "muted", text: "This object no longer exists." }) : actionBar(sel.resource, obj, { note: true }));
     }
     const pre = root.querySelector(".insp-yaml");
     const y = toYaml(stripManaged(obj));
