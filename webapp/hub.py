@@ -43,6 +43,13 @@ ENGINE_TICK = 0.05      # wall seconds between engine passes over every loaded c
 TILE_SECONDS = 0.5      # a student's tile is recomputed at most this often
 EVICT_CHECK_SECONDS = 5.0
 ROOM_PREFIX = "cluster:"
+# A student's cluster keeps a short watch history: an idle demo cluster writes ~6 revisions/s at
+# ~1.9 KiB each (leases, volume usage), so the engine's default 100,000-revision window is ~180 MiB
+# per cluster and a class of 100 would grow without bound for hours. 2,000 revisions is ~5.5 min,
+# about what a real apiserver keeps before etcd's default 5-minute compaction; a client resuming
+# from further back gets 410 Gone / a fresh snapshot, as against a real cluster. The demo cluster
+# keeps the default.
+STUDENT_HISTORY_WINDOW = 2_000
 CLASS_ROOM = "class"    # the instructor grid's connections
 
 
@@ -145,7 +152,11 @@ class Hub:
         """The database URL and Cluster keywords that keep cluster ``cid``'s objects apart from the others'."""
         options = dict(self.config.get("CLUSTER_OPTIONS") or {})
         factory = self.config.get("CLUSTER_FACTORY") or _default_cluster_factory
-        if self.store_url is None or cid == DEFAULT_CLUSTER:
+        if cid == DEFAULT_CLUSTER:
+            return self.store_url, options
+        if _accepts(factory, "window"):
+            options.setdefault("window", STUDENT_HISTORY_WINDOW)
+        if self.store_url is None:
             return self.store_url, options
         if not _accepts(factory, "store_cluster"):
             return None, options   # a factory that cannot key its rows by cluster keeps them in memory

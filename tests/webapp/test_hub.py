@@ -6,6 +6,7 @@ unloaded for being idle, a drill report that is gone after a restart.
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -100,6 +101,32 @@ def test_a_watched_or_drilling_cluster_is_never_unloaded(db_app: Any) -> None:
     runtime.watchers = 0
     runtime.start_drill("01-pod-kill")
     assert hub.evict_idle(now=time.monotonic() + 120) == []
+
+
+def test_a_student_cluster_keeps_minutes_of_watch_history_not_hours(db_app: Any) -> None:
+    """A class of 100 must not grow without bound: a student's cluster keeps about as much history as
+    a real apiserver (etcd compacts every 5 minutes), so an old resourceVersion is 410 Gone there,
+    while the demo cluster keeps the long default."""
+    hub = _hub(db_app)
+    alice = hub.create("alice-0001", owner="alice")
+    demo = hub.get("demo")
+    client = db_app.test_client()
+    old = {cid: client.get(f"/c/{cid}/api/v1/namespaces/default/configmaps").get_json()["metadata"]["resourceVersion"]
+           for cid in ("alice-0001", "demo")}
+    for runtime in (alice, demo):
+        runtime.advance(600)   # an idle demo cluster writes a few revisions per simulated second
+    assert alice.cluster.store.revision - int(old["alice-0001"]) > alice.cluster.store.window
+    def watch_from(cid: str) -> list[dict[str, Any]]:
+        resp = client.get(f"/c/{cid}/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1"
+                          f"&resourceVersion={old[cid]}")
+        assert resp.status_code == 200
+        return [json.loads(line) for chunk in resp.response for line in chunk.splitlines() if line.strip()]
+
+    # kube-apiserver answers a watch from a compacted revision with one ERROR event: 410 Expired.
+    [gone] = watch_from("alice-0001")
+    assert gone["type"] == "ERROR" and gone["object"]["code"] == 410 and gone["object"]["reason"] == "Expired"
+    assert gone["object"]["message"].startswith(f"too old resource version: {old['alice-0001']} ")
+    assert all(event["type"] != "ERROR" for event in watch_from("demo"))
 
 
 def test_the_class_is_full_at_max_clusters() -> None:
