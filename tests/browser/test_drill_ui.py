@@ -128,3 +128,27 @@ def test_play_a_drill_end_to_end(page: Page, make_live_server: Any) -> None:
     kept = page.request.get(f"{server.url}/ui/drills/report.json")
     assert kept.status == 200 and json.loads(kept.text())["date"] == report["date"]
     assert seen_dialogs == []
+
+
+def test_drill_catalogue_retries_after_a_failed_load(page: Page, make_live_server: Any) -> None:
+    """A server too busy to answer once must not leave the picker empty until the user reloads."""
+    server = make_live_server(PAUSED=True)
+    failures = {"left": 1}
+
+    def flaky(route: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            route.fulfill(status=503, content_type="application/json", body='{"kind": "Status"}')
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/ui/drills$"), flaky)
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{server.url}/")
+    page.get_by_role("tab", name="Drills", exact=True).click()
+    panel = page.locator("#panel-drills")
+    expect(panel.locator(".drill-error")).to_contain_text("HTTP 503")
+    expect(panel.locator(".drill-error")).to_contain_text("trying again")
+    expect(panel.locator(".drill-card")).to_have_count(11)
+    expect(panel.locator(".drill-error")).to_be_hidden()
+    assert failures["left"] == 0

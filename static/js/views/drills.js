@@ -44,17 +44,28 @@ const clock = (s) => {
 const secs = (v) => (v === null || v === undefined ? "—" : `${v} s`);
 const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(2)} %`);
 
+// A busy server (a classroom on two cores) can be slow to answer: give each try 15 s, then retry on
+// its own after 1, 2, 4 … 30 s, saying so, instead of leaving the picker empty until a reload.
+const CATALOGUE_TIMEOUT_MS = 15000;
+let catalogueRetry = 0;
+
 async function loadCatalogue() {
   if (model.loading) return;
   model.loading = true;
   try {
-    const resp = await fetch(url("/ui/drills"), { headers: { Accept: "application/json" } });
+    const resp = await fetch(url("/ui/drills"), {
+      headers: { Accept: "application/json" }, signal: AbortSignal.timeout(CATALOGUE_TIMEOUT_MS),
+    });
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     const body = await resp.json();
     model.catalogue = body.drills || [];
     model.loadError = "";
+    catalogueRetry = 0;
   } catch (e) {
-    model.loadError = `Could not load the drills: ${e.message}`;
+    const wait = Math.min(30, 2 ** catalogueRetry++);
+    const why = e.name === "TimeoutError" ? "the server did not answer in time" : e.message;
+    model.loadError = `Could not load the drills (${why}); trying again in ${wait} s.`;
+    setTimeout(() => { if (!model.catalogue) loadCatalogue(); }, wait * 1000);
   } finally {
     model.loading = false;
     changed();
