@@ -205,5 +205,24 @@ export function renderCharts(root) {
     }
   }
   root.querySelector(".chart-empty").hidden = items.length > 0;
-  root.dataset.markers = String(markers.size);
+  renderMarkerList(root);
+}
+
+const LISTED = 20;
+
+/** The newest markers as text too: canvas labels are invisible to screen readers and get cut. */
+function renderMarkerList(root) {
+  let box = root.querySelector(".chart-markers");
+  if (!box) {
+    box = h("section", { class: "chart-markers", "aria-label": "Markers" }, h("h3", { text: "Markers" }), h("ol", {}));
+    root.append(box);
+  }
+  const newest = [...markers.values()].sort((x, y) => y.t - x.t || y.n - x.n).slice(0, LISTED);
+  box.hidden = newest.length === 0;
+  reconcile(box.querySelector("ol"), newest, (m) => String(m.n),
+    (m) => h("li", { dataset: { kind: m.kind } }, h("time", { class: "chart-marker-time" }), h("span", { class: "chart-marker-text" })),
+    (el, m) => {
+      setText(el.querySelector(".chart-marker-time"), simClockText(m.t));
+      setText(el.querySelector(".chart-marker-text"), `${m.what} — ${m.who}`);
+    }, { animate: false });
 }
