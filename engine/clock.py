@@ -129,6 +129,7 @@ class Clock:
         self.rng = random.Random(seed)
         self._heap: list[Handle] = []
         self._seq = 0
+        self.running: Handle | None = None   # the callback being run (who is acting, for engine.history)
         if strict is not None:
             self.strict = strict
         self.failures = Failures(self)
@@ -163,6 +164,7 @@ class Clock:
             if handle.cancelled:
                 continue
             self.now = handle.when
+            self.running = handle
             try:
                 handle.callback()
             except Exception as err:  # the last line of defence: one failing callback stops nobody else
@@ -170,6 +172,8 @@ class Clock:
                 self.failures.record(handle.owner or owner_of(callback), err,
                                      getattr(callback, "__qualname__", None) or repr(callback))
                 self._retry(handle)
+            finally:
+                self.running = None
             return True
         return False
 

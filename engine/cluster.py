@@ -34,6 +34,7 @@ from .errors import BadRequest, NotFound, TooManyRequests
 from .etcd.persistence import CommitBatch, SqlPersistence
 from .etcd.snapshot import restore_snapshot, take_snapshot
 from .etcd.store import ADDED, DELETED, MODIFIED, Event, Store
+from .history import History
 from .kubelet.kubelet import KubeletManager
 from .kubelet.logs import pod_logs
 from .network import Network
@@ -159,6 +160,9 @@ class Cluster:
         self.chaos = ChaosController(self.control_plane)
         self.control_plane.chaos = self.chaos
         self.etcd_backups: list[dict] = []     # ``etcdctl snapshot save`` results, newest last
+        # What the Charts tab draws, since the cluster started (resumed with it).
+        rows = self.persistence.load_history() if self.persistence is not None and restored else {}
+        self.history = History(api, clock, traffic=self.network.traffic, kubelets=self.kubelet_manager, rows=rows)
         self.restored = restored
         if not restored:
             ensure_namespaces(self.api)
@@ -250,18 +254,19 @@ class Cluster:
                 events.append(Event(DELETED, resource, {"metadata": meta}, boundary))
         return events + list(self.store.events_since(boundary))
 
-    def take_batch(self) -> CommitBatch | None:
-        """Everything written since the last batch (objects, change log, revision, clock), or None."""
+    def take_batch(self, *, closing: bool = False) -> CommitBatch | None:
+        """Everything written since the last batch (objects, change log, revision, clock, chart history), or None."""
         batch = self._unsaved
         self._unsaved = None
         dirty = self.store.take_dirty()
         log = self.persistence.take_log() if self.persistence is not None else []
-        if dirty or log:
-            fresh = CommitBatch(self.store.revision, dirty, log, self.clock.now)
+        history = self.history.take_rows(self.clock.now, force=closing)
+        if dirty or log or history:
+            fresh = CommitBatch(self.store.revision, dirty, log, self.clock.now, history)
             batch = fresh if batch is None else batch.then(fresh)
         return batch
 
-    def flush(self) -> None:
+    def flush(self, *, closing: bool = False) -> None:
         """Group commit: hand everything written since the last flush over as one batch (one transaction).
 
         Without a ``committer`` the batch is committed here; the web layer installs one that queues
@@ -270,7 +275,7 @@ class Cluster:
         if self.persistence is None:
             self.store.take_dirty()
             return
-        batch = self.take_batch()
+        batch = self.take_batch(closing=closing)
         if batch is None:
             return
         if self.committer is not None:
@@ -284,7 +289,7 @@ class Cluster:
 
     def close(self) -> None:
         self.committer = None
-        self.flush()
+        self.flush(closing=True)
         if self.persistence is not None:
             self.persistence.close()
 

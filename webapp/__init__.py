@@ -102,10 +102,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import views
     from .health import health_bp
+    from .history_view import history_bp
     from .kube_api import bp as kube_api_bp
     app.register_blueprint(views.bp)
     app.register_blueprint(kube_api_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(history_bp)
     app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
     if app.config["CLASSROOM"]:
         _open_class(app, hub)

@@ -15,6 +15,7 @@ import logging
 import math
 from typing import Any, Callable
 
+from engine.apiserver.acting import acting
 from engine.cluster import ACTIONS as CLUSTER_ACTIONS, WORKLOAD_KINDS, Action, Param
 from engine.errors import BadRequest, Cause, InternalError, StatusError
 
@@ -158,11 +159,12 @@ def _type_name(value: Any) -> str:
 
 
 def dispatch(runtime: Runtime, message: Any,
-             authorize: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+             authorize: Callable[[str, dict[str, Any]], None] | None = None, actor: str | None = None) -> dict[str, Any]:
     """Validate and run one action; return ``{"ok": True, "result": ...}`` or ``{"ok": False, "error": Status}``.
 
     ``authorize(type, args)`` (webapp.policy, per connection) raises Forbidden for an action the
     sender may not do: checked after validation, before anything changes, and not recorded.
+    ``actor`` ("alice (dashboard)") is who the cluster's chart markers name for what it does.
     """
     kind, args = "", {}
     try:
@@ -173,7 +175,8 @@ def dispatch(runtime: Runtime, message: Any,
             except StatusError as err:
                 return {"ok": False, "error": err.to_status()}
         _, handler = ACTIONS[kind]
-        result = summarize(handler(runtime, args))
+        with acting(actor):
+            result = summarize(handler(runtime, args))
         _record(runtime, kind, args, ok=True, result=result)
         return {"ok": True, "result": result}
     except StatusError as err:

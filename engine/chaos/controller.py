@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..apiserver.acting import acting
 from ..client.workqueue import Controller
 from ..clock import Handle, parse_rfc3339, rfc3339
 from ..errors import StatusError
@@ -130,7 +131,8 @@ class ChaosController(Controller):
             self._select_nothing(exp, now)
             return
         set_condition(status, "Selected", "True", now=now)
-        hit, failed = self._apply_all(exp, targets, now)
+        with acting(f"chaos:{exp.name}"):   # the pods it deletes, the nodes it powers off: its doing
+            hit, failed = self._apply_all(exp, targets, now)
         all_in = not failed
         set_condition(status, "AllInjected", "True" if all_in else "False",
                       reason="" if all_in else "InjectionFailed", message="; ".join(failed), now=now)

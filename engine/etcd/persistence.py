@@ -22,12 +22,12 @@ import gc
 import json
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 import orjson
-from sqlalchemy import (BigInteger, bindparam, case, column, create_engine, delete, event, insert, literal,
+from sqlalchemy import (BigInteger, bindparam, LargeBinary, case, column, create_engine, delete, event, insert, literal,
                         select, String, table, Table, Text, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy import inspect
@@ -103,9 +103,22 @@ class ChangeRow(Base):
     name: Mapped[str] = mapped_column(String(253))
 
 
+class HistoryRow(Base):
+    """One compressed piece of a cluster's chart history (``engine.history``): a series, or an hour of markers.
+
+    Rewritten whole when it changed, at most every few simulated seconds, inside the group commit."""
+
+    __tablename__ = "history"
+
+    cluster: Mapped[str] = mapped_column(String(63), primary_key=True)
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 OBJECTS: Table = ObjectRow.__table__  # type: ignore[assignment]
 META: Table = MetaRow.__table__  # type: ignore[assignment]
 CHANGES: Table = ChangeRow.__table__  # type: ignore[assignment]
+HISTORY: Table = HistoryRow.__table__  # type: ignore[assignment]
 
 LogRow = tuple[int, str, str, str, str]  # (rv, type, resource, namespace, name)
 
@@ -116,18 +129,21 @@ _COUNT_SQL = text("SELECT count(*) FROM objects WHERE cluster = :cluster")
 
 @dataclass
 class CommitBatch:
-    """What one flush hands over: objects changed (None = deleted), change-log rows, revision, clock."""
+    """What one flush hands over: objects changed (None = deleted), change-log rows, revision, clock,
+    and chart-history rows changed (``engine.history``; None = deleted)."""
 
     revision: int
     changes: dict[Key, dict | None]
     log: list[LogRow]
     sim_now: float
+    history: dict[str, bytes | None] = field(default_factory=dict)
 
     def then(self, later: "CommitBatch") -> "CommitBatch":
         """This batch followed by ``later`` as one: later object states win, logs concatenate."""
         changes = dict(self.changes)
         changes.update(later.changes)
-        return CommitBatch(max(self.revision, later.revision), changes, self.log + later.log, later.sim_now)
+        return CommitBatch(max(self.revision, later.revision), changes, self.log + later.log, later.sim_now,
+                           {**self.history, **later.history})
 
 
 class SqlPersistence:
@@ -166,7 +182,8 @@ class SqlPersistence:
         except BaseException:
             self.close()
             raise
-        self._upsert_stmt = self._build_upsert()
+        self._upsert_stmt = self._build_upsert(OBJECTS, body=True, rv=True)
+        self._history_upsert = self._build_upsert(HISTORY, body=True)
         self._delete_stmt = delete(OBJECTS).where(
             OBJECTS.c.cluster == bindparam("b_cluster"),
             OBJECTS.c.resource == bindparam("b_resource"),
@@ -201,6 +218,12 @@ class SqlPersistence:
         with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
             return int(conn.execute(_COUNT_SQL, {"cluster": self.cluster}).scalar() or 0)
 
+    def load_history(self) -> dict[str, bytes]:
+        """The chart-history rows of this cluster, by key (``engine.history.History(rows=...)``)."""
+        query = select(HISTORY.c.key, HISTORY.c.body).where(HISTORY.c.cluster == self.cluster)
+        with self.engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
+            return {key: bytes(body) for key, body in conn.execute(query)}
+
     def changes_since(self, since: int, limit: int = 1000) -> list[LogRow]:
         """Change-log rows with revision > ``since``, oldest first (the event timeline)."""
         query = (select(CHANGES.c.rv, CHANGES.c.type, CHANGES.c.resource, CHANGES.c.namespace, CHANGES.c.name)
@@ -226,7 +249,7 @@ class SqlPersistence:
 
     def commit_batch(self, batch: CommitBatch) -> None:
         """Commit one batch in one transaction (see ``commit``)."""
-        self.commit(batch.revision, batch.changes, batch.log, sim_now=batch.sim_now)
+        self.commit(batch.revision, batch.changes, batch.log, sim_now=batch.sim_now, history=batch.history)
 
     def sync(self, store: "Store", sim_now: float | None = None) -> int:
         """Commit everything ``store`` wrote since the last sync; returns the number of keys written."""
@@ -236,11 +259,13 @@ class SqlPersistence:
         return len(changes)
 
     def commit(self, revision: int, changes: Mapping["Key", dict | None],
-               log: Iterable[LogRow] | None = None, *, sim_now: float | None = None) -> None:
+               log: Iterable[LogRow] | None = None, *, sim_now: float | None = None,
+               history: Mapping[str, bytes | None] | None = None) -> None:
         """Write one batch in ONE transaction: upsert objects, delete ``None`` keys, raise the revision.
 
         ``log`` rows (and any queued by ``record``) go to the change log in the same transaction;
-        ``sim_now`` (the simulated clock) is stored for the restart. The stored revision never decreases.
+        ``sim_now`` (the simulated clock) is stored for the restart, ``history`` rows upserted (None:
+        deleted). The stored revision never decreases.
         """
         encode = _encode
         cluster = self.cluster
@@ -275,6 +300,8 @@ class SqlPersistence:
                 conn.execute(self._delete_stmt, deletes)
             if upserts:
                 self._write_objects(conn, upserts)
+            if history:
+                self._write_history(conn, history)
             if log_rows:
                 conn.execute(insert(CHANGES), [
                     {"cluster": cluster, "rv": rv, "type": kind, "resource": res, "namespace": ns, "name": name}
@@ -295,6 +322,7 @@ class SqlPersistence:
         with self.engine.begin() as conn:
             conn.execute(delete(OBJECTS).where(OBJECTS.c.cluster == self.cluster))
             conn.execute(delete(CHANGES).where(CHANGES.c.cluster == self.cluster))
+            conn.execute(delete(HISTORY).where(HISTORY.c.cluster == self.cluster))
             conn.execute(update(META).where(META.c.cluster == self.cluster).values(value=0))
         self.sim_now = 0.0
 
@@ -312,15 +340,24 @@ class SqlPersistence:
         self.close()
 
     # ------------------------------------------------------------------ dialects
-    def _build_upsert(self) -> Any:
+    def _build_upsert(self, target: Table, **columns: bool) -> Any:
+        """The dialect's INSERT ... ON CONFLICT (primary key) DO UPDATE of ``columns``; None elsewhere."""
         if self.dialect in ("sqlite", "postgresql"):
             dialect_insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
-            stmt = dialect_insert(OBJECTS)
-            return stmt.on_conflict_do_update(
-                index_elements=[OBJECTS.c.cluster, OBJECTS.c.resource, OBJECTS.c.namespace, OBJECTS.c.name],
-                set_={"body": stmt.excluded.body, "rv": stmt.excluded.rv},
-            )
+            stmt = dialect_insert(target)
+            return stmt.on_conflict_do_update(index_elements=list(target.primary_key.columns),
+                                              set_={name: stmt.excluded[name] for name in columns})
         return None
+
+    def _write_history(self, conn: Connection, rows: Mapping[str, bytes | None]) -> None:
+        cluster = self.cluster
+        gone = [key for key, body in rows.items() if body is None]
+        kept = [{"cluster": cluster, "key": key, "body": body} for key, body in rows.items() if body is not None]
+        if gone or (kept and self._history_upsert is None):
+            doomed = gone + ([row["key"] for row in kept] if self._history_upsert is None else [])
+            conn.execute(delete(HISTORY).where(HISTORY.c.cluster == cluster, HISTORY.c.key.in_(doomed)))
+        if kept:
+            conn.execute(self._history_upsert if self._history_upsert is not None else insert(HISTORY), kept)
 
     def _write_objects(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if self._upsert_stmt is not None:
@@ -419,7 +456,7 @@ def drop_cluster(url: str, cluster: str) -> None:
     with _borrowed_engine(url) as engine:
         _prepare_schema(engine)
         with engine.begin() as conn:
-            for target in (OBJECTS, CHANGES, META):
+            for target in (OBJECTS, CHANGES, HISTORY, META):
                 conn.execute(delete(target).where(target.c.cluster == cluster))
 
 

@@ -218,6 +218,8 @@ class ContainerLifecycle:
         c.finished_at = self.clock.now
         c.ready = False
         c.started = False
+        for listener in self.manager.exit_listeners:
+            listener(rt.ns, rt.name, c.name, code, reason, self.name)
         self._after_exit(rt, c)
 
     def _after_exit(self, rt: PodRuntime, c: ContainerRuntime) -> None:

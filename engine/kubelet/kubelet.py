@@ -18,7 +18,7 @@ heartbeat scheme in engine/component_helpers/node_lease.py.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..client.workqueue import WorkQueue
 from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
@@ -49,6 +49,9 @@ class KubeletManager:
         self.waiting: dict[tuple[str, str, str], set[tuple[str, str, str]]] = {}   # ref → {(node, ns, pod)}
         self._next_index = 0
         self.queue = WorkQueue(clock, self._sync, "kubelet")
+        # Told of every container exit as it happens (namespace, pod, container, exit code, reason,
+        # node): the status that shows it is written later, by when nobody knows who caused it.
+        self.exit_listeners: list[Callable[[str, str, str, int, str, str], None]] = []
         self.store.subscribe(self.on_event)
 
     # ------------------------------------------------------------------ nodes

@@ -1,15 +1,12 @@
 // Actions a learner can take on objects: definitions per kind, and one runner with feedback.
 
 import { toast } from "./ui/toast.js";
-import { ui, setUi } from "./ui/uistate.js";
 
 let live = null;
 let state = null;
 
 /** Bind the runner to the live connection and state (called once by main.js). */
 export function bindActions(liveConn, clusterState) { live = liveConn; state = clusterState; }
-
-const KILLS = new Set(["pod.delete", "pod.crash", "node.power_off", "node.drain", "object.delete"]);
 
 /** Format a metav1.Status error into {message, causes[]} for display. */
 export function describeError(error) {
@@ -19,18 +16,14 @@ export function describeError(error) {
 }
 
 /**
- * Run an action, toast the result, and resolve with the ack. A kill also places a marker on
- * the charts at the current simulated time.
+ * Run an action, toast the result, and resolve with the ack. (Kill markers on the charts come from
+ * the server's history, engine/history.py, whoever killed.)
  */
 export async function runAction(type, args, successText) {
   if (!live) return { ok: false, error: { message: "not connected" } };
   const ack = await live.action(type, args);
   if (ack.ok) {
     toast(successText || `${type} done`, { kind: "ok" });
-    if (KILLS.has(type) && state) {
-      const label = `${type.split(".")[1].replace("_", " ")} ${args.name || ""}`.trim();
-      setUi({ markers: [...ui.markers, { t: state.simNow(), label }].slice(-50) });
-    }
   } else {
     const { message, causes } = describeError(ack.error);
     toast(message, { kind: "error", details: causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)) });

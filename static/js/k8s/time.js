@@ -37,6 +37,11 @@ export function setSimStart(startedSimSeconds) {
   if (Number.isFinite(startedSimSeconds)) simStart = EPOCH_SECONDS + startedSimSeconds;
 }
 
+/** Seconds since the cluster started for Unix seconds of the simulation (may be negative). */
+export function elapsedSeconds(unixSeconds) {
+  return unixSeconds - simStart;
+}
+
 /** Format Unix seconds of the simulation as time since the cluster started: 00:12:34 or 1d 02:03:04. */
 export function simClockText(unixSeconds) {
   const t = Math.max(0, Math.floor(unixSeconds - simStart));
