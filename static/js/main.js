@@ -135,9 +135,9 @@ function main() {
       scheduleRender();
     },
     onResync: (r) => {
-      // A reset starts a new cluster: old selections and kill markers point at objects that are gone.
+      // A reset starts a new cluster: old selections point at objects that are gone.
       if (r.reason === "Reset") {
-        setUi({ selected: null, markers: [], highlight: new Set() });
+        setUi({ selected: null, highlight: new Set() });
         setDrillStatus({ active: false }, { quiet: true }); // a drill still loaded is re-sent right after
       }
       const reset = r.message ? `${r.message[0].toUpperCase()}${r.message.slice(1)}` : "The cluster was reset";

@@ -11,7 +11,6 @@ export const ui = {
   revealed: new Set(),     // "secretUid/key"
   tab: "workloads",
   inspectorTab: "yaml",
-  markers: [],             // {t: unix sim seconds, label}
 };
 
 /** Update UI state and notify renderers. */
