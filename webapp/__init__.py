@@ -100,10 +100,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     server.register_namespace(LiveNamespace(
         hub, lambda environ: principal_from_environ(environ, app.extensions.get("kubedrill.class")), NAMESPACE))
 
-    from . import views
+    from . import network_view, views
     from .health import health_bp
     from .kube_api import bp as kube_api_bp
     app.register_blueprint(views.bp)
+    app.register_blueprint(network_view.bp)
     app.register_blueprint(kube_api_bp)
     app.register_blueprint(health_bp)
     app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
