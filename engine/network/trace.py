@@ -17,7 +17,8 @@ app. ``trace`` returns ``{"ok", "pattern", "hops": [{kind, from, to, detail}], "
 ``pattern`` is one of ``PATTERNS``, or None when the target never resolved (NXDOMAIN, no such IP).
 A headless Service's name, or a pod's DNS name under one, counts as pod-to-pod: CoreDNS answers with
 the pod IP itself, so after the lookup no Service is involved (no ClusterIP, no kube-proxy), only
-the bridge or the route to the pod's node. ``path`` lists the nodes the packet crosses, in order.
+the bridge or the route to the pod's node. ``path`` lists the nodes the packet crosses, in order,
+``destination`` the pod it reaches (``namespace/name``; None before one is chosen).
 Failure ``code``s: ``no-such-pod``, ``pod-not-running`` (the source, or a stopped container),
 ``node-down`` (powered off or partitioned), ``no-endpoints``, ``no-such-service`` (NXDOMAIN),
 ``dns-failed``, ``timeout`` (no such Service port), ``connection-refused`` (nothing listens on that
@@ -80,6 +81,7 @@ class _Tracer:
         self.hops: list[dict] = []
         self.pattern: str | None = None
         self.path: list[str] = []
+        self.destination: str | None = None
 
     def hop(self, kind: str, src: str, dst: str, detail: str, **extra: Any) -> None:
         self.hops.append({"kind": kind, "from": src, "to": dst, "detail": detail, **extra})
@@ -89,8 +91,8 @@ class _Tracer:
             self.path.append(node)
 
     def result(self, ok: bool, reason: str = "", code: str = "") -> dict:
-        return {"ok": ok, "pattern": self.pattern, "hops": self.hops, "path": self.path, "reason": reason,
-                "code": code}
+        return {"ok": ok, "pattern": self.pattern, "hops": self.hops, "path": self.path,
+                "destination": self.destination, "reason": reason, "code": code}
 
     # ------------------------------------------------------------------ entry
     def run(self, source: tuple[str, str], target: str) -> dict:
@@ -127,6 +129,7 @@ class _Tracer:
     # ------------------------------------------------------------------ patterns
     def localhost(self, port: int | None) -> None:
         self.pattern = CONTAINER
+        self.destination = f"{self.src_key[0]}/{self.src_key[1]}"
         containers = [c.get("name") for c in spec_of(self.src).get("containers") or ()]
         owner = self._listener(self.src, port)
         where = f"localhost:{port}" if port else "localhost"
@@ -322,6 +325,7 @@ class _Tracer:
                                                     "(connection refused)")
         dst_node = spec_of(pod).get("nodeName") or ""
         label = f"{key[0]}/{key[1]} ({ip})"
+        self.destination = f"{key[0]}/{key[1]}"
         if key == self.src_key:
             self.pattern = self.pattern or CONTAINER
             self.hop("localhost", from_label, label, "the pod reaches its own IP through the loopback of its "

@@ -79,6 +79,7 @@ def test_pod_to_service_looks_up_kube_dns_then_kube_proxy_dnats_to_one_endpoint(
     ip, port = dnat["to"].split(":")
     assert ip in web_pods(cluster) and port == "8080"     # targetPort "http" names the container's 8080
     assert dnat["endpoint"] == "default/" + web_pods(cluster)[ip]["metadata"]["name"]
+    assert result["destination"] == dnat["endpoint"]
 
 
 def test_a_cluster_ip_skips_dns_and_a_node_port_enters_on_the_node_named(cluster):
