@@ -122,6 +122,17 @@ def test_a_stopped_container_refuses_the_connection(cluster):
     assert "container nginx of pod default/remote is not running" in result["reason"]
 
 
+def test_a_failing_app_answers_with_errors_even_before_its_probe_notices(cluster):
+    ip = pod_ip(cluster, "remote")
+    cluster.set_readiness_failing("default", "remote", True)
+    cluster.run_for(0.5)      # the kubelet has the fault; the pod is still Ready in the API
+    assert all(c["status"] == "True" for c in cluster.api.get("pods", "default", "remote")["status"]["conditions"]
+               if c["type"] == "Ready")
+    result = trace(cluster.network, ("default", "client"), f"{ip}:80")
+    assert not result["ok"] and result["code"] == "app-error" and "HTTP 503" in result["reason"]
+    assert kinds(result) == ["node-to-node"]
+
+
 def test_an_unknown_name_is_nxdomain(cluster):
     result = trace(cluster.network, ("default", "client"), "nosuch.default.svc.cluster.local")
     assert not result["ok"] and result["code"] == "no-such-service" and result["pattern"] is None

@@ -25,8 +25,14 @@ export function renderTrace(state, root) {
     sec = build();
     root.prepend(sec);
   }
-  fillSources(state, sec.__refs.source);
-  fillSuggestions(state, sec.__refs);
+  // The lists walk pods and Services: once per revision (and source pod), not once per frame.
+  const refs = sec.__refs;
+  const sig = `${state.revision}|${refs.source.value}`;
+  if (refs.__sig !== sig) {
+    fillSources(state, refs.source);
+    fillSuggestions(state, refs);
+    refs.__sig = `${state.revision}|${refs.source.value}`;
+  }
   drawOnMap(document.querySelector("#map"));
 }
 
