@@ -100,11 +100,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     server.register_namespace(LiveNamespace(
         hub, lambda environ: principal_from_environ(environ, app.extensions.get("kubedrill.class")), NAMESPACE))
 
-    from . import views
+    from . import network_view, views
     from .health import health_bp
     from .history_view import history_bp
     from .kube_api import bp as kube_api_bp
     app.register_blueprint(views.bp)
+    app.register_blueprint(network_view.bp)
     app.register_blueprint(kube_api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(history_bp)

@@ -1,4 +1,4 @@
-"""The cluster network: Service IP/port allocation, kube-proxy's view, packet traces and live traffic.
+"""The cluster network: Service IP/port allocation, kube-proxy's view and rules, packet traces, live traffic.
 
 ``Network`` holds these parts for one cluster; the composition root (``engine.cluster``) builds it,
 adds ``allocator.admit`` to the admission chain and runs the EndpointSlice, Endpoints and service-LB
@@ -13,11 +13,12 @@ from typing import Any, Mapping
 from ..apiserver.server import APIServer
 from ..clock import Clock
 from .allocation import NODE_PORT_RANGE, SERVICE_CIDR, ServiceAllocator
+from .iptables import node_rules
 from .proxy import ProxyView
 from .trace import trace
 from .traffic import TRAFFIC_RPS, TRAFFIC_STATUS, TrafficSimulator, service_key
 
-__all__ = ["Network", "trace", "SERVICE_CIDR", "NODE_PORT_RANGE", "TRAFFIC_RPS", "TRAFFIC_STATUS"]
+__all__ = ["Network", "trace", "node_rules", "SERVICE_CIDR", "NODE_PORT_RANGE", "TRAFFIC_RPS", "TRAFFIC_STATUS"]
 
 
 class Network:
@@ -58,4 +59,8 @@ class Network:
 
     def proxy_rules(self, key: Any) -> dict:
         return self.proxy.describe(service_key(key))
+
+    def node_rules(self, node: str, services: Any = None) -> dict:
+        """kube-proxy's iptables rules on ``node`` (engine/network/iptables.py), for ``services`` or all."""
+        return node_rules(self, node, None if services is None else [service_key(s) for s in services])
 

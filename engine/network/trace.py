@@ -12,19 +12,35 @@ Plus a headless Service's pod DNS name (``sql-0.sql.default.svc.cluster.local``)
 
 The route is decided by what kube-proxy has programmed (which lags the API); whether the packet is
 answered is decided by reality (``liveness``): a powered-off node, a stopped container or a failing
-app. ``trace`` returns ``{"ok", "hops": [{kind, from, to, detail}], "reason", "code"}``.
+app. ``trace`` returns ``{"ok", "pattern", "hops": [{kind, from, to, detail}], "path", "reason", "code"}``.
+
+``pattern`` is one of ``PATTERNS``, or None when the target never resolved (NXDOMAIN, no such IP).
+A headless Service's name, or a pod's DNS name under one, counts as pod-to-pod: CoreDNS answers with
+the pod IP itself, so after the lookup no Service is involved (no ClusterIP, no kube-proxy), only
+the bridge or the route to the pod's node. ``path`` lists the nodes the packet crosses, in order,
+``destination`` the pod it reaches (``namespace/name``; None before one is chosen).
+Failure ``code``s: ``no-such-pod``, ``pod-not-running`` (the source, or a stopped container),
+``node-down`` (powered off or partitioned), ``no-endpoints``, ``no-such-service`` (NXDOMAIN),
+``dns-failed``, ``timeout`` (no such Service port), ``connection-refused`` (nothing listens on that
+pod port, no such nodePort), ``no-route`` (an IP nobody owns), ``app-error``.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from typing import Any
 
 from ..objects import spec_of, status_of
 from . import liveness
+from .iptables import probability, sep_chain, service_port_name, svc_chain, svl_chain, \
+    target_port
 from .proxy import Endpoint, ServiceKey
 
 CLUSTER_DOMAIN = "cluster.local"
 DNS_SERVICE = ("kube-system", "kube-dns")
+CONTAINER, SAME_NODE, CROSS_NODE, SERVICE = ("container-to-container", "pod-to-pod-same-node",
+                                             "pod-to-pod-cross-node", "pod-to-service")
+PATTERNS = (CONTAINER, SAME_NODE, CROSS_NODE, SERVICE)
 
 
 class TraceFailed(Exception):
@@ -63,9 +79,20 @@ class _Tracer:
         self.store = net.store
         self.kubelets = net.kubelets
         self.hops: list[dict] = []
+        self.pattern: str | None = None
+        self.path: list[str] = []
+        self.destination: str | None = None
 
-    def hop(self, kind: str, src: str, dst: str, detail: str) -> None:
-        self.hops.append({"kind": kind, "from": src, "to": dst, "detail": detail})
+    def hop(self, kind: str, src: str, dst: str, detail: str, **extra: Any) -> None:
+        self.hops.append({"kind": kind, "from": src, "to": dst, "detail": detail, **extra})
+
+    def cross(self, node: str) -> None:
+        if node and (not self.path or self.path[-1] != node):
+            self.path.append(node)
+
+    def result(self, ok: bool, reason: str = "", code: str = "") -> dict:
+        return {"ok": ok, "pattern": self.pattern, "hops": self.hops, "path": self.path,
+                "destination": self.destination, "reason": reason, "code": code}
 
     # ------------------------------------------------------------------ entry
     def run(self, source: tuple[str, str], target: str) -> dict:
@@ -87,6 +114,7 @@ class _Tracer:
         self.src_ip = src_ip
         self.src_node = node
         self.src_label = f"{ns}/{name} ({src_ip})"
+        self.cross(node)
         host, port = _split_port(target)
         if host in ("localhost", "127.0.0.1"):
             self.localhost(port)
@@ -96,10 +124,12 @@ class _Tracer:
             self.node_port(host, port)
         else:
             self.by_name(host.rstrip(".").lower(), port)
-        return {"ok": True, "hops": self.hops, "reason": "", "code": ""}
+        return self.result(True)
 
     # ------------------------------------------------------------------ patterns
     def localhost(self, port: int | None) -> None:
+        self.pattern = CONTAINER
+        self.destination = f"{self.src_key[0]}/{self.src_key[1]}"
         containers = [c.get("name") for c in spec_of(self.src).get("containers") or ()]
         owner = self._listener(self.src, port)
         where = f"localhost:{port}" if port else "localhost"
@@ -118,6 +148,7 @@ class _Tracer:
             return
         svc = self.proxy.service_for_ip(ip)
         if svc is not None:
+            self.pattern = SERVICE
             self.via_service(svc, port, self.src_node, self.src_label)
             return
         pod_key = self.proxy.pod_for_ip(ip)
@@ -152,6 +183,7 @@ class _Tracer:
         spec = spec_of(svc)
         kind = spec.get("type") or "ClusterIP"
         if kind == "ExternalName":
+            self.pattern = SERVICE
             self.hop("dns", self.src_label, spec.get("externalName", ""),
                      f"{dns}: {fqdn} is a CNAME for {spec.get('externalName')} (ExternalName: no proxying, "
                      "the name points outside the cluster)")
@@ -160,6 +192,7 @@ class _Tracer:
             self.headless(key, svc, hostname, fqdn, dns, port)
             return
         ip = spec.get("clusterIP", "")
+        self.pattern = SERVICE
         self.hop("dns", self.src_label, ip, f"{dns}: {fqdn} → {ip} (the Service's ClusterIP, a virtual IP no "
                                             "interface owns)")
         self.via_service(key, port, self.src_node, self.src_label)
@@ -231,25 +264,42 @@ class _Tracer:
             raise TraceFailed("no-endpoints", f"Service {key[0]}/{key[1]} has no ready endpoints: kube-proxy "
                                               f"rejects connections to {front} (connection refused)")
         ep = self.proxy.pick(key, self.src_ip, self.net.rng, candidates=eps)
-        target = ep.port_for(sport.get("name") or "")
-        if target is None:
-            tp = sport.get("targetPort", sport.get("port"))
-            target = tp if isinstance(tp, int) else sport.get("port")
-        if self.proxy.affinity_timeout(key) is not None:
-            how = f"pinned to this client ({self.src_ip}) by sessionAffinity: ClientIP"
-        elif len(eps) == 1:
-            how = "the only ready endpoint"
-        else:
-            how = f"chosen at random among {len(eps)} ready endpoints (iptables statistic mode random)"
+        target = target_port(ep, sport)
         self.hop("kube-proxy", front, f"{ep.ip}:{target}",
-                 f"kube-proxy's rules on {node} DNAT {front} → "
-                 f"{f'{ep.namespace}/{ep.pod} ' if ep.pod else ''}({ep.ip}:{target}), {how}")
+                 self._dnat_detail(key, sport, node, front, eps, ep, target, node_port is not None, local),
+                 probability=1.0 / len(eps), endpoint=f"{ep.namespace}/{ep.pod}" if ep.pod else None,
+                 node=node)
         if not ep.pod:
             # Not a pod (the API server's endpoint on the control-plane node, a manual Endpoints entry).
             self.hop("pod", front, f"{ep.ip}:{target}", f"{ep.ip}:{target} answers (an endpoint outside the "
                                                          "pod network, e.g. kube-apiserver on its node)")
             return
         self.to_pod((ep.namespace, ep.pod), ep.ip, target, node, front)
+
+    def _dnat_detail(self, key: ServiceKey, sport: dict, node: str, front: str, eps: tuple[Endpoint, ...],
+                     ep: Endpoint, target: int, external: bool, local: bool) -> str:
+        """Which rules on ``node`` matched, as iptables (engine/network/iptables.py) holds them there."""
+        name = service_port_name(key, sport.get("name") or "")
+        proto = sport.get("protocol") or "TCP"
+        chain = (svl_chain if local else svc_chain)(name, proto)
+        entry = f"KUBE-NODEPORTS → KUBE-EXT → {chain}" if external else f"KUBE-SERVICES matches {front} → {chain}"
+        n, i = len(eps), eps.index(ep)
+        sep = sep_chain(name, proto, f"{ep.ip}:{target}")
+        if n == 1:
+            rule = "its only rule"
+        elif i < n - 1:
+            rule = f"rule {i + 1} of {n} (--probability {probability(n - i)})"
+        else:
+            rule = f"rule {n} of {n} (the last, no --probability)"
+        if self.proxy.affinity_timeout(key) is not None:
+            how = f"pinned to this client ({self.src_ip}) by sessionAffinity: ClientIP"
+        elif n == 1:
+            how = "the only ready endpoint"
+        else:
+            how = f"each of the {n} ready endpoints gets 1/{n} of new connections (statistic mode random)"
+        who = f"{ep.namespace}/{ep.pod} " if ep.pod else ""
+        return (f"kube-proxy's rules on {node}: {entry}; {rule} jumps to {sep}, which DNATs to {who}"
+                f"({ep.ip}:{target}); {how}")
 
     def node_port(self, node_name: str, port: int) -> None:
         node = self.store.find("nodes", "", node_name)
@@ -261,9 +311,11 @@ class _Tracer:
         if key is None:
             raise TraceFailed("connection-refused", f"no Service uses nodePort {port}: nothing listens on "
                                                     f"{node_name}:{port} (connection refused)")
+        self.pattern = SERVICE
+        self.cross(node_name)
         self.hop("node-port", self.src_label, f"{node_name}:{port}",
                  f"{node_ip or node_name}:{port} is NodePort {port} of Service {key[0]}/{key[1]}; kube-proxy "
-                 "opens it on every node")
+                 f"opens it on every node (KUBE-NODEPORTS){'' if node_name == self.src_node else ', the packet is routed there from ' + self.src_node}")
         self.via_service(key, None, node_name, f"{node_name}:{port}", node_port=port)
 
     def to_pod(self, key: tuple[str, str], ip: str, port: int | None, from_node: str, from_label: str) -> None:
@@ -273,20 +325,27 @@ class _Tracer:
                                                     "(connection refused)")
         dst_node = spec_of(pod).get("nodeName") or ""
         label = f"{key[0]}/{key[1]} ({ip})"
+        self.destination = f"{key[0]}/{key[1]}"
         if key == self.src_key:
+            self.pattern = self.pattern or CONTAINER
             self.hop("localhost", from_label, label, "the pod reaches its own IP through the loopback of its "
                                                      "network namespace")
         elif dst_node == from_node:
+            self.pattern = self.pattern or SAME_NODE
             bridge = self._bridge_ip(dst_node)
             self.hop("bridge", from_label, label,
-                     f"same node {dst_node}: veth → cni0 bridge{' (' + bridge + ')' if bridge else ''} → veth "
-                     f"of {key[1]}, no routing")
+                     f"same node {dst_node}: {self._leaves(from_node)} → cni0 bridge"
+                     f"{' (' + bridge + ')' if bridge else ''} → {_veth(pod)} → eth0 of {key[1]}, no routing",
+                     node=dst_node)
         else:
+            self.pattern = self.pattern or CROSS_NODE
             cidr = self._pod_cidr(dst_node)
             why = liveness.node_problem(self.store, self.kubelets, dst_node)
             node_ip = _node_ip(self.store.find("nodes", "", dst_node))
-            detail = (f"{from_node} routes {cidr or ip} via {dst_node}{' (' + node_ip + ')' if node_ip else ''} "
-                      "over the pod network, then cni0 → veth")
+            detail = (f"{self._leaves(from_node)} → cni0 on {from_node}; {from_node}'s route {cidr or ip} via "
+                      f"{dst_node}{' (' + node_ip + ')' if node_ip else ''} carries it over the pod network; "
+                      f"cni0 on {dst_node} → {_veth(pod)} → eth0 of {key[1]}")
+            self.cross(dst_node)
             self.hop("node-to-node", from_node, dst_node, detail)
             if why:
                 raise TraceFailed("node-down", f"{why}: packets to {ip} are lost (timeout)")
@@ -333,6 +392,12 @@ class _Tracer:
             return liveness.REFUSED, "gone"
         return liveness.pod_problem(self.store, self.kubelets, pod)
 
+    def _leaves(self, node: str) -> str:
+        """How the packet leaves the sender: the source pod's eth0 and veth, or (NodePort) the node."""
+        if node == self.src_node and not any(h["kind"] == "node-port" for h in self.hops):
+            return f"eth0 of {self.src_key[1]} → {_veth(self.src)}"
+        return f"{node} (after DNAT)"
+
     def _pod_cidr(self, node: str) -> str:
         obj = self.store.find("nodes", "", node)
         return spec_of(obj).get("podCIDR", "")
@@ -340,6 +405,13 @@ class _Tracer:
     def _bridge_ip(self, node: str) -> str:
         cidr = self._pod_cidr(node)
         return cidr.rsplit(".", 1)[0] + ".1" if cidr else ""
+
+
+def _veth(pod: dict) -> str:
+    """The host end of the pod's veth pair; the bridge CNI plugin names it veth + 8 hex characters."""
+    meta = pod["metadata"]
+    seed = meta.get("uid") or f"{meta.get('namespace')}/{meta['name']}"
+    return "veth" + hashlib.sha256(seed.encode()).hexdigest()[:8]
 
 
 def trace(network: Any, source_pod: tuple[str, str], target: str) -> dict:
@@ -355,4 +427,4 @@ def trace(network: Any, source_pod: tuple[str, str], target: str) -> dict:
     try:
         return tracer.run(tuple(source_pod), str(target))
     except TraceFailed as failed:
-        return {"ok": False, "hops": tracer.hops, "reason": failed.reason, "code": failed.code}
+        return tracer.result(False, failed.reason, failed.code)

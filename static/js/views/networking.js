@@ -1,9 +1,12 @@
-// Networking panel: Services with type, addresses, ports, endpoints from EndpointSlices, success rate.
+// Networking panel: "Trace a connection" (trace.js), then Services with type, addresses, ports,
+// endpoints from EndpointSlices, success rate and kube-proxy's rules on a node (proxyrules.js).
 
 import { h } from "../dom.js";
 import { selectorMatches } from "../k8s/owners.js";
 import { setUi } from "../ui/uistate.js";
 import { renderCards, objLink, stat, section, sectionList, rvs } from "./common.js";
+import { renderTrace } from "./trace.js";
+import { rulesWidget, refreshRules } from "./proxyrules.js";
 
 /** EndpointSlices of a Service, by the kubernetes.io/service-name label. */
 export function slicesOf(state, svc) {
@@ -68,12 +71,15 @@ function external(svc) {
 
 /** Render the networking panel. */
 export function renderNetworking(state, root) {
+  renderTrace(state, root);
   const svcs = state.list("services");
   renderCards(sectionList(section(root, "services", "Services"), svcs.length), svcs, {
     resource: "services",
     sig: (s) => `${s.metadata.resourceVersion}|${rvs(slicesOf(state, s))}`,
     build: (s) => serviceBody(state, s),
+    tail: (s) => rulesWidget(state, s),
   });
+  for (const rules of root.querySelectorAll(".proxy-rules")) refreshRules(rules, rules.closest(".card")?.__sig);
   for (const card of root.querySelectorAll('.card[data-kind="services"]')) {
     if (card.__hover) continue;
     card.__hover = true;
