@@ -7,20 +7,15 @@ errors as the other /ui endpoints (webapp.views): an unknown parameter or a bad 
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
-from engine.errors import BadRequest, StatusError
+from engine.errors import BadRequest
 
 from .hub import current_runtime
 from .kube_api.common import q_float
-from .kube_api.errors import status_response
+from .views import json_errors
 
-history_bp = Blueprint("history", __name__)
-
-
-@history_bp.errorhandler(StatusError)
-def _status_error(err: StatusError) -> Response:
-    return status_response(err)
+history_bp = json_errors(Blueprint("history", __name__))
 
 
 @history_bp.get("/ui/history")

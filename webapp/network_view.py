@@ -17,16 +17,12 @@ import re
 from flask import Blueprint, request
 
 from engine.apiserver.validation.common import dns1123_label_errors, dns1123_subdomain_errors
-from engine.errors import BadRequest, Cause, NotFound, StatusError
+from engine.errors import BadRequest, Cause, NotFound
 
 from .hub import current_runtime
-from .kube_api.errors import status_response
-from .views import _unexpected
+from .views import json_errors
 
-bp = Blueprint("network_view", __name__)
-# As in views: a Status for ours, a JSON InternalError for bugs (a blueprint's handlers come first).
-bp.register_error_handler(StatusError, status_response)
-bp.register_error_handler(Exception, _unexpected)
+bp = json_errors(Blueprint("network_view", __name__))
 
 _PARAMS = {"network_view.trace": {"from", "to"}, "network_view.proxy_rules": {"node", "service"}}
 # A host (name or IPv4) with an optional numeric port: what the tracer can follow.
@@ -80,9 +76,9 @@ def trace() -> dict:
     ns, name = _namespaced("from", _required("from"))
     target = _target(_required("to"))
     runtime = current_runtime()
-    cluster = runtime.cluster
 
     def run() -> dict:
+        cluster = runtime.cluster     # read under the lock: a reset replaces it
         if cluster.store.find("pods", ns, name) is None:
             raise NotFound.of("pods", "", name)
         return cluster.network.trace((ns, name), target)
@@ -101,9 +97,9 @@ def proxy_rules() -> dict:
     service = request.args.get("service")
     key = _namespaced("service", service) if service is not None else None
     runtime = current_runtime()
-    cluster = runtime.cluster
 
     def rules() -> dict:
+        cluster = runtime.cluster
         if cluster.store.find("nodes", "", node) is None:
             raise NotFound.of("nodes", "", node)
         if key is not None and cluster.store.find("services", *key) is None:

@@ -39,18 +39,22 @@ def _known_params() -> None:
         raise BadRequest(f'unknown query parameter "{unknown[0]}" for {request.path}: supported: {supported}')
 
 
-@bp.errorhandler(StatusError)
-def _status_error(err: StatusError) -> Response:
-    return status_response(err)
+def json_errors(blueprint: Blueprint) -> Blueprint:
+    """Make ``blueprint`` answer JSON for every error: a ``Status`` for ours and for HTTP errors, and a
+    JSON 500 ``InternalError`` for bugs (the dashboard's fetch() reads JSON, never an HTML error page)."""
+    blueprint.register_error_handler(StatusError, status_response)
+    blueprint.register_error_handler(Exception, _unexpected)
+    return blueprint
 
 
-@bp.errorhandler(Exception)
 def _unexpected(err: Exception) -> Response:
-    """A JSON ``Status`` for HTTP errors and bugs alike (the dashboard's fetch() reads JSON)."""
     if isinstance(err, HTTPException):
         return http_error_response(err)
     log.exception("views: internal error on %s %s", request.method, request.path)
     return status_response(InternalError(f"Internal error occurred: {type(err).__name__}: {err}"))
+
+
+json_errors(bp)
 
 
 @bp.get("/")
