@@ -6,7 +6,7 @@
 // chip when its pod changes node, and refreshes the time-dependent texts (countdowns, "for 3m")
 // of the few nodes and chips that show them. Snapshots and resyncs rebuild everything.
 
-import { h, reconcile, setText, setAttr, enter, exit } from "../dom.js";
+import { h, reconcile, setText, setAttr, enter, exit, wrapAt } from "../dom.js";
 import { podStatusText, statusClass, STATUS_ICON, unschedulableReason, backoff, podReadyText, podRestarts, controllerRef } from "../k8s/pods.js";
 import { nodeRole, nodeReadiness, taintTexts, kubeletDown } from "../k8s/nodes.js";
 import { parseQuantity, podRequests, formatCpu, formatBytes } from "../k8s/quantity.js";
@@ -465,7 +465,7 @@ function updateNodeCard(el, node, down) {
   setText(r.pillIcon, rd.text === "Ready" ? "●" : rd.text === "NotReady" ? "✖" : "?");
   setText(r.pillText, rd.text);
   setAttr(r.status, "title", [rd.reason, rd.message].filter(Boolean).join(": "));
-  reconcile(r.taints, taintTexts(node), (t) => t, (t) => h("li", { class: "taint", text: t, title: "taint" }), () => {}, { animate: false });
+  reconcile(r.taints, taintTexts(node), (t) => t, (t) => h("li", { class: "taint", title: "taint" }, wrapAt(t)), () => {}, { animate: false });
   // Rebuild the action buttons only when their set changes, so focus is not lost.
   const sig = node.spec?.unschedulable ? "u" : "s";
   if (r.footer.dataset.sig !== sig) {
