@@ -59,8 +59,8 @@ Status with ``details.retryAfterSeconds``, and the others are dropped with one `
 Server -> client
 ----------------
 ``snapshot`` ``{"revision", "generation", "objects": [{"resource": plural, "object": {...}}...],
-    "clock", "profile": {"name", "values"}}`` -- every object in the store (Lease objects excluded,
-    see ``LIVE_EXCLUDE``), ordered by (resource, namespace, name). Replace all local state with it.
+    "clock", "profile": {"name", "values"}}`` -- every object in the store (Lease objects excluded but
+    the node Leases of kubelets that are off, see ``LIVE_EXCLUDE``), ordered by (resource, namespace, name). Replace all local state with it.
 ``delta`` ``{"from_rv", "to_rv", "generation", "changes": [{"type": ADDED|MODIFIED|DELETED,
     "resource", "object"}], "clock"}`` -- one batch per frame (at most one per 25 ms) for all
     the cluster's clients. Apply the changes in order; for DELETED the object is its last state. Several
@@ -121,6 +121,12 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/live"
 ROOM = "cluster:demo"   # a cluster's subscribers share the room ``cluster:<id>`` (see webapp.hub)
 LIVE_EXCLUDE = frozenset({"leases"})   # node heartbeats: thousands of writes, nothing to draw
+# ... except a node Lease's kubelet state (kubedrill.io/kubelet-state): a powered-off node stays
+# Ready in the API for node-monitor-grace-period, and the dashboard should show at once that it is
+# off. Renewals are materialised lazily (engine.component_helpers.node_lease), so a node Lease is
+# written only when its heartbeats start or stop: streaming those writes costs nothing per tick.
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+KUBELET_STATE = "kubedrill.io/kubelet-state"
 # A change waits at most one frame before it is sent, so the frame bounds the stream's latency:
 # 25 ms keeps 200 dashboards under 50 ms at p99 (bench/live_bench.py; 75 ms gave ~100 ms) and is
 # still fewer batches than the browser's 60 fps could draw. Each batch costs one send per client.
@@ -199,6 +205,16 @@ def _change(ev: Any) -> dict[str, Any]:
     return {"type": ev.type, "resource": ev.resource, "object": ev.obj}
 
 
+def _node_lease(resource: str, obj: dict) -> bool:
+    return resource == "leases" and (obj.get("metadata") or {}).get("namespace") == NODE_LEASE_NAMESPACE
+
+
+def _kubelet_down(resource: str, obj: dict) -> bool:
+    """A node Lease whose kubelet is off (powered off, stopped, partitioned): what a snapshot carries."""
+    state = ((obj.get("metadata") or {}).get("annotations") or {}).get(KUBELET_STATE, "running")
+    return _node_lease(resource, obj) and state != "running"
+
+
 def is_hidden(resource: str, obj: dict, hidden: frozenset[tuple[str, str]]) -> bool:
     """Is ``obj`` a hidden drill fault (a chaos object in ``hidden``), or an Event about one?"""
     if not hidden:
@@ -220,7 +236,7 @@ def fold_changes(events: list[Any], exclude: frozenset[str] = LIVE_EXCLUDE,
     changes: list[dict[str, Any]] = []
     live: dict[tuple[str, str, str], dict[str, Any]] = {}   # key -> its ADDED/MODIFIED entry in changes
     for ev in events:
-        if ev.resource in exclude or (hidden and is_hidden(ev.resource, ev.obj, hidden)):
+        if (ev.resource in exclude and not _node_lease(ev.resource, ev.obj)) or (hidden and is_hidden(ev.resource, ev.obj, hidden)):
             continue
         key = ev.key
         if ev.type == "MODIFIED" and key in live:
@@ -268,7 +284,7 @@ class Broadcaster:
         store = rt.cluster.store
         hidden = rt.hidden_refs()
         objects = [{"resource": r, "object": o} for r, o in store.items()
-                   if r not in self.exclude and not (hidden and is_hidden(r, o, hidden))]
+                   if (r not in self.exclude or _kubelet_down(r, o)) and not (hidden and is_hidden(r, o, hidden))]
         return {"revision": store.revision, "generation": rt.generation, "objects": objects,
                 "clock": rt.clock_state(), "profile": rt.profile_state()}
 

@@ -30,6 +30,18 @@ export function setText(el, text) {
   if (el.textContent !== t) el.textContent = t;
 }
 
+/** Text nodes with a <wbr> after each separator: a long key wraps at "/" or ":", not mid-word. */
+export function wrapAt(text, separators = "/=:") {
+  const out = [];
+  let run = "";
+  for (const c of String(text)) {
+    run += c;
+    if (separators.includes(c)) { out.push(document.createTextNode(run), document.createElement("wbr")); run = ""; }
+  }
+  if (run) out.push(document.createTextNode(run));
+  return out;
+}
+
 /** Set or remove an attribute only when it changed. */
 export function setAttr(el, name, value) {
   if (value === undefined || value === null || value === false) {

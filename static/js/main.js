@@ -124,6 +124,10 @@ function main() {
   // Panels and the inspector sit below the sticky header, whose height depends on wrapping.
   const topbar = $("#topbar");
   new ResizeObserver(() => document.documentElement.style.setProperty("--topbar-h", `${topbar.offsetHeight}px`)).observe(topbar);
+  // The inspector opens below the side panel's tab bar, so the tabs stay usable.
+  const tabs = $("#side-tabs");
+  // Rounded up (+1 px for --topbar-h's rounding) so the drawer never overlaps the tabs' last pixel row.
+  new ResizeObserver(() => document.documentElement.style.setProperty("--tabs-h", `${Math.ceil(tabs.getBoundingClientRect().height) + 1}px`)).observe(tabs);
   initHeader($("#topbar"), state);
   initClassLinks($("#topbar"));
   initInspector($("#inspector"));

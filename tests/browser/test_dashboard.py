@@ -295,11 +295,11 @@ def test_page_reconnects_after_server_restart_and_catches_up(page: Page, tmp_pat
             stop_server(s)
 
 
-def test_projector_mode_enlarges_and_hides_secondary_panels(page: Page, server: Any) -> None:
+def test_projector_mode_enlarges_and_keeps_every_panel(page: Page, server: Any) -> None:
     page.goto(f"{server.url}/?projector=1")
     expect(page.locator("body")).to_have_class(re.compile("projector"))
     expect(page.locator(WEB_READY)).to_have_count(3, timeout=NORMAL)
-    expect(page.get_by_role("tab", name="Storage")).to_be_hidden()
+    expect(page.get_by_role("tab", name="Storage")).to_be_visible()
     expect(page.get_by_role("tab", name="Events")).to_be_visible()
     size = page.evaluate("getComputedStyle(document.body).fontSize")
     assert float(size.rstrip("px")) >= 18

@@ -269,3 +269,24 @@ def test_a_subscriber_that_falls_behind_is_paused_then_resynced_never_gapped(app
     ((_, delta),) = messages(sio_client, "delta")
     assert delta["from_rv"] == snap["revision"], "back in the room, the chain goes on from the snapshot"
     assert live.resyncs_for_lag == 1
+
+
+def _kubelet_states(objects: list[dict]) -> list[tuple[str, str]]:
+    return [(o["object"]["metadata"]["name"], o["object"]["metadata"]["annotations"]["kubedrill.io/kubelet-state"])
+            for o in objects if o["resource"] == "leases"]
+
+
+def test_a_powered_off_kubelet_reaches_the_dashboard_as_its_node_lease(app, client, sio_client, live):
+    # The API keeps the node Ready for the grace period: only the Lease says at once that it is off.
+    subscribe(sio_client)
+    messages(sio_client)
+    assert action(sio_client, "node.power_off", name="node-1")["ok"]
+    live.flush()
+    changes = [c for _, d in messages(sio_client, "delta") for c in d["changes"]]
+    assert _kubelet_states(changes) == [("node-1", "powered-off")]
+    # A page opened later gets it in its snapshot; the Leases of running kubelets stay out.
+    late = socketio.test_client(app, namespace=NS, flask_test_client=client)
+    subscribe(late)
+    [(_, snap)] = messages(late, "snapshot")
+    assert _kubelet_states(snap["objects"]) == [("node-1", "powered-off")]
+    late.disconnect(namespace=NS)

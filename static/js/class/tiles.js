@@ -34,7 +34,7 @@ function condition(t) {
 function pace(t) {
   const speed = `${Number(t.speed)}×`;
   const lock = t.speed_lock !== undefined && t.speed_lock !== null ? " locked" : "";
-  return t.paused ? `⏸ paused (${speed})${lock}` : `${speed}${lock}`;
+  return t.paused ? `❚❚ paused (${speed})${lock}` : `${speed}${lock}`;
 }
 
 function tileSkeleton(t, { viewer, onSelect }) {

@@ -75,3 +75,22 @@ export function evictionCountdown(node, pods, profile, now) {
 export function taintTexts(node) {
   return (node.spec?.taints || []).map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`);
 }
+
+// The kubelet's state is on the node's Lease (engine.component_helpers.node_lease); the live stream
+// carries only the Leases of kubelets that are off, so a node powered off shows it at once while the
+// API still says Ready for node-monitor-grace-period.
+const KUBELET_STATE = "kubedrill.io/kubelet-state";
+const KUBELET_WORDS = { "powered-off": "Powered off", "kubelet-stopped": "Kubelet stopped", partitioned: "Network partitioned" };
+
+/** {state, text, lastRenew} of a node whose kubelet is not running (from its Lease), else null. */
+export function kubeletDown(lease) {
+  const state = lease?.metadata?.annotations?.[KUBELET_STATE];
+  if (!state || state === "running") return null;
+  return { state, text: KUBELET_WORDS[state] || state, lastRenew: parseTime(lease.spec?.renewTime) };
+}
+
+/** Seconds left until the node lifecycle controller marks the node Unknown (last renewal + grace). */
+export function notReadyIn(down, profile, now) {
+  const grace = profileNumber(profile, "grace") ?? 40;
+  return { grace, left: Number.isFinite(down.lastRenew) ? down.lastRenew + grace - now : NaN };
+}

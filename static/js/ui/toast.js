@@ -2,6 +2,9 @@
 
 import { h } from "../dom.js";
 
+// Long enough to read twice; an error stays a little longer and has its close button for sooner.
+export const TIMEOUT_MS = { ok: 3500, info: 4000, error: 6000 };
+
 /** Show a toast; kind is "ok", "error" or "info"; details is an optional list of lines. */
 export function toast(message, { kind = "info", details = [], timeout } = {}) {
   const region = document.getElementById("toasts");
@@ -17,6 +20,6 @@ export function toast(message, { kind = "info", details = [], timeout } = {}) {
   close.addEventListener("click", dismiss);
   region.append(el);
   while (region.children.length > 5) region.firstElementChild.remove();
-  setTimeout(dismiss, timeout ?? (kind === "error" ? 9000 : 4500));
+  setTimeout(dismiss, timeout ?? TIMEOUT_MS[kind] ?? TIMEOUT_MS.info);
   return el;
 }

@@ -15,11 +15,16 @@ export function actionBar(resource, obj, { only = null, compact = false, note = 
     if (only && !only.includes(a.id)) continue;
     if (a.input) {
       const input = h("input", { type: a.input.type, value: a.input.value, "aria-label": a.input.label, class: `action-input input-${a.id}`, dataset: { action: a.id } });
+      input.__synced = String(a.input.value);
       if (a.input.min !== undefined) input.min = a.input.min;
       const btn = h("button", { type: "button", class: "btn btn-small", text: a.label, dataset: { action: a.id } });
       const go = async () => {
         btn.disabled = true;
-        try { await a.run(input.value); } finally { btn.disabled = false; }
+        try {
+          const value = input.value;
+          // Applied: the typed value is no longer an edit, so the field follows the object again.
+          if ((await a.run(value))?.ok) input.__synced = value;
+        } finally { btn.disabled = false; }
       };
       btn.addEventListener("click", go);
       input.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
@@ -50,4 +55,20 @@ export function actionBar(resource, obj, { only = null, compact = false, note = 
     if (why) bar.append(why);
   }
   return bar;
+}
+
+/**
+ * Make the inline inputs of a bar show the live object (replicas after a kubectl scale, the image
+ * after a rollback) unless the user is editing one: focused, or changed since it last followed.
+ */
+export function syncActionInputs(bar, resource, obj) {
+  if (!bar) return;
+  for (const a of actionsFor(resource, obj)) {
+    if (!a.input) continue;
+    const input = bar.querySelector(`input[data-action="${a.id}"]`);
+    if (!input || document.activeElement === input || input.value !== input.__synced) continue;
+    const live = String(a.input.value);
+    if (input.value !== live) input.value = live;
+    input.__synced = live;
+  }
 }

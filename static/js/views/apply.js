@@ -1,7 +1,7 @@
 // "Apply YAML" editor: vendored CodeMirror 5 (MIT) with YAML mode, multi-document manifests,
 // validation errors shown at the field (details.causes) and on the YAML line when found.
 
-import { h, setText } from "../dom.js";
+import { h, replaceChildren, setText } from "../dom.js";
 import { loadAll } from "../../vendor/js-yaml/js-yaml.mjs";
 import { runAction, describeError } from "../actions.js";
 import { deniedNote, guard } from "../ui/permissions.js";
@@ -113,7 +113,7 @@ function showErrors(dialog, message, causes) {
   const errors = dialog.querySelector(".apply-errors");
   const status = dialog.querySelector(".apply-status");
   status.dataset.kind = "error";
-  errors.replaceChildren(
+  replaceChildren(errors,
     h("p", { class: "apply-error-message", role: "alert", text: message }),
     causes.length ? h("ul", { class: "field-errors" }, causes.map((c) => h("li", { class: "field-error", dataset: { field: c.field || "" } },
       c.field ? h("code", { class: "field-path", text: c.field }) : null,

@@ -6,9 +6,10 @@ import { ui, setUi } from "../ui/uistate.js";
 
 /**
  * Render keyed cards into a list: build(obj) returns the card body nodes; sig(obj) a string that
- * changes when the body must be rebuilt; tail(obj) optional nodes built once (actions keep focus).
+ * changes when the body must be rebuilt; tail(obj) optional nodes built once (actions keep focus),
+ * and sync(tailEl, obj) brings them up to date on every render.
  */
-export function renderCards(list, items, { resource, sig, build, tail, label }) {
+export function renderCards(list, items, { resource, sig, build, tail, sync, label }) {
   reconcile(list, items, (o) => o.metadata.uid || `${o.metadata.namespace}/${o.metadata.name}`,
     (o) => {
       const el = h("article", { class: "card", dataset: { kind: resource, name: o.metadata.name, namespace: o.metadata.namespace || "" }, "aria-label": label ? label(o) : `${o.kind || resource} ${o.metadata.name}` },
@@ -22,6 +23,7 @@ export function renderCards(list, items, { resource, sig, build, tail, label }) 
         el.__sig = s;
         el.querySelector(".card-body").replaceChildren(...[build(o)].flat().filter(Boolean));
       }
+      if (sync) sync(el.querySelector(".card-tail"), o);
       el.classList.toggle("is-selected", ui.selected?.key === (o.metadata.uid || o.metadata.name));
     });
 }

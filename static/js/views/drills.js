@@ -7,6 +7,7 @@ import { h, reconcile, setAttr, setText } from "../dom.js";
 import { runAction } from "../actions.js";
 import { toast } from "../ui/toast.js";
 import { deniedNote, guard, url } from "../ui/permissions.js";
+import { icon } from "../ui/icons.js";
 
 const model = {
   catalogue: null,      // [{id, title, teaches, briefing, time_limit, probes, hints, timeline}]
@@ -143,7 +144,7 @@ function drillCard(d) {
   return h("li", { class: "card drill-card", dataset: { drill: d.id } },
     h("div", { class: "card-head" },
       h("b", { class: "drill-title", text: d.title }),
-      h("span", { class: "badge", title: "time limit (simulated)", text: `⏱ ${clock(d.time_limit)}` })),
+      h("span", { class: "badge drill-limit", title: "time limit (simulated)" }, icon("stopwatch"), ` ${clock(d.time_limit)}`)),
     h("p", { class: "drill-teaches muted", text: d.teaches }),
     h("div", { class: "drill-actions" },
       h("button", { type: "button", class: "btn btn-small drill-toggle", "aria-expanded": "false", text: "Briefing",

@@ -1,6 +1,6 @@
 // Events panel: the live stream of Kubernetes Events with the learner's explanation, filterable.
 
-import { h, reconcile, setText } from "../dom.js";
+import { h, reconcile, replaceChildren, setText } from "../dom.js";
 import { parseTime, simClockText, shortDuration } from "../k8s/time.js";
 import { ui, setUi } from "../ui/uistate.js";
 
@@ -61,7 +61,8 @@ function fillRow(state, el, e, v) {
   el.__view = v;
   el.dataset.type = v.type;
   el.dataset.reason = v.reason;
-  el.replaceChildren(
+  // dom.replaceChildren skips the null of a missing explanation (the DOM method would print "null").
+  replaceChildren(el,
     h("div", { class: "ev-line" },
       h("time", { class: "ev-time", text: simClockText(v.time), title: "simulated time" }),
       h("span", { class: `ev-type ev-${v.type.toLowerCase()}`, text: v.type === "Warning" ? "⚠ Warning" : "Normal" }),

@@ -5,7 +5,7 @@ import { toYaml } from "../ui/yaml.js";
 import { ui, setUi } from "../ui/uistate.js";
 import { podStatusText } from "../k8s/pods.js";
 import { nodeReadiness } from "../k8s/nodes.js";
-import { actionBar } from "./actionbar.js";
+import { actionBar, syncActionInputs } from "./actionbar.js";
 import { eventsFor } from "./events.js";
 import { simClockText } from "../k8s/time.js";
 
@@ -34,6 +34,7 @@ export function renderInspector(state, root) {
       actions.__for = sel; actions.__gone = gone;
       actions.replaceChildren(gone ? h("p", { class: "muted", text: "This object no longer exists." }) : actionBar(sel.resource, obj, { note: true }));
     }
+    if (!gone) syncActionInputs(actions, sel.resource, obj);
     const pre = root.querySelector(".insp-yaml");
     const y = toYaml(stripManaged(obj));
     if (pre.textContent !== y) pre.textContent = y;

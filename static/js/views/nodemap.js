@@ -6,15 +6,17 @@
 // chip when its pod changes node, and refreshes the time-dependent texts (countdowns, "for 3m")
 // of the few nodes and chips that show them. Snapshots and resyncs rebuild everything.
 
-import { h, reconcile, setText, setAttr, enter, exit } from "../dom.js";
+import { h, reconcile, setText, setAttr, enter, exit, wrapAt } from "../dom.js";
 import { podStatusText, statusClass, STATUS_ICON, unschedulableReason, backoff, podReadyText, podRestarts, controllerRef } from "../k8s/pods.js";
-import { nodeRole, nodeReadiness, evictionCountdown, taintTexts } from "../k8s/nodes.js";
+import { nodeRole, nodeReadiness, taintTexts, kubeletDown } from "../k8s/nodes.js";
 import { parseQuantity, podRequests, formatCpu, formatBytes } from "../k8s/quantity.js";
 import { topOwner, hueOf } from "../k8s/owners.js";
-import { shortDuration, countdown } from "../k8s/time.js";
+import { shortDuration } from "../k8s/time.js";
 import { ui, setUi } from "../ui/uistate.js";
 import { actionBar } from "./actionbar.js";
+import { nodeAlert } from "./nodealert.js";
 
+const LEASES = "kube-node-lease";
 const PENDING = "\u0000pending"; // bucket of pods not bound to a known node (never a node name)
 
 const maps = new WeakMap(); // root element -> NodeMap
@@ -61,6 +63,7 @@ class NodeMap {
     this.rsOwner = new Map();   // replicaset key -> its controller "Kind/name" (what topOwner reads)
     this.ticking = new Set();   // pod keys in crash-loop back-off (their chip counts down)
     this.ready = new Map();     // node name -> readiness text drawn on its card
+    this.leaseNames = new Map(); // lease state key -> node name (a deleted lease keeps its name here)
 
     this.dirtyBuckets = new Set();
     this.dirtyChips = new Set();
@@ -72,6 +75,9 @@ class NodeMap {
   }
 
   dispose() { this.state.untrack(this.tracker); }
+
+  /** The node's kubelet state when it is off (its Lease is streamed only then), else null. */
+  down(name) { return kubeletDown(this.state.find("leases", LEASES, name)); }
 
   render() {
     const { full, changed } = this.tracker.take();
@@ -88,7 +94,7 @@ class NodeMap {
     this.syncSelection();
     for (const name of this.dirtyNodes) {
       const el = this.cards.get(name), node = this.nodes.get(name);
-      if (el && node) this.ready.set(name, updateNodeCard(el, node));
+      if (el && node) this.ready.set(name, updateNodeCard(el, node, this.down(name)));
     }
     for (const b of this.dirtyBuckets) this.renderBucket(b, now);
     for (const key of this.dirtyChips) {
@@ -109,7 +115,7 @@ class NodeMap {
     const all = second !== this.lastSecond;
     this.lastSecond = second;
     for (const [name, node] of this.nodes) {
-      if (!all && this.ready.get(name) === "Ready") continue;
+      if (!all && this.ready.get(name) === "Ready" && !this.down(name)) continue;
       const el = this.cards.get(name);
       if (el) this.updateTimes(el, node, now);
     }
@@ -155,6 +161,13 @@ class NodeMap {
         this.dirtyNodes.add(name);
         this.dirtyBuckets.add(name); // allocatable may have changed: the bars
       }
+    }
+    for (const key of changed.get("leases") || []) {
+      const lease = state.get("leases", key);
+      if (lease && lease.metadata.namespace !== LEASES) continue;
+      if (lease) this.leaseNames.set(key, lease.metadata.name);
+      const name = this.leaseNames.get(key);
+      if (this.nodes.has(name)) { this.dirtyNodes.add(name); this.dirtyBuckets.add(name); }
     }
     const rsKeys = changed.get("replicasets");
     if (rsKeys) {
@@ -334,14 +347,13 @@ class NodeMap {
     const r = el.__refs;
     const rd = nodeReadiness(node);
     setText(r.since, Number.isFinite(rd.since) ? `for ${shortDuration(now - rd.since)}` : "");
+    const down = this.down(node.metadata.name);
     const pods = rd.text === "Ready" ? [] : [...(this.buckets.get(node.metadata.name)?.values() || [])].map((e) => e.pod);
-    const cd = rd.text === "Ready" ? null : evictionCountdown(node, pods, this.state.profile, now);
-    if (r.alert.hidden !== !cd) r.alert.hidden = !cd;
-    if (cd) {
-      const evict = !cd.hasPods ? "no pods to evict"
-        : cd.evictIn > 0 ? `pods evicted in ${countdown(cd.evictIn)}` : "evicting pods";
-      setText(r.alert, `${cd.label} ${Math.max(0, Math.floor(cd.down))} s — ${evict}`);
-    }
+    const { alert, wait } = rd.text === "Ready" && !down ? { alert: "", wait: "" } : nodeAlert(node, pods, down, this.state.profile, now);
+    if (r.alert.hidden !== !alert) r.alert.hidden = !alert;
+    setText(r.alert, alert);
+    if (r.wait.hidden !== !wait) r.wait.hidden = !wait;
+    setText(r.wait, wait);
   }
 
   /** Move the selected/highlighted classes to the chips and card that gained or lost them. */
@@ -393,6 +405,8 @@ function createNodeCard(node) {
     pillText: h("span", { class: "pill-text" }),
     since: h("span", { class: "node-since" }),
     alert: h("div", { class: "node-alert", role: "status", hidden: true }),
+    wait: h("p", { class: "node-wait", role: "note", hidden: true }),
+    power: h("span", { class: "badge power-badge", hidden: true }),
     taints: h("ul", { class: "taints", "aria-label": "Taints" }),
     cpu: bar("cpu", "CPU"), mem: bar("mem", "Memory"), pods: bar("pods", "Pods"),
     grid: h("div", { class: "pod-grid", role: "list", "aria-label": `Pods on ${name}` }),
@@ -403,8 +417,8 @@ function createNodeCard(node) {
     h("header", { class: "node-head" },
       h("span", { class: "node-icon", "aria-hidden": "true", text: "▣" }),
       h("h3", { class: "node-name", text: name, title: name }),
-      refs.role, refs.cordon),
-    refs.status, refs.alert, refs.taints,
+      refs.role, refs.cordon, refs.power),
+    refs.status, refs.alert, refs.wait, refs.taints,
     h("div", { class: "bars" }, refs.cpu, refs.mem, refs.pods),
     refs.grid, refs.footer);
   el.__refs = refs;
@@ -437,18 +451,21 @@ function setBar(el, used, total, text) {
 }
 
 /** Update the parts of a card that come from the node object itself; return its readiness text. */
-function updateNodeCard(el, node) {
+function updateNodeCard(el, node, down) {
   const r = el.__refs;
   const rd = nodeReadiness(node);
   el.dataset.ready = rd.text;
+  setAttr(el, "data-power", down ? down.state : null);
+  r.power.hidden = !down;
+  setText(r.power, down ? down.text : "");
   const role = nodeRole(node);
-  setAttr(el, "aria-label", `Node ${node.metadata.name}, ${role}, ${rd.text}${node.spec?.unschedulable ? ", cordoned" : ""}`);
+  setAttr(el, "aria-label", `Node ${node.metadata.name}, ${role}, ${rd.text}${down ? `, ${down.text.toLowerCase()}` : ""}${node.spec?.unschedulable ? ", cordoned" : ""}`);
   setText(r.role, role);
   r.cordon.hidden = !node.spec?.unschedulable;
   setText(r.pillIcon, rd.text === "Ready" ? "●" : rd.text === "NotReady" ? "✖" : "?");
   setText(r.pillText, rd.text);
   setAttr(r.status, "title", [rd.reason, rd.message].filter(Boolean).join(": "));
-  reconcile(r.taints, taintTexts(node), (t) => t, (t) => h("li", { class: "taint", text: t, title: "taint" }), () => {}, { animate: false });
+  reconcile(r.taints, taintTexts(node), (t) => t, (t) => h("li", { class: "taint", title: "taint" }, wrapAt(t)), () => {}, { animate: false });
   // Rebuild the action buttons only when their set changes, so focus is not lost.
   const sig = node.spec?.unschedulable ? "u" : "s";
   if (r.footer.dataset.sig !== sig) {

@@ -10,6 +10,11 @@ function dataOf(obj) {
     .map(([k, v]) => [k.replace("kubedrill.io/", ""), String(v)]);
 }
 
+/** A claim's data and its volume's: one row per key (both carry the same rows when bound). */
+function mergeData(...lists) {
+  return [...new Map(lists.flat()).entries()];
+}
+
 function phaseBadge(phase) {
   return h("span", { class: `badge phase-${String(phase || "Pending").toLowerCase()}`, text: phase || "Pending" });
 }
@@ -39,7 +44,7 @@ export function renderStorage(state, root) {
         h("div", { class: "card-head" }, objLink("persistentvolumeclaims", c), phaseBadge(c.status?.phase), h("span", { class: "ns", text: c.metadata.namespace })),
         kv([["Volume", c.spec?.volumeName || "—"], ["Capacity", c.status?.capacity?.storage || c.spec?.resources?.requests?.storage],
           ["Class", c.spec?.storageClassName || ""], ["Access", (c.spec?.accessModes || []).join(", ")], ["Used by", users.join(", ") || "no pod"],
-          ...dataOf(c), ...(pv ? dataOf(pv) : [])]),
+          ...mergeData(dataOf(c), pv ? dataOf(pv) : [])]),
       ];
     },
   });

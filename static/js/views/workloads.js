@@ -3,7 +3,7 @@
 import { h } from "../dom.js";
 import { condition } from "../k8s/pods.js";
 import { ownedBy } from "../k8s/owners.js";
-import { actionBar } from "./actionbar.js";
+import { actionBar, syncActionInputs } from "./actionbar.js";
 import { renderCards, objLink, podDot, stat, progress, section, sectionList, rvs } from "./common.js";
 
 /** Render the workloads panel. */
@@ -14,6 +14,7 @@ export function renderWorkloads(state, root) {
     sig: (d) => { const rs = ownedBy(state, "replicasets", d.metadata.uid); return `${d.metadata.resourceVersion}|${rvs(rs)}|${rvs(rs.flatMap((r) => ownedBy(state, "pods", r.metadata.uid)))}`; },
     build: (d) => deploymentBody(state, d),
     tail: (d) => actionBar("deployments", d),
+    sync: (el, o) => syncActionInputs(el, "deployments", o),
   });
 
   const sets = state.list("statefulsets");
@@ -22,6 +23,7 @@ export function renderWorkloads(state, root) {
     sig: (s) => `${s.metadata.resourceVersion}|${rvs(ownedBy(state, "pods", s.metadata.uid))}|${rvs(state.list("persistentvolumeclaims"))}`,
     build: (s) => statefulSetBody(state, s),
     tail: (s) => actionBar("statefulsets", s),
+    sync: (el, o) => syncActionInputs(el, "statefulsets", o),
   });
 
   const daemons = state.list("daemonsets");
