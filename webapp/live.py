@@ -216,9 +216,16 @@ def _kubelet_down(resource: str, obj: dict) -> bool:
 
 
 def is_hidden(resource: str, obj: dict, hidden: frozenset[tuple[str, str]]) -> bool:
-    """Is ``obj`` a hidden drill fault (a chaos object in ``hidden``), or an Event about one?"""
+    """Is ``obj`` a hidden drill fault (a chaos object in ``hidden``), an Event about one, or a node Lease?
+
+    A node Lease carries its kubelet's power state, which the dashboard shows at once; a drill that
+    hides a power-off must leave the student only what kubectl shows (Ready until the grace period
+    runs out), so while any fault is hidden no node Lease is streamed. The drill's end resyncs.
+    """
     if not hidden:
         return False
+    if _node_lease(resource, obj):
+        return True
     if resource == "events":
         ref = obj.get("involvedObject") or obj.get("regarding") or {}
         return (ref.get("kind", ""), ref.get("name", "")) in hidden

@@ -124,6 +124,8 @@ def test_hidden_faults_stay_hidden_until_the_report(sio_client: Any, runtime: An
         assert runtime.cluster.store.find("nodechaos", "default", "lose-node") is not None
     streamed = messages(sio_client)
     assert streamed and not any(_mentions(p, "lose-node") for _, p in streamed)
+    # Nor does the dashboard say the node is powered off: kubectl still shows it Ready at 15 s.
+    assert not any(_mentions(p, "powered-off") for _, p in streamed)
     status = action(sio_client, "drill.status")["result"]
     assert not _mentions(status, "lose-node")
     assert any(not p["passing"] for p in status["probes"])     # the student can see something is wrong
@@ -140,6 +142,7 @@ def test_hidden_faults_stay_hidden_until_the_report(sio_client: Any, runtime: An
     assert "resync" in names, names           # clients reload the store, hidden objects included
     snap = [p for n, p in got if n == "snapshot"][-1]
     assert any(o["resource"] == "nodechaos" for o in snap["objects"])
+    assert _mentions([o for o in snap["objects"] if o["resource"] == "leases"], "powered-off")
     assert _mentions([p for n, p in got if n == "drill"][-1], "lose-node")
 
 
