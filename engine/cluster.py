@@ -178,8 +178,9 @@ class Cluster:
         self.network.resync()
         # Faults as API objects (chaos.kubedrill.io); the chaos controller stays outside
         # self.controllers so that stopping the controller manager does not stop what must restart it.
-        self.control_plane = ControlPlane(api.as_user(CHAOS), clock, self.store, self.scheduler, self.kubelet_manager.queue,
-                                          self.controllers, self.kubelets, traffic=self.network.traffic)
+        self.control_plane = ControlPlane(api.as_user(CHAOS), clock, self.store, self.scheduler,
+                                          self.kubelet_manager.queue, self.controllers, self.kubelets,
+                                          traffic=self.network.traffic)
         api.admission.append(chaos_admission(self.control_plane))
         self.chaos = ChaosController(self.control_plane)
         self.control_plane.chaos = self.chaos

@@ -46,7 +46,7 @@ def status_error(err: StatusError) -> Response:
 
 @bp.errorhandler(Exception)
 def unexpected(err: Exception) -> Response:
-    """A JSON ``Status`` for HTTP errors and bugs alike (the dashboard's fetch() reads JSON); other /ui blueprints use it too."""
+    """A JSON ``Status`` for HTTP errors and bugs alike (the dashboard's fetch() reads JSON); audit_view's too."""
     if isinstance(err, HTTPException):
         return http_error_response(err)
     log.exception("ui: internal error on %s %s", request.method, request.path)

@@ -34,7 +34,8 @@ class Network:
         self.proxy = ProxyView(api.store, clock)
         self.rng = random.Random(f"{seed}/trace")
         # The load generator's annotations are the simulation's, not a Kubernetes component's: its own account.
-        self.traffic = TrafficSimulator(api.as_user(service_account("kubedrill-traffic")), clock, self.proxy, kubelets, random.Random(f"{seed}/traffic"))
+        self.traffic = TrafficSimulator(api.as_user(service_account("kubedrill-traffic")), clock, self.proxy, kubelets,
+                                        random.Random(f"{seed}/traffic"))
 
     def resync(self) -> None:
         """Rebuild allocations, proxy rules and loads from the store (startup, restore)."""

@@ -61,7 +61,7 @@ def resolve(group_version: str, segments: list[str]) -> Target:
 
 
 def dispatch(group_version: str, path: str) -> Response:
-    """Route one request under a group-version to its handler, and audit it: the one place every resource request passes."""
+    """Route one request under a group-version to its handler, and audit it (every resource request passes here)."""
     target: Target | None = None
     verb: str | None = None
     try:
