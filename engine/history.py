@@ -15,12 +15,11 @@ Leases, chaos objects) and the kubelets' exit listeners. Several of one kind by 
 instant (a namespace's pods, an etcd loss) are one marker that counts them. Kept: the last 24 h, at
 most ``MAX_MARKERS``.
 
-**Who.** ``History.who`` is a hook, a callable returning the identity to blame for what is happening
-now. The default reads ``engine.apiserver.acting`` (the web layer sets it around a kubectl request
-or a dashboard action to "alice (kubectl)" / "alice (dashboard)"; the chaos controller to
-"chaos:<object name>" while it injects), else names the component whose clock callback is running
-("node-lifecycle-controller" evicting, "garbage-collector"), else "user" (a direct engine call). An
-audit trail that knows better identities replaces the hook: ``cluster.history.who = fn``.
+**Who.** ``History.who`` is a hook, a callable returning who to blame for what is happening now.
+The default asks the audit trail who is acting (``engine.apiserver.audit``): the chaos object a
+fault injection acts for ("chaos:<object name>"), else the identity of the request or write in
+progress in a few words ("alice (kubectl)", "alice (dashboard)", "node-controller", "kubelet on
+node-2"), else the component whose clock callback is running, else "user" (a direct engine call).
 
 **Persistence.** ``take_rows`` hands the cluster's group commit what changed -- one compressed row
 per changed series, one per hour of markers -- at most every ``PERSIST_EVERY`` simulated seconds,
@@ -34,7 +33,7 @@ import math
 import zlib
 from typing import Any, Callable, Mapping
 
-from .apiserver.acting import current_actor
+from .apiserver.audit import short_name
 from .chaos.kinds import FAULT_KINDS, KINDS as CHAOS_KINDS
 from .clock import owner_of
 from .component_helpers.node_lease import KUBELET_STATE_ANNOTATION
@@ -97,9 +96,11 @@ class History:
 
     # ------------------------------------------------------------------ who
     def _default_who(self) -> str:
-        actor = current_actor()
-        if actor:
-            return actor
+        audit = self.api.audit
+        if audit.behalf:
+            return audit.behalf
+        if audit.claimed:
+            return short_name(audit.blame)
         running = self.clock.running
         if running is None:
             return "user"
@@ -216,7 +217,7 @@ class History:
             return     # stopped because the pod is being deleted: that deletion is the marker
         how = "OOMKilled" if reason == "OOMKilled" else f"crashed (exit {code})"
         # Inside a clock callback and acting for nobody, the kubelet itself killed it (a probe, OOM).
-        who = self.who() if current_actor() or self.clock.running is None else f"kubelet ({node})"
+        who = self.who() if self.api.audit.claimed or self.clock.running is None else f"kubelet on {node}"
         self.mark("crash", f"container {container} of pod {ns}/{pod} {how}", "containers crashed", who=who)
 
     # ------------------------------------------------------------------ markers

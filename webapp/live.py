@@ -631,8 +631,7 @@ class LiveNamespace(socketio.Namespace):
         cluster, principal = self._bound(sid)
         runtime = self.hub.get(cluster)
 
-        ack = dispatch(runtime, data, authorize=lambda kind, args: authorize_action(principal, cluster, kind, args),
-                       actor=f"{principal.name} (dashboard)")
+        ack = dispatch(runtime, data, authorize=lambda kind, args: authorize_action(principal, cluster, kind, args))
         if ack["ok"] and isinstance(data, dict) and str(data.get("type", "")).startswith(("sim.", "drill.")):
             try:
                 self.hub.broadcaster(cluster).emit_clock()

@@ -56,7 +56,7 @@ class Principal:
     refused: str = ""              # anonymous only: why the credentials offered were refused ("" = none offered)
 
 
-ADMIN = Principal("admin", "kubedrill-admin")      # everybody, when the server is not a classroom
+ADMIN = Principal("admin", "kubernetes-admin")   # everybody outside class mode: kubeadm's admin, as audited
 ANONYMOUS = Principal("anonymous", "system:anonymous")
 
 

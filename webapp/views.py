@@ -50,7 +50,7 @@ def json_errors(blueprint: Blueprint) -> Blueprint:
 def _unexpected(err: Exception) -> Response:
     if isinstance(err, HTTPException):
         return http_error_response(err)
-    log.exception("views: internal error on %s %s", request.method, request.path)
+    log.exception("ui: internal error on %s %s", request.method, request.path)
     return status_response(InternalError(f"Internal error occurred: {type(err).__name__}: {err}"))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..apiserver.acting import acting
 from ..client.workqueue import Controller
 from ..clock import Handle, parse_rfc3339, rfc3339
 from ..errors import StatusError
@@ -131,7 +130,7 @@ class ChaosController(Controller):
             self._select_nothing(exp, now)
             return
         set_condition(status, "Selected", "True", now=now)
-        with acting(f"chaos:{exp.name}"):   # the pods it deletes, the nodes it powers off: its doing
+        with self.api.audit.on_behalf_of(f"chaos:{exp.name}"):   # the pods it deletes, the nodes it powers off
             hit, failed = self._apply_all(exp, targets, now)
         all_in = not failed
         set_condition(status, "AllInjected", "True" if all_in else "False",

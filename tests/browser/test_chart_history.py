@@ -50,7 +50,7 @@ def test_a_kubectl_kill_outlives_the_page_and_reaches_a_second_browser(page: Pag
                                                                        server: Any) -> None:
     open_charts(page, f"{server.url}/")
     victim = kubectl_delete_a_web_pod(server.url)
-    marker = page.locator(".chart-markers li", has_text=f"pod default/{victim} deleted — kubedrill-admin (kubectl)")
+    marker = page.locator(".chart-markers li", has_text=f"pod default/{victim} deleted — kubernetes-admin (kubectl)")
     expect(marker).to_have_count(1)           # polled in: no reload needed
 
     page.reload()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.apiserver.acting import acting
+from engine.apiserver.audit import Identity
 from engine.cluster import Cluster
+
+ALICE_KUBECTL = Identity("alice", ("system:authenticated",), "kubectl/v1.32.0")
+BOB_DASHBOARD = Identity("bob", ("system:authenticated",), "kubedrill-dashboard")
+CAROL_DASHBOARD = Identity("carol", ("system:authenticated",), "kubedrill-dashboard")
 from engine.history_series import COARSE_WIDTH, MID_WIDTH, Series
 
 from simulate import deployment
@@ -50,7 +54,7 @@ def test_replicas_are_sampled_each_simulated_second_and_only_changes_are_kept():
 def test_a_deletion_through_the_api_is_a_marker_naming_the_user():
     c = _cluster()
     victim = _pods(c)[0]
-    with acting("alice (kubectl)"):
+    with c.api.audit.acting(ALICE_KUBECTL):
         c.api.delete("pods", "default", victim)
     c.run_for(5)
     [marker] = _markers(c, "delete")
@@ -65,7 +69,7 @@ def test_a_deletion_through_the_api_is_a_marker_naming_the_user():
 def test_a_crash_from_the_dashboard_names_who_crashed_it():
     c = _cluster()
     victim = _pods(c)[1]
-    with acting("bob (dashboard)"):
+    with c.api.audit.acting(BOB_DASHBOARD):
         c.crash_container("default", victim)
     [marker] = _markers(c, "crash")
     assert marker["what"] == f"container app of pod default/{victim} crashed (exit 1)"
@@ -86,13 +90,13 @@ def test_a_chaos_fault_is_a_marker_and_so_is_the_pod_it_kills():
 def test_an_eviction_names_the_controller_and_a_power_off_is_a_marker():
     c = _cluster()
     node = c.store.find("pods", "default", _pods(c)[0])["spec"]["nodeName"]
-    with acting("carol (dashboard)"):
+    with c.api.audit.acting(CAROL_DASHBOARD):
         c.power_off_node(node)
     [off] = _markers(c, "power-off")
     assert off["what"] == f"node {node} powered off" and off["who"] == "carol (dashboard)"
     c.run_for(400)    # 40 s grace, then the 300 s not-ready toleration: the taint manager evicts
     evicted = _markers(c, "delete")
-    assert evicted and {m["who"] for m in evicted} == {"node-lifecycle-controller"}
+    assert evicted and {m["who"] for m in evicted} == {"node-controller"}
     web = _series(c, WEB)
     assert min(web["b"]) < 3 and web["b"][-1] == 3      # the dip is in the curve, and the recovery
 
@@ -150,7 +154,7 @@ def test_markers_stay_bounded():
 def test_a_restart_resumes_the_history(db_url: str, closing: bool):
     c = _cluster(store_url=db_url, fresh=True)
     victim = _pods(c)[0]
-    with acting("alice (kubectl)"):
+    with c.api.audit.acting(ALICE_KUBECTL):
         c.api.delete("pods", "default", victim)
     c.run_for(30)
     if closing:

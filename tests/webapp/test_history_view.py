@@ -16,7 +16,7 @@ def test_history_has_the_demo_curves_and_a_kubectl_kill_with_its_user(runtime, c
     assert web["title"] == "Deployment web" and web["a"][-1] == 3 and web["t"][-1] == body["now"]
     assert keys["svc/default/web"]["kind"] == "rate"
     [marker] = [m for m in body["markers"] if m["kind"] == "delete"]
-    assert marker["what"] == f"pod default/{pod} deleted" and marker["who"] == "kubedrill-admin (kubectl)"
+    assert marker["what"] == f"pod default/{pod} deleted" and marker["who"] == "kubernetes-admin (kubectl)"
     # Polling with since= gets only what is new: nothing before it, the marker not again.
     later = client.get(f"/ui/history?since={body['now']}").get_json()
     assert all(t > body["now"] for s in later["series"] for t in s["t"])
@@ -27,11 +27,10 @@ def test_a_dashboard_action_names_the_dashboard(runtime, client):
     from webapp.control import dispatch
     runtime.advance(30.0)
     pod = next(p["metadata"]["name"] for p in runtime.cluster.store.list("pods", "default"))
-    ack = dispatch(runtime, {"type": "pod.crash", "args": {"namespace": "default", "name": pod}},
-                   actor="alice (dashboard)")
+    ack = dispatch(runtime, {"type": "pod.crash", "args": {"namespace": "default", "name": pod}})
     assert ack["ok"], ack
     [marker] = [m for m in client.get("/ui/history").get_json()["markers"] if m["kind"] == "crash"]
-    assert marker["who"] == "alice (dashboard)" and pod in marker["what"]
+    assert marker["who"] == "kubernetes-admin (dashboard)" and pod in marker["what"]
 
 
 def test_bad_since_and_unknown_parameters_are_400_naming_them(runtime, client):

@@ -20,7 +20,7 @@ SLUG_MAX = 16
 CLUSTER_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 # The names the server's own principals use in messages: a student called "instructor" would make a
 # 403 ("User "instructor" cannot ...") say something false.
-RESERVED = frozenset({"instructor", "viewer", "kubedrill-admin", "admin"})
+RESERVED = frozenset({"instructor", "viewer", "kubernetes-admin", "kubedrill-admin", "admin"})
 RESERVED_PREFIX = "system:"
 
 

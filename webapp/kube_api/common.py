@@ -18,11 +18,10 @@ except ImportError:  # pragma: no cover - orjson is in requirements.txt; keep wo
 
 from flask import Response, current_app, request
 
-from engine.apiserver.acting import acting
 from engine.errors import BadRequest
 
 from ..hub import current_runtime
-from ..policy import current_principal
+from .auditing import client_identity
 
 
 def runtime():
@@ -33,16 +32,16 @@ def runtime():
 def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run ``fn(cluster, *args)`` under the runtime lock (the cluster may be replaced by a reset).
 
-    What it does is attributed to the requester ("alice (kubectl)", see ``engine.apiserver.acting``)."""
+    The request is audited once, as a whole (``auditing``); what its engine calls cause (a chart
+    marker) is the requester's doing."""
     rt = runtime()
-    with acting(request_actor()):
-        return rt.call(lambda: fn(rt.cluster, *args, **kwargs))
+    identity = client_identity()
 
-
-def request_actor() -> str:
-    """Who sends this request, as markers name them: the principal and the client (User-Agent up to "/")."""
-    agent = (request.headers.get("User-Agent") or "").split("/", 1)[0].strip()[:32] or "api"
-    return f"{current_principal().name} ({agent})"
+    def run() -> Any:
+        cluster = rt.cluster
+        with cluster.api.audit.serving(identity):
+            return fn(cluster, *args, **kwargs)
+    return rt.call(run)
 
 
 def dumps(obj: Any) -> str:
