@@ -7,12 +7,14 @@ Deployment ``web`` behind a Service and, once StatefulSets exist, a StatefulSet 
 """
 from __future__ import annotations
 
+from .apiserver import audit
 from .apiserver.manifests import parse_manifests
 from .apiserver.server import APIServer
 from .kubelet.kubelet import KubeletManager
 from .network.system import node_internal_ip, system_services
 
 CONTROL_PLANE = "control-plane"
+KUBEADM = audit.Identity("kubernetes-admin", audit.SYSTEM_MASTERS, "kubeadm")   # kubeadm init uses admin.conf
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 K8S_VERSION = "v1.32.0"
 
@@ -190,6 +192,8 @@ spec:
 
 def bootstrap_cluster(api: APIServer, manager: KubeletManager, workers: int = 3, demo: bool = True) -> None:
     """Register the nodes, start the system components and (unless ``demo`` is False) the demo apps."""
+    mirror_pods = api.as_user(audit.node(CONTROL_PLANE))   # the control plane's kubelet mirrors its static pods
+    admin, api = api, api.as_user(KUBEADM)
     manager.add_node(CONTROL_PLANE, cpu="2", memory="4Gi", control_plane=True,
                      labels={"node-role.kubernetes.io/control-plane": "",
                              "node.kubernetes.io/exclude-from-external-load-balancers": ""},
@@ -197,7 +201,7 @@ def bootstrap_cluster(api: APIServer, manager: KubeletManager, workers: int = 3,
     for i in range(1, workers + 1):
         manager.add_node(f"node-{i}", cpu="4", memory="8Gi")
     for component, image, cpu, memory in STATIC_PODS:
-        api.create_internal(static_pod(api, component, image, cpu, memory))
+        mirror_pods.create_internal(static_pod(api, component, image, cpu, memory))
     for obj in parse_manifests(SYSTEM_MANIFESTS) + parse_manifests(STORAGE_MANIFESTS):
         api.create_internal(obj)
     control_plane_ip = node_internal_ip(api.get("nodes", None, CONTROL_PLANE))
@@ -205,7 +209,7 @@ def bootstrap_cluster(api: APIServer, manager: KubeletManager, workers: int = 3,
         api.create_internal(obj)
     if demo:
         for obj in parse_manifests(DEMO_MANIFESTS):
-            api.create(obj)
+            admin.create(obj)
 
 
 def static_pod(api: APIServer, component: str, image: str, cpu: str, memory: str | None) -> dict:

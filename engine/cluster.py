@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from .apiserver import audit
 from .apiserver.admission import PLUGINS
 from .apiserver.manifests import parse_manifests
 from .apiserver.resources import by_kind_name
@@ -43,6 +44,22 @@ from .profile import get_profile
 from .scheduler.scheduler import Scheduler
 
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+
+# The service account each controller writes as (kube-controller-manager --use-service-account-credentials),
+# by our controller's name; the names are upstream's.
+CONTROLLER_ACCOUNTS = {
+    "garbage-collector": "generic-garbage-collector", "namespace-controller": "namespace-controller",
+    "replicaset-controller": "replicaset-controller", "deployment-controller": "deployment-controller",
+    "daemonset-controller": "daemon-set-controller", "node-lifecycle-controller": "node-controller",
+    "statefulset-controller": "statefulset-controller", "persistentvolume-controller": "persistent-volume-binder",
+    "attachdetach-controller": "attachdetach-controller", "endpointslice-controller": "endpointslice-controller",
+    "endpoint-controller": "endpoint-controller", "service-controller": "service-controller",
+    # Not a Kubernetes controller: the simulation's stand-in for applications writing to their volumes.
+    # Its own account keeps those writes apart from the controller manager's in the audit trail.
+    "storage-data": "kubedrill-storage-data",
+}
+# The chaos controller (Chaos Mesh's chaos-controller-manager) runs under its own account, not the controller manager's.
+CHAOS = audit.service_account("chaos-controller-manager", user_agent="chaos-controller-manager")
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,11 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 
+def _built(cls: type, api: APIServer, *args: Any) -> Any:
+    """A controller with its own service account's handle on the API server."""
+    return cls(api.as_user(audit.service_account(CONTROLLER_ACCOUNTS[cls.name])), *args)
+
+
 class Cluster:
     """One simulated Kubernetes cluster."""
 
@@ -129,17 +151,19 @@ class Cluster:
         self._unsaved: CommitBatch | None = None   # a batch whose commit failed, retried by the next flush
         restored = self._open_persistence(store_url, fresh, store_cluster) if store_url else False
         self.api = APIServer(self.store, self.clock, self.profile)
+        self.api.audit.salt = f"{seed}/{self.store.revision}"   # a resumed cluster's auditIDs are new ones
         api, clock = self.api, self.clock
         api.admission.extend(PLUGINS)
         # The controller manager. The order is the start order (store subscriptions, rng draws).
         self.controllers: dict[str, Any] = {}
-        for controller in (GarbageCollector(api, clock), NamespaceController(api, clock),
-                           ReplicaSetController(api, clock), DeploymentController(api, clock),
-                           DaemonSetController(api, clock), NodeLifecycleController(api, clock, self.profile),
-                           StatefulSetController(api, clock), PersistentVolumeController(api, clock),
-                           AttachDetachController(api, clock), StorageDataWriter(api, clock)):
+        for controller in (_built(GarbageCollector, api, clock), _built(NamespaceController, api, clock),
+                           _built(ReplicaSetController, api, clock), _built(DeploymentController, api, clock),
+                           _built(DaemonSetController, api, clock),
+                           _built(NodeLifecycleController, api, clock, self.profile),
+                           _built(StatefulSetController, api, clock), _built(PersistentVolumeController, api, clock),
+                           _built(AttachDetachController, api, clock), _built(StorageDataWriter, api, clock)):
             self.controllers[controller.name] = controller
-        self.scheduler = Scheduler(api, clock, self.profile.values())
+        self.scheduler = Scheduler(api.as_user(audit.SCHEDULER), clock, self.profile.values())
         self.kubelet_manager = KubeletManager(api, clock, self.profile)
         self.kubelets = self.kubelet_manager.kubelets
         # Services: ClusterIP/NodePort admission, kube-proxy's view and live traffic, then the
@@ -147,14 +171,15 @@ class Cluster:
         self.network = Network(api, clock, self.kubelets, seed)
         api.admission.append(self.network.allocator.admit)
         self.service_index = ServiceSelectorIndex(api.store)
-        for controller in (EndpointSliceController(api, clock, self.service_index),
-                           EndpointsController(api, clock, self.service_index), ServiceLBController(api, clock)):
+        for controller in (_built(EndpointSliceController, api, clock, self.service_index),
+                           _built(EndpointsController, api, clock, self.service_index),
+                           _built(ServiceLBController, api, clock)):
             self.controllers[controller.name] = controller
         self.service_index.resync()
         self.network.resync()
         # Faults as API objects (chaos.kubedrill.io); the chaos controller stays outside
         # self.controllers so that stopping the controller manager does not stop what must restart it.
-        self.control_plane = ControlPlane(api, clock, self.store, self.scheduler, self.kubelet_manager.queue,
+        self.control_plane = ControlPlane(api.as_user(CHAOS), clock, self.store, self.scheduler, self.kubelet_manager.queue,
                                           self.controllers, self.kubelets, traffic=self.network.traffic)
         api.admission.append(chaos_admission(self.control_plane))
         self.chaos = ChaosController(self.control_plane)
@@ -162,7 +187,7 @@ class Cluster:
         self.etcd_backups: list[dict] = []     # ``etcdctl snapshot save`` results, newest last
         self.restored = restored
         if not restored:
-            ensure_namespaces(self.api)
+            ensure_namespaces(self.api.as_user(audit.APISERVER))
             if bootstrap:
                 bootstrap_cluster(self.api, self.kubelet_manager, workers=nodes, demo=not empty)
         else:

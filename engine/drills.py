@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import yaml
 
+from .apiserver import audit
 from .cluster import ACTIONS as CLUSTER_ACTIONS, Action, Cluster
 from .errors import BadRequest, NotFound, StatusError
 from .objects import annotations_of, spec_of, status_of
@@ -420,6 +421,9 @@ def _do(run: "DrillRun", action: Action, **args: Any) -> Any:
     return shape(result) if shape is not None else result
 
 
+# A drill's own steps are the instructor's (the cluster admin), told apart from a user's by the agent.
+DRILL = audit.Identity(audit.ADMIN[0], audit.ADMIN[1], "kubedrill-drill")
+
 # Drill files name the actions of the engine's one vocabulary (engine.cluster.ACTIONS) by their drill names.
 ACTIONS: dict[str, Action] = {a.drill: a for a in CLUSTER_ACTIONS if a.drill}
 
@@ -522,13 +526,15 @@ class DrillRun:
                     record.update(kind=obj.get("kind"), name=obj["metadata"]["name"],
                                   action=spec_of(obj).get("action"))
                     # The instructor's injection bypasses a downed API server (it is the instructor).
-                    if self.cluster.api.available:
-                        self.cluster.api.create(obj)
-                    else:
-                        self.cluster.api.create_internal(obj)
+                    with self.cluster.api.audit.acting(DRILL):
+                        if self.cluster.api.available:
+                            self.cluster.api.create(obj)
+                        else:
+                            self.cluster.api.create_internal(obj)
                 elif "action" in entry:
                     record.update(kind="Action", name=entry["action"], action=entry["action"])
-                    _do(self, ACTIONS[entry["action"]], **(entry.get("args") or {}))
+                    with self.cluster.api.audit.acting(DRILL):
+                        _do(self, ACTIONS[entry["action"]], **(entry.get("args") or {}))
                 elif "load" in entry:
                     load = entry["load"]
                     key = f"{load.get('namespace', 'default')}/{load['service']}"

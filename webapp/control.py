@@ -15,25 +15,42 @@ import logging
 import math
 from typing import Any, Callable
 
+from flask import has_request_context
+
+from engine.apiserver.audit import ADMIN, Identity
 from engine.cluster import ACTIONS as CLUSTER_ACTIONS, WORKLOAD_KINDS, Action, Param
 from engine.errors import BadRequest, Cause, InternalError, StatusError
 
 from .drills import catalogue
+from .kube_api.auditing import client_identity
 from .runtime import MAX_SPEED, MIN_SPEED, Runtime
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_BYTES = 3 * 1024 * 1024      # an apply body larger than 3 MiB is refused
+DASHBOARD_AGENT = "kubedrill-dashboard"
 MAX_NAME_LENGTH = 253                 # a DNS subdomain, the longest Kubernetes object name
 
 Handler = Callable[[Runtime, dict[str, Any]], Any]
 
 
 def _cluster_call(action: Action) -> Handler:
-    """A handler doing one of the engine's user actions on the runtime's cluster, under the lock."""
+    """A handler doing one of the engine's user actions on the runtime's cluster, under the lock, as its user."""
     def handler(runtime: Runtime, args: dict[str, Any]) -> Any:
-        return runtime.call(lambda: action.call(runtime.cluster, args))
+        identity = dashboard_identity()
+
+        def act() -> Any:
+            with runtime.cluster.api.audit.acting(identity):
+                return action.call(runtime.cluster, args)
+        return runtime.call(act)
     return handler
+
+
+def dashboard_identity() -> Identity:
+    """The dashboard user as the audit trail names them (the admin when no request says who: a class's bulk action)."""
+    if has_request_context():
+        return client_identity(DASHBOARD_AGENT)
+    return Identity(ADMIN[0], ADMIN[1], DASHBOARD_AGENT)
 
 
 # type -> (arguments, handler). The table *is* the protocol: README-protocol in live.py lists it.

@@ -40,16 +40,16 @@ def _known_params() -> None:
 
 
 @bp.errorhandler(StatusError)
-def _status_error(err: StatusError) -> Response:
+def status_error(err: StatusError) -> Response:
     return status_response(err)
 
 
 @bp.errorhandler(Exception)
-def _unexpected(err: Exception) -> Response:
-    """A JSON ``Status`` for HTTP errors and bugs alike (the dashboard's fetch() reads JSON)."""
+def unexpected(err: Exception) -> Response:
+    """A JSON ``Status`` for HTTP errors and bugs alike (the dashboard's fetch() reads JSON); other /ui blueprints use it too."""
     if isinstance(err, HTTPException):
         return http_error_response(err)
-    log.exception("views: internal error on %s %s", request.method, request.path)
+    log.exception("ui: internal error on %s %s", request.method, request.path)
     return status_response(InternalError(f"Internal error occurred: {type(err).__name__}: {err}"))
 
 

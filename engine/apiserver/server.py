@@ -18,6 +18,7 @@ from ..objects import clone, meta_of, random_string
 from ..profile import Profile
 from ..selectors import FieldSelector, LabelSelector
 from . import deletion, fieldmanager, resources, subresources
+from .audit import AuditedClient, AuditLog, Identity, audited, body_target, named_target, status_target
 from . import patch as patching
 from .events import EventRecorder
 from .manifests import INT64_MAX, INT64_MIN, check_content, parse_manifests
@@ -72,9 +73,14 @@ class APIServer:
         self.clock = clock
         self.profile = profile
         self.events = EventRecorder(self)
+        self.audit = AuditLog()
         self.admission: list[Admission] = []        # mutating, run on create and update
         self.available = True                       # False while ControlPlaneChaos stops the API server
         self.validate_schema = True
+
+    def as_user(self, identity: Identity) -> AuditedClient:
+        """A handle whose writes are ``identity``'s requests (what a component is built with)."""
+        return AuditedClient(self, identity)
 
     # ------------------------------------------------------------------ helpers
     def _check_available(self) -> None:
@@ -149,6 +155,7 @@ class APIServer:
                                 LabelSelector.parse(label_selector), FieldSelector.parse(field_selector, resource))
 
     # ------------------------------------------------------------------ create
+    @audited("create", body_target, 201)
     def create(self, obj: dict, namespace: str | None = None, *, dry_run: bool = False, strict: bool = False,
                field_manager: str | None = None, managed_fields: list | None = None) -> dict:
         """Create from a client: full validation, defaulting and admission.
@@ -161,6 +168,7 @@ class APIServer:
         return self._create(obj, namespace, dry_run=dry_run, strict=strict, trusted=False,
                             managed_fields=managed_fields, manager=None if managed_fields else field_manager)
 
+    @audited("create", body_target, 201)
     def create_internal(self, obj: dict, namespace: str | None = None) -> dict:
         """Create from a controller or kubelet: same rules, schema check skipped (objects are ours)."""
         return self._create(obj, namespace, dry_run=False, strict=False, trusted=True)
@@ -248,6 +256,7 @@ class APIServer:
             raise Invalid.of(rt.kind, rt.group, name if isinstance(name, str) else "", causes)
 
     # ------------------------------------------------------------------ update
+    @audited("update", body_target)
     def update(self, obj: dict, *, subresource: str | None = None, strict: bool = False,
                dry_run: bool = False, field_manager: str | None = None) -> dict:
         """PUT from a client (optimistic concurrency when ``metadata.resourceVersion`` is set)."""
@@ -256,10 +265,12 @@ class APIServer:
         return self._update(obj, subresource=subresource, strict=strict, dry_run=dry_run, trusted=False,
                             manager=field_manager)
 
+    @audited("update", body_target)
     def update_internal(self, obj: dict, *, subresource: str | None = None) -> dict:
         """PUT from a controller/kubelet: no schema check; still validated and conflict-checked."""
         return self._update(obj, subresource=subresource, strict=False, dry_run=False, trusted=True)
 
+    @audited("update", status_target)
     def update_status(self, obj: dict) -> dict:
         return self._update(obj, subresource="status", strict=False, dry_run=False, trusted=True)
 
@@ -338,6 +349,7 @@ class APIServer:
         return self.store.update(rt.plural, new)
 
     # ------------------------------------------------------------------ patch
+    @audited("patch", named_target())
     def patch(self, resource: str, namespace: str | None, name: str, body: Any, patch_type: str, *,
               subresource: str | None = None, field_manager: str | None = None, force: bool = False,
               dry_run: bool = False, strict: bool = False) -> dict:
@@ -406,6 +418,7 @@ class APIServer:
                                      api_version=rt.api_version, subresource=subresource)
 
     # ------------------------------------------------------------------ delete
+    @audited("delete", named_target())
     def delete(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None = None,
                propagation: str | None = None, preconditions: dict | None = None, dry_run: bool = False) -> dict:
         """Delete like the real registry: graceful for pods, finalizers honoured, propagation policies."""
@@ -422,22 +435,30 @@ class APIServer:
                         propagation: str | None = None, uid: str | None = None) -> dict | None:
         """Delete from a controller; None when the object is already gone (or was replaced)."""
         try:
-            return self._delete(resource, namespace, name, grace_period=grace_period, propagation=propagation,
-                                preconditions={"uid": uid} if uid else None, dry_run=False)
+            return self._delete_internal(resource, namespace, name, grace_period=grace_period,
+                                         propagation=propagation, uid=uid)
         except NotFound:
             return None
         except Conflict:
             return None
+
+    @audited("delete", named_target())   # the 404 or 409 a controller shrugs off is still its request
+    def _delete_internal(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None,
+                         propagation: str | None, uid: str | None) -> dict:
+        return self._delete(resource, namespace, name, grace_period=grace_period, propagation=propagation,
+                            preconditions={"uid": uid} if uid else None, dry_run=False)
 
     def _delete(self, resource: str, namespace: str | None, name: str, *, grace_period: int | None,
                 propagation: str | None, preconditions: dict | None, dry_run: bool) -> dict:
         return deletion.delete(self, self.resource(resource), namespace, name, grace_period=grace_period,
                                propagation=propagation, preconditions=preconditions, dry_run=dry_run)
 
+    @audited("delete", named_target(resource="pods"))   # the kubelet's DELETE with grace period 0
     def finish_pod_termination(self, namespace: str, name: str, uid: str) -> None:
         """The kubelet confirms the containers are gone: remove the pod object (grace 0)."""
         deletion.finish_pod_termination(self.store, namespace, name, uid)
 
+    @audited("patch", named_target())
     def remove_finalizer(self, resource: str, namespace: str, name: str, finalizer: str) -> None:
         deletion.remove_finalizer(self.store, resource, namespace, name, finalizer)
 
@@ -447,6 +468,7 @@ class APIServer:
         subresources.require_scale(rt)
         return subresources.scale_of(rt, self.get(resource, namespace, name))
 
+    @audited("update", named_target("scale"))
     def update_scale(self, resource: str, namespace: str, name: str, scale: dict,
                      field_manager: str | None = None) -> dict:
         self._check_available()
@@ -460,12 +482,14 @@ class APIServer:
         stored = self._write_update(rt, obj, new, subresource=None, trusted=True)
         return subresources.scale_of(rt, stored)
 
+    @audited("patch", named_target("scale"))
     def patch_scale(self, resource: str, namespace: str, name: str, body: Any, patch_type: str,
                     field_manager: str | None = None) -> dict:
         check_content(body, "the scale patch could not be decoded")
         patched = subresources.patched_scale(self.get_scale(resource, namespace, name), body, patch_type)
         return self.update_scale(resource, namespace, name, patched, field_manager)
 
+    @audited("create", named_target("binding", "pods"), 201)
     def bind(self, namespace: str, name: str, node_name: str) -> dict:
         """pods/binding: set ``spec.nodeName`` once (the scheduler's last step)."""
         self._check_available()
@@ -478,6 +502,7 @@ class APIServer:
             raise NotFound.of("pods", "", name)
         return self.store.update("pods", subresources.bound(pod, name, node_name, rfc3339(self.clock.now)))
 
+    @audited("create", named_target("eviction", "pods"), 201)
     def evict(self, namespace: str, name: str, *, grace_period: int | None = None) -> None:
         """pods/eviction: delete unless a PodDisruptionBudget forbids it (429)."""
         self._check_available()
@@ -492,6 +517,7 @@ class APIServer:
                      dry_run=False)
 
     # ------------------------------------------------------------------ events
+    @audited("patch", body_target)   # the recorder's correlator patches count and lastTimestamp
     def update_event(self, event: dict) -> dict:
         """Store the recorder's repeat of an Event it created (``count``, ``lastTimestamp``, explanation).
 
@@ -518,6 +544,17 @@ class APIServer:
         if not objs:
             raise BadRequest("no objects found in the manifest")
         plans = []
+        with self.audit.suppressed():   # validating dry runs: only the writes that follow are requests
+            self._plan_manifest(objs, namespace, field_manager, plans)
+        out = []
+        for rt, ns, name, obj, absent in plans:
+            if absent:
+                out.append(self.create(obj, namespace))
+            else:
+                out.append(self.patch(rt.plural, ns, name, obj, "apply", field_manager=field_manager, force=True))
+        return out
+
+    def _plan_manifest(self, objs: list, namespace: str | None, field_manager: str, plans: list) -> None:
         for index, obj in enumerate(objs):
             try:
                 rt = self.type_of(obj)
@@ -535,13 +572,6 @@ class APIServer:
                     err.message = f"document {index + 1} ({kind}): {err.message}"
                     err.args = (err.message,)
                 raise
-        out = []
-        for rt, ns, name, obj, absent in plans:
-            if absent:
-                out.append(self.create(obj, namespace))
-            else:
-                out.append(self.patch(rt.plural, ns, name, obj, "apply", field_manager=field_manager, force=True))
-        return out
 
 
 def _terminating_namespace(rt: ResourceType, name: str, ns: str) -> StatusError:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..apiserver import audit
 from ..client.workqueue import WorkQueue
 from ..clock import parse_rfc3339, rfc3339, rfc3339_micro
 from ..component_helpers.storage import attach_blocker
@@ -71,10 +72,10 @@ class KubeletManager:
                     "hugepages-2Mi": "0", "memory": str(memory), "pods": str(pods)}
         node = new_node(name, labels=node_labels, taints=taints, capacity=capacity, cidr=cidr,
                         internal_ip=node_internal_ip(index), rng=self.clock.rng, now=rfc3339(self.clock.now))
-        stored = self.api.create_internal(node)
         kubelet = Kubelet(self, name, cidr, node_internal_ip(index))
+        stored = kubelet.api.create_internal(node)   # a kubelet registers its own Node
         self.kubelets[name] = kubelet
-        self.api.create_internal(new_lease(name, stored["metadata"]["uid"], self.profile.node_lease_duration,
+        kubelet.api.create_internal(new_lease(name, stored["metadata"]["uid"], self.profile.node_lease_duration,
                                            self.clock.now))
         kubelet.boot_events(first=True)
         kubelet.start_heartbeat()
@@ -187,7 +188,7 @@ class Kubelet(NodeStatusManager, FaultInjector, ContainerLifecycle, ProbeManager
 
     def __init__(self, manager: KubeletManager, name: str, cidr: str, internal_ip: str):
         self.manager = manager
-        self.api = manager.api
+        self.api = manager.api.as_user(audit.node(name))
         self.clock = manager.clock
         self.profile = manager.profile
         self.store = manager.store

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
+from ..apiserver.audit import service_account
 from ..apiserver.server import APIServer
 from ..clock import Clock
 from .allocation import NODE_PORT_RANGE, SERVICE_CIDR, ServiceAllocator
@@ -32,7 +33,8 @@ class Network:
         self.allocator = ServiceAllocator(api.store, random.Random(f"{seed}/service-ips"))
         self.proxy = ProxyView(api.store, clock)
         self.rng = random.Random(f"{seed}/trace")
-        self.traffic = TrafficSimulator(api, clock, self.proxy, kubelets, random.Random(f"{seed}/traffic"))
+        # The load generator's annotations are the simulation's, not a Kubernetes component's: its own account.
+        self.traffic = TrafficSimulator(api.as_user(service_account("kubedrill-traffic")), clock, self.proxy, kubelets, random.Random(f"{seed}/traffic"))
 
     def resync(self) -> None:
         """Rebuild allocations, proxy rules and loads from the store (startup, restore)."""

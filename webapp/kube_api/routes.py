@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, request
+from werkzeug.exceptions import HTTPException
 
 from engine.apiserver import resources
-from engine.errors import BadRequest, Cause, MethodNotAllowed, NotFound
+from engine.errors import BadRequest, Cause, InternalError, MethodNotAllowed, NotFound, StatusError
 from engine.component_helpers.node_lease import materialized_lease
 
 from ..hub import request_cluster
 from ..policy import authorize, current_principal
-from . import logs, media, printers, watch
+from . import auditing, logs, media, printers, watch
 from .common import call, dry_run, field_validation, header_text, json_response, q_bool, q_int, q_str
 from .discovery import served_subresources
 from .errors import not_found_path, success_status
@@ -60,9 +61,27 @@ def resolve(group_version: str, segments: list[str]) -> Target:
 
 
 def dispatch(group_version: str, path: str) -> Response:
-    """Route one request under a group-version to its handler."""
-    target = resolve(group_version, path.split("/"))
-    method = request.method
+    """Route one request under a group-version to its handler, and audit it: the one place every resource request passes."""
+    target: Target | None = None
+    verb: str | None = None
+    try:
+        target = resolve(group_version, path.split("/"))
+        verb = _verb(target, request.method)
+        response = _route(target, group_version, request.method)
+    except StatusError as err:
+        auditing.record(target, verb, None, err)
+        raise
+    except HTTPException as err:   # e.g. a body over the size limit
+        auditing.record(target, verb, None, auditing.http_error(err))
+        raise
+    except Exception:
+        auditing.record(target, verb, None, InternalError("Internal error occurred"))
+        raise
+    auditing.record(target, verb, response)
+    return response
+
+
+def _route(target: Target, group_version: str, method: str) -> Response:
     _authorize(target, group_version, method)
     if target.name is None:
         if method == "GET":
