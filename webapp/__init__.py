@@ -102,12 +102,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import views
     from .audit_view import audit_bp
+    from .controlplane_view import controlplane_bp
     from .health import health_bp
     from .kube_api import bp as kube_api_bp
     app.register_blueprint(views.bp)
     app.register_blueprint(kube_api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(controlplane_bp)
     app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
     if app.config["CLASSROOM"]:
         _open_class(app, hub)
