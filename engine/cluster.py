@@ -441,6 +441,11 @@ class Cluster:
         kube-proxy has no fault of its own: it programs rules on every node whose kubelet runs."""
         states = component_states(self.control_plane)
         states["kubeProxy"] = {"running": True, "nodes": sorted(n for n, k in self.kubelets.items() if k.powered)}
+        # Who each writes as, so the view can tell the audit trail's requests apart, and where that trail is now.
+        states["scheduler"]["user"] = audit.SCHEDULER[0]
+        for controller in states["controllers"]:
+            controller["user"] = audit.service_account(CONTROLLER_ACCOUNTS[controller["name"]])[0]
+        states["auditSeq"] = self.api.audit.seq
         return states
 
     def pod_logs(self, namespace: str, name: str, container: str | None = None, previous: bool = False,

@@ -27,6 +27,11 @@ def test_components_of_the_demo_cluster(client: Any) -> None:
     assert names == sorted(names) and all(c["running"] for c in body["controllers"])
     assert [k["node"] for k in body["kubelets"]] == ["control-plane", "node-1", "node-2", "node-3"]
     assert body["kubeProxy"]["running"] and body["faults"] == []
+    # Who each component writes as in the audit trail, and where that trail is: the tab's request feed.
+    assert body["scheduler"]["user"] == "system:kube-scheduler"
+    rs = next(c for c in body["controllers"] if c["name"] == "replicaset-controller")
+    assert rs["user"] == "system:serviceaccount:kube-system:replicaset-controller"
+    assert body["auditSeq"] == client.application.extensions["kubedrill"].cluster.api.audit.seq > 0
 
 
 def test_unknown_parameter_is_refused_by_name(client: Any) -> None:
