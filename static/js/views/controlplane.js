@@ -30,7 +30,7 @@ class ControlPlaneView {
     this.feed = new RequestFeed();
     this.states = null;
     this.timers = [];
-    this.step = h("input", { type: "checkbox", class: "cp-step", onchange: () => this.renderTools() });
+    this.step = h("input", { type: "checkbox", class: "cp-step", onchange: () => { this.feed.stepping = this.step.checked; this.renderTools(); } });
     this.nextBtn = h("button", { type: "button", class: "btn btn-small cp-next", text: "Next request", onclick: () => this.feed.next((r) => this.start(r)) });
     this.queued = h("span", { class: "cp-queued muted" });
     this.skipped = h("span", { class: "cp-skipped", role: "note" });

@@ -6,6 +6,8 @@ import { url } from "../ui/permissions.js";
 // A busy cluster drops its oldest requests instead of lagging forever: at 1x the view stays within
 // a few seconds of the cluster (6 requests of ~1.5 s in flight, at most 24 waiting).
 export const MAX_QUEUE = 24;
+// Step mode keeps far more: the user reads one request at a time and must not lose the next ones.
+export const MAX_STEP_QUEUE = 500;
 const MAX_IN_FLIGHT = 6;
 const PAGE = 500;
 
@@ -22,6 +24,7 @@ export class RequestFeed {
     this.lastBy = new Map();  // actor -> the last request seen from it (the controllers' "last action")
     this.error = "";
     this.busy = false;
+    this.stepping = false;
   }
 
   /** Learn who is who and where the trail is from /ui/control-plane's answer. */
@@ -81,14 +84,21 @@ export class RequestFeed {
 
   push(req) {
     this.queue.push(req);
-    const over = this.queue.length - MAX_QUEUE;
+    this.trim(this.stepping ? MAX_STEP_QUEUE : MAX_QUEUE);
+  }
+
+  /** Drop the oldest waiting requests beyond `max`, counting them as skipped. */
+  trim(max) {
+    const over = this.queue.length - max;
     if (over > 0) { this.queue.splice(0, over); this.skipped += over; }
   }
 
   /** Start queued requests while there is room (never while paused); returns the ones started. */
   pump(start, { paused, step }) {
     const started = [];
+    this.stepping = step;
     if (paused || step) return started;
+    this.trim(MAX_QUEUE);     // leaving step mode: catch up with the cluster
     while (this.queue.length && this.inFlight < MAX_IN_FLIGHT) started.push(this.next(start));
     return started;
   }
