@@ -18,6 +18,7 @@ from .apiserver.resources import by_kind_name
 from .apiserver.server import APIServer, ensure_namespaces
 from .bootstrap import bootstrap_cluster
 from .chaos import ChaosController, ControlPlane, admission as chaos_admission, end_etcd_outage
+from .chaos.states import component_states
 from .clock import Clock, parse_rfc3339
 from .controllers.daemonset import DaemonSetController
 from .controllers.deployment import DeploymentController
@@ -439,6 +440,19 @@ class Cluster:
         What the work queues, the scheduler, the chaos controller and, as a last resort, the clock
         caught and carried on after (``Clock.failures``)."""
         return self.clock.failures.health()
+
+    def component_states(self) -> dict:
+        """Every control-plane component's state and the faults in force (the dashboard's control-plane view).
+
+        kube-proxy has no fault of its own: it programs rules on every node whose kubelet runs."""
+        states = component_states(self.control_plane)
+        states["kubeProxy"] = {"running": True, "nodes": sorted(n for n, k in self.kubelets.items() if k.powered)}
+        # Who each writes as, so the view can tell the audit trail's requests apart, and where that trail is now.
+        states["scheduler"]["user"] = audit.SCHEDULER[0]
+        for controller in states["controllers"]:
+            controller["user"] = audit.service_account(CONTROLLER_ACCOUNTS[controller["name"]])[0]
+        states["auditSeq"] = self.api.audit.seq
+        return states
 
     def pod_logs(self, namespace: str, name: str, container: str | None = None, previous: bool = False,
                  tail_lines: int | None = None) -> str:

@@ -102,6 +102,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import network_view, views
     from .audit_view import audit_bp
+    from .controlplane_view import controlplane_bp
     from .health import health_bp
     from .history_view import history_bp
     from .kube_api import bp as kube_api_bp
@@ -111,6 +112,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(history_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(controlplane_bp)
     app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
     if app.config["CLASSROOM"]:
         _open_class(app, hub)

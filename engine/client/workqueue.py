@@ -60,6 +60,7 @@ class WorkQueue:
         self._scheduled = False
         self.stopped = False
         self.errors: list[tuple[Hashable, str]] = []  # last sync errors, for diagnostics
+        self.last_sync: tuple[Hashable, float] | None = None   # what the control-plane view calls its last action
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -129,6 +130,7 @@ class WorkQueue:
                 break
             key = self._queue.popleft()
             self._queued.discard(key)
+            self.last_sync = (key, self.clock.now)
             try:
                 self.sync(key)
             except StatusError as err:

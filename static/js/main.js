@@ -15,6 +15,7 @@ import { renderConfig } from "./views/config.js";
 import { renderEvents } from "./views/events.js";
 import { initInspector, renderInspector } from "./views/inspector.js";
 import { renderCharts, sample } from "./views/charts.js";
+import { renderControlPlane } from "./views/controlplane.js";
 import { initApply } from "./views/apply.js";
 import { initDrills, renderDrills, renderDrillTab, setDrillStatus } from "./views/drills.js";
 import { ownedBy } from "./k8s/owners.js";
@@ -32,6 +33,7 @@ const PANELS = {
   config: (root) => renderConfig(state, root),
   events: (root) => renderEvents(state, root, selectedObject()),
   charts: (root) => renderCharts(root),
+  controlplane: (root) => renderControlPlane(state, root),
   drills: (root) => renderDrills(root),
 };
 

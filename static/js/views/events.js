@@ -74,7 +74,8 @@ function fillRow(state, el, e, v) {
           else setUi({ eventFilter: v.name });
         } }),
       v.count > 1 ? h("span", { class: "ev-count", text: `×${v.count}` }) : null,
-      h("span", { class: "ev-ago" })),
+      h("span", { class: "ev-ago" }),
+      h("span", { class: "ev-source", text: v.source || "unknown component", title: "the component that wrote this event" })),
     h("p", { class: "ev-message", text: v.message }),
     v.explanation ? h("p", { class: "ev-explain", text: v.explanation }) : null);
 }

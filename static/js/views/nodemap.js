@@ -15,6 +15,7 @@ import { shortDuration } from "../k8s/time.js";
 import { ui, setUi } from "../ui/uistate.js";
 import { actionBar } from "./actionbar.js";
 import { nodeAlert } from "./nodealert.js";
+import { stoppedComponents, stoppedBy } from "../k8s/chaos.js";
 
 const LEASES = "kube-node-lease";
 const PENDING = "\u0000pending"; // bucket of pods not bound to a known node (never a node name)
@@ -72,6 +73,7 @@ class NodeMap {
     this.selPod = null;
     this.selNode = null;
     this.highlight = new Set();
+    this.stopped = new Map();   // static pod component -> faults stopping it (ControlPlaneChaos)
   }
 
   dispose() { this.state.untrack(this.tracker); }
@@ -144,6 +146,7 @@ class NodeMap {
     for (const pod of state.byResource.get("pods")?.values() || []) this.place(podKey(pod), pod);
     // Chips of pods that are gone (or no longer shown) leave with their exit animation.
     for (const key of old.keys()) if (!this.entries.has(key)) this.dropChip(key);
+    this.stopped = stoppedComponents(state);
     this.fullPending = true;
   }
 
@@ -189,6 +192,11 @@ class NodeMap {
         });
         for (const e of again) this.place(e.key, e.pod);
       }
+    }
+    if (changed.has("controlplanechaos")) {
+      // A fault stopping a control-plane component changes that component's chip, not its pod.
+      this.stopped = stoppedComponents(state);
+      for (const e of this.entries.values()) if (e.pod.metadata.labels?.tier === "control-plane") this.dirtyChips.add(e.key);
     }
     for (const key of changed.get("pods") || []) {
       const pod = state.get("pods", key);
@@ -329,14 +337,19 @@ class NodeMap {
     if (text === "Running" && cls === "wait") extra += " · not ready";
     const restarts = podRestarts(pod);
     if (restarts) extra += ` · ↻${restarts}`;
+    const stopped = stoppedBy(this.stopped, pod);
+    if (stopped.length) extra += ` · stopped by ${stopped.join(", ")}`;
+    setAttr(el, "data-stopped", stopped.length ? "1" : null);
     setText(el.__status, `${text}${extra}`);
     if (el.__reason) setText(el.__reason, unschedulableReason(pod) || (pod.spec?.nodeName ? `node ${pod.spec.nodeName} not found` : "waiting for the scheduler"));
-    if (el.__rv === pod.metadata.resourceVersion && el.__ownerKey === owner.key && el.__rv !== undefined) return;
+    const stopNote = stopped.length ? `, stopped by ${stopped.join(", ")}` : "";
+    if (el.__rv === pod.metadata.resourceVersion && el.__ownerKey === owner.key && el.__stopNote === stopNote && el.__rv !== undefined) return;
     el.__rv = pod.metadata.resourceVersion;
     el.__ownerKey = owner.key;
+    el.__stopNote = stopNote;
     const ns = pod.metadata.namespace ? `${pod.metadata.namespace}/` : "";
     const ready = podReadyText(pod);
-    setAttr(el, "aria-label", `Pod ${ns}${pod.metadata.name}: ${text}, ready ${ready}${owner.name ? `, owned by ${owner.kind} ${owner.name}` : ""}`);
+    setAttr(el, "aria-label", `Pod ${ns}${pod.metadata.name}: ${text}${stopNote}, ready ${ready}${owner.name ? `, owned by ${owner.kind} ${owner.name}` : ""}`);
     setAttr(el, "title", `${ns}${pod.metadata.name}\n${text} · ready ${ready}${owner.name ? `\n${owner.kind} ${owner.name}` : ""}`);
     el.classList.toggle("is-selected", this.selPod === e.key);
     el.classList.toggle("is-highlighted", this.highlight.has(e.key));
