@@ -36,6 +36,7 @@ from .errors import BadRequest, NotFound, TooManyRequests
 from .etcd.persistence import CommitBatch, SqlPersistence
 from .etcd.snapshot import restore_snapshot, take_snapshot
 from .etcd.store import ADDED, DELETED, MODIFIED, Event, Store
+from .causality import Why
 from .history import History
 from .kubelet.kubelet import KubeletManager
 from .kubelet.logs import pod_logs
@@ -189,6 +190,7 @@ class Cluster:
         self.etcd_backups: list[dict] = []     # ``etcdctl snapshot save`` results, newest last
         # What the Charts tab draws, since the cluster started (resumed with it).
         rows = self.persistence.load_history() if self.persistence is not None and restored else {}
+        self.why = Why(api, self.network.proxy)     # the causal chain of any object, from the audit trail
         self.history = History(api, clock, traffic=self.network.traffic, kubelets=self.kubelet_manager, rows=rows)
         self.restored = restored
         if not restored:

@@ -105,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .controlplane_view import controlplane_bp
     from .health import health_bp
     from .history_view import history_bp
+    from .why_view import why_bp
     from .kube_api import bp as kube_api_bp
     app.register_blueprint(views.bp)
     app.register_blueprint(network_view.bp)
@@ -113,6 +114,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(history_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(controlplane_bp)
+    app.register_blueprint(why_bp)
     app.register_error_handler(StatusError, status_response)   # e.g. a /c/<id>/ naming no cluster
     if app.config["CLASSROOM"]:
         _open_class(app, hub)

@@ -21,7 +21,7 @@ from ..policy import SESSION_COOKIE, authorize, current_principal
 COOKIE_MAX_AGE = 7 * 24 * 3600   # a lab can span a week; the session itself lasts as long as the class
 HTML_PAGES = frozenset({"views.index", "views.drill_report_page"})
 # The /ui blueprints a class-mode request must be let into (the kube_api and the socket authorize on their own).
-GATED = frozenset({"views", "network_view", "history", "audit", "controlplane", "health"})
+GATED = frozenset({"views", "network_view", "history", "audit", "controlplane", "why", "health"})
 
 
 def set_session_cookie(response: Response, credential: str) -> Response:

@@ -70,7 +70,7 @@ function fillRow(state, el, e, v) {
       h("button", { type: "button", class: "obj-link ev-object", text: `${v.kind.toLowerCase()}/${v.name}`, title: "Inspect this object",
         onclick: () => {
           const found = (v.uid && state.byUid(v.uid)) || findByKindName(state, v);
-          if (found) setUi({ selected: { resource: found.resource, key: found.object.metadata.uid || found.object.metadata.name } });
+          if (found) setUi({ selected: { resource: found.resource, key: found.object.metadata.uid || found.object.metadata.name }, inspectorTab: "why" });
           else setUi({ eventFilter: v.name });
         } }),
       v.count > 1 ? h("span", { class: "ev-count", text: `×${v.count}` }) : null,

@@ -8,13 +8,14 @@ import { nodeReadiness } from "../k8s/nodes.js";
 import { actionBar, syncActionInputs } from "./actionbar.js";
 import { eventsFor } from "./events.js";
 import { simClockText } from "../k8s/time.js";
+import { renderWhy, resetWhy } from "./why.js";
 
 /** Render the inspector drawer for ui.selected (hidden when nothing is selected). */
 export function renderInspector(state, root) {
   const sel = ui.selected;
   root.hidden = !sel;
   document.body.classList.toggle("inspecting", !!sel);
-  if (!sel) { root.__obj = null; return; }
+  if (!sel) { root.__obj = null; resetWhy(); return; }
   const obj = state.get(sel.resource, sel.key) || (root.__sel === sel ? root.__obj : undefined);
   const gone = !state.get(sel.resource, sel.key);
   if (!obj) { setText(root.querySelector(".insp-title"), "Object not found"); return; }
@@ -54,6 +55,9 @@ export function renderInspector(state, root) {
   for (const b of root.querySelectorAll(".insp-tabs [role=tab]")) b.setAttribute("aria-selected", String(b.dataset.tab === ui.inspectorTab));
   root.querySelector(".insp-yaml-wrap").hidden = ui.inspectorTab !== "yaml";
   root.querySelector(".insp-events").hidden = ui.inspectorTab !== "events";
+  const why = root.querySelector(".insp-why");
+  why.hidden = ui.inspectorTab !== "why";
+  if (!why.hidden) renderWhy(why, sel.resource, obj);
 }
 
 function summary(resource, obj) {
