@@ -1,10 +1,10 @@
 """What the Charts tab draws, kept by the server for each cluster since it started, and persisted with it.
 
-**Series.** Once per simulated second (a clock callback, like every other component) the desired and
-ready replicas of each Deployment, StatefulSet, DaemonSet and owner-less ReplicaSet are sampled from
-what the store's watch last told (no store scan: the cost is one comparison per workload). Each
-loaded Service's success rate is taken, second by second, from the traffic simulation's own
-per-second series (``TrafficSimulator.traffic_series``, read right after its tick), never recomputed.
+**Series.** The desired and ready replicas of each Deployment, StatefulSet, DaemonSet and owner-less
+ReplicaSet are sampled from what the store's watch last told, at the next whole simulated second
+after they change (a clock callback scheduled only then: no store scan, no tick while nothing
+moves, and a tick records only the workloads that moved). Each loaded Service's success rate is
+taken, second by second, from the traffic simulation's own per-second series (``TrafficSimulator.traffic_series``, read right after its tick), never recomputed.
 Only changes are stored, in three resolutions bounded to 24 h (``engine.history_series``).
 
 **Markers.** Every pod deletion (the start of a graceful delete, or an immediate one), container
@@ -42,6 +42,8 @@ from .history_series import KEEP_SECONDS, Series
 from .objects import annotations_of, spec_of, status_of
 
 PERSIST_EVERY = 10.0           # simulated seconds between two writes of what changed
+ROLL_EVERY = 10               # simulated seconds between two folding passes' steps
+ROLL_PER_TICK = 64             # series folded per step: a step costs the same at 10 or 10,000 series
 MAX_MARKERS = 5000
 SERIES_ROW = "series/"
 MARKERS_ROW = "markers/"       # + the hour of simulated time the markers fall in
@@ -79,6 +81,9 @@ class History:
         self.series: dict[str, Series] = {}
         self.markers: list[dict] = []
         self._sampled: dict[str, tuple[str, int, int]] = {}    # workload key -> (title, desired, ready)
+        self._changed: set[str] = set()                         # workload keys whose values moved this second
+        self._roll_queue: list[str] = []                        # series still to fold in this pass
+        self._sample_handle = None                              # the next sampling tick, when one is due
         self._dirty_hours: set[int] = set()
         self._gone: set[str] = set()                            # series dropped since the last take_rows
         self._saved_at = clock.now
@@ -92,7 +97,8 @@ class History:
             traffic.on_tick.append(self._traffic_tick)
         if kubelets is not None:
             kubelets.exit_listeners.append(self._container_exit)
-        self.clock.schedule_at(math.floor(clock.now) + 1, self._tick, "history")
+        self._wake()
+        self.clock.schedule_at(math.floor(clock.now) + ROLL_EVERY, self._roll_tick, "history")
 
     # ------------------------------------------------------------------ who
     def _default_who(self) -> str:
@@ -107,13 +113,25 @@ class History:
         return running.owner or owner_of(running.callback)
 
     # ------------------------------------------------------------------ sampling
+    def _wake(self) -> None:
+        """Sample at the next whole second, if a workload moved (no tick while nothing does: a cluster at
+        rest has no history event, and Step still jumps to the next thing that happens)."""
+        if self._changed and self._sample_handle is None:
+            self._sample_handle = self.clock.schedule_at(math.floor(self.clock.now) + 1, self._tick, "history")
+
     def _tick(self) -> None:
+        # Only what moved this second: a tick's cost does not grow with the number of workloads.
+        self._sample_handle = None
         t = int(round(self.clock.now))
-        for key, (title, desired, ready) in self._sampled.items():
+        for key in self._changed:
+            title, desired, ready = self._sampled[key]
             self._series(key, title, "replicas").add(t, desired, ready)
-        if t % 10 == 0:
-            self._roll(t)
-        self.clock.schedule_at(t + 1, self._tick, "history")
+        self._changed.clear()
+
+    def _roll_tick(self) -> None:
+        t = int(round(self.clock.now))
+        self._roll_some(t)
+        self.clock.schedule_at(t + ROLL_EVERY, self._roll_tick, "history")
 
     def _traffic_tick(self, t: int) -> None:
         traffic = self.traffic
@@ -141,10 +159,20 @@ class History:
             series.add(int(round(self.clock.now)), None, None)
             series.live = False
 
-    def _roll(self, now: float) -> None:
-        for key in [k for k, s in self.series.items() if not s.roll(now)]:
-            del self.series[key]
-            self._gone.add(key)
+    def _roll_some(self, now: float) -> None:
+        """Fold ``ROLL_PER_TICK`` series per step, a pass over all of them at a time (tiers are 15 min
+        and 6 h long: a series folded minutes late loses nothing), so no step pays for them all."""
+        if not self._roll_queue:
+            self._roll_queue = list(self.series)
+            self._prune_markers(now)
+        for _ in range(min(ROLL_PER_TICK, len(self._roll_queue))):
+            key = self._roll_queue.pop()
+            series = self.series.get(key)
+            if series is not None and not series.roll(now):
+                del self.series[key]
+                self._gone.add(key)
+
+    def _prune_markers(self, now: float) -> None:
         cut = now - KEEP_SECONDS
         if self.markers and (self.markers[0]["t"] < cut or len(self.markers) > MAX_MARKERS):
             old = self.markers
@@ -160,6 +188,7 @@ class History:
             if ev.type == DELETED:
                 key = f"{resource}/{ev.key[1]}/{ev.key[2]}"
                 self._sampled.pop(key, None)
+                self._changed.discard(key)
                 self._end(key)
             else:
                 self._workload(resource, ev.obj)
@@ -175,7 +204,11 @@ class History:
         if resource == "replicasets" and any(r.get("controller") for r in meta.get("ownerReferences") or ()):
             return     # a Deployment's ReplicaSet: its Deployment's series says it
         key = f"{resource}/{meta.get('namespace', '')}/{meta['name']}"
-        self._sampled[key] = (f"{WORKLOADS[resource]} {meta['name']}", *_replicas(resource, obj))
+        sample = (f"{WORKLOADS[resource]} {meta['name']}", *_replicas(resource, obj))
+        if self._sampled.get(key) != sample:
+            self._sampled[key] = sample
+            self._changed.add(key)
+            self._wake()
 
     def _pod(self, ev: Event) -> None:
         meta = ev.obj["metadata"]
