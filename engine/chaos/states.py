@@ -76,8 +76,9 @@ def _depth(component: Any) -> int:
 
 
 def _key_text(key: Hashable) -> str:
+    """A work-queue key as a path: ("dep", ("pods", "default", "sql-1")) -> "dep/pods/default/sql-1"."""
     if isinstance(key, tuple):
-        return "/".join(str(part) for part in key if part not in (None, ""))
+        return "/".join(_key_text(part) for part in key if part not in (None, ""))
     return str(key)
 
 

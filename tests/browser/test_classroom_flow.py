@@ -303,7 +303,7 @@ def test_the_grid_follows_the_students_and_bulk_actions_report_each_cluster(
     page.locator("#bulk-speed").fill("5")
     page.get_by_role("button", name="Lock speed").click()
     expect(result.locator(".bulk-summary")).to_have_text("Lock the speed at 5×: done on 2 of 2 clusters.")
-    expect(_tile(page, a).locator(".tile-pace")).to_have_text("⏸ paused (5×) locked", timeout=TIMEOUT)
+    expect(_tile(page, a).locator(".tile-pace")).to_have_text("❚❚ paused (5×) locked", timeout=TIMEOUT)
     assert classroom.hub.get(b).speed == 5.0
     page.get_by_role("button", name="Unlock").click()
     page.get_by_role("button", name="Resume").click()

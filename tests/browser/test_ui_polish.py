@@ -50,18 +50,26 @@ def test_no_tab_dialog_or_inspector_shows_null_or_undefined(request: pytest.Fixt
     page = at_size(request.getfixturevalue("dash" if mode == "normal" else "projector"))
     # Started/Created/Pulled carry no explanation: those rows printed a literal "null".
     page.wait_for_function("window.kubedrill.state.list('events').some((e) => e.reason === 'Started')")
-    for tab in TABS:
-        open_tab(page, tab)
-        expect(page.locator(f"#panel-{tab.lower()}")).to_be_visible()
-        if tab == "Events":
+    # Every tab the page has (read from its tab bar, so a new tab is walked too).
+    tabs = page.locator("#side-tabs [role=tab]").evaluate_all("els => els.map((t) => t.dataset.tab)")
+    assert set(TABS) | {"Control plane"} <= set(page.locator("#side-tabs [role=tab]").all_inner_texts())
+    for tab in tabs:
+        page.locator(f'#side-tabs [data-tab="{tab}"]').click()
+        expect(page.locator(f"#panel-{tab}")).to_be_visible()
+        if tab == "events":
             expect(page.locator("#panel-events .event").first).to_be_visible()
-        shot(page, f"polish-{mode}-{tab.lower()}")
+        if tab == "controlplane":
+            expect(page.locator('#panel-controlplane .cp-node[data-node="scheduler"]')).to_be_visible()
+        shot(page, f"polish-{mode}-{tab}")
         assert page.evaluate(NULL_TEXTS) == [], tab
     page.locator(WEB_READY).first.click()
     expect(page.locator("#inspector")).to_be_visible()
     page.locator('#inspector [data-tab="events"]').click()
     expect(page.locator("#inspector .insp-events .event").first).to_be_visible()
     assert page.evaluate(NULL_TEXTS) == [], "inspector"
+    page.locator('#inspector [data-tab="why"]').click()
+    expect(page.locator("#inspector .insp-why .why-step").first).to_be_visible()
+    assert page.evaluate(NULL_TEXTS) == [], "inspector: why"
     page.locator("#inspector .insp-close").click()
     page.get_by_role("button", name="Apply YAML").click()
     page.evaluate("document.querySelector('#apply-dialog .CodeMirror').CodeMirror.setValue('')")
