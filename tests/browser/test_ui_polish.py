@@ -231,3 +231,18 @@ def test_taints_wrap_between_words(dash: Page) -> None:
     }""")
     assert breaks, "the taint did not wrap at 200 px"
     assert all(c in "/=:-" for c in breaks), breaks
+
+
+def test_projector_lays_sixty_replicas_out_several_chips_a_row(projector: Page) -> None:
+    page = projector
+    ack = page.evaluate("([t, a]) => window.kubedrill.live.action(t, a)",
+                        ["workload.scale", {"kind": "Deployment", "namespace": "default", "name": "web", "replicas": 60}])
+    assert ack["ok"], ack
+    expect(page.locator('.pod-chip[data-owner="web"]:not([data-gone])')).to_have_count(60)
+    shot(page, "polish-projector-60-replicas")
+    # Per node card, chips share rows: fewer distinct row tops than chips.
+    rows = page.locator(".node-card").evaluate_all(
+        "cards => cards.map((c) => { const chips = [...c.querySelectorAll('.pod-chip[data-owner=\"web\"]')];"
+        " return [chips.length, new Set(chips.map((p) => Math.round(p.getBoundingClientRect().top))).size]; })")
+    busy = [(chips, tops) for chips, tops in rows if chips >= 10]
+    assert busy and all(tops <= chips / 2 for chips, tops in busy), rows

@@ -291,6 +291,9 @@ class NodeMap {
     setBar(r.cpu, cpu, cpuTotal, `${formatCpu(cpu)} / ${formatCpu(cpuTotal)}`);
     setBar(r.mem, mem, memTotal, `${formatBytes(mem)} / ${formatBytes(memTotal)}`);
     setBar(r.pods, t.pods, podsMax, `${t.pods} / ${podsMax}`);
+    // A crowded node (a Deployment scaled to 60) shows short chips several to a row, so its pods and
+    // the nodes below stay on one screen; the full name is the chip's tooltip and accessible name.
+    el.classList.toggle("crowded", sorted.length > CROWDED_PODS);
     this.joinChips(r.grid, sorted, false, now);
     this.updateTimes(el, node, now);
   }
@@ -341,6 +344,8 @@ class NodeMap {
     if (stopped.length) extra += ` · stopped by ${stopped.join(", ")}`;
     setAttr(el, "data-stopped", stopped.length ? "1" : null);
     setText(el.__status, `${text}${extra}`);
+    const title = `${pod.metadata.name}: ${text}${extra}`;
+    if (el.title !== title) el.title = title;   // what a crowded node's short chip leaves out
     if (el.__reason) setText(el.__reason, unschedulableReason(pod) || (pod.spec?.nodeName ? `node ${pod.spec.nodeName} not found` : "waiting for the scheduler"));
     const stopNote = stopped.length ? `, stopped by ${stopped.join(", ")}` : "";
     if (el.__rv === pod.metadata.resourceVersion && el.__ownerKey === owner.key && el.__stopNote === stopNote && el.__rv !== undefined) return;
@@ -488,11 +493,22 @@ function updateNodeCard(el, node, down) {
   return rd.text;
 }
 
+const CROWDED_PODS = 12;
+
+/** A controller-made pod's own part of its name (web-78bb4fb579-2nxcc -> 2nxcc; sql-0 stays sql-0). */
+function shortName(pod) {
+  const name = pod.metadata.name;
+  const owned = (pod.metadata.ownerReferences || []).some((r) => r.controller && r.kind === "ReplicaSet");
+  return owned && name.includes("-") ? name.slice(name.lastIndexOf("-") + 1) : name;
+}
+
 function createChip(pod, withReason) {
   const el = h("button", { type: "button", class: "pod-chip", role: "listitem", dataset: { pod: pod.metadata.name, namespace: pod.metadata.namespace || "" } });
   el.__icon = h("span", { class: "chip-icon", "aria-hidden": "true" });
   el.__status = h("span", { class: "chip-status" });
-  el.append(el.__icon, h("span", { class: "chip-text" }, h("span", { class: "chip-name", text: pod.metadata.name }), el.__status));
+  el.append(el.__icon, h("span", { class: "chip-text" }, h("span", { class: "chip-name", text: pod.metadata.name }),
+    h("span", { class: "chip-short", text: shortName(pod) }), el.__status));
+
   el.__reason = null;
   setReasonSlot(el, withReason);
   const key = podKey(pod);
