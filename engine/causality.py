@@ -17,7 +17,7 @@ Cost: one pass over the trail per question (at most ``audit.MAX_EVENTS`` entries
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .apiserver.audit import AuditLog
 from .objects import labels_of, meta_of, owner_controller, pod_ready, spec_of, status_of
@@ -61,21 +61,17 @@ class _Trail:
     def __init__(self, log: AuditLog):
         self.rows = [(e[0], e[1], e[2][0], e[2][2], e[3], e[4].plural if e[4] is not None else "", e[5], e[6],
                       e[7], e[8]) for e in log.entries]
-        self.truncated = bool(self.rows) and self.rows[0][0] > 1
 
     def find(self, before: int | None = None, after: int | None = None, *, latest: bool = False, **want: Any):
-        """The first (``latest``: last) successful entry matching ``want`` with ``after < seq < before``."""
-        rows: Iterable = reversed(self.rows) if latest else self.rows
-        for row in rows:
-            seq = row[0]
-            if (before is not None and seq >= before) or (after is not None and seq <= after) or row[9] >= 400:
-                continue
-            if all(_field(row, k) in v if isinstance(v, (set, frozenset, tuple)) else _field(row, k) == v
-                   for k, v in want.items()):
-                return row
-        return None
+        """The first (``latest``: last) successful entry with ``after < seq < before`` whose fields equal ``want``'s
+        (or are in it, for a set)."""
+        def match(row: tuple) -> bool:
+            return all(_field(row, k) in v if isinstance(v, (set, frozenset)) else _field(row, k) == v
+                       for k, v in want.items())
+        return self.find_where(match, before, after, latest=latest)
 
-    def find_where(self, pred, before: int | None = None, after: int | None = None, *, latest: bool = False):
+    def find_where(self, pred: Callable[[tuple], bool], before: int | None = None, after: int | None = None, *,
+                   latest: bool = False) -> tuple | None:
         rows: Iterable = reversed(self.rows) if latest else self.rows
         for row in rows:
             seq = row[0]
@@ -123,7 +119,7 @@ class Why:
         else:
             chain.extend(self._later_writes(trail, resource, namespace, name, created))
         return {"object": {"resource": resource, "namespace": namespace, "name": name, "exists": obj is not None},
-                "chain": chain, "complete": complete and not (trail.truncated and not chain)}
+                "chain": chain, "complete": complete}
 
     # ------------------------------------------------------------------ backwards: what made a controller act
     def _causes(self, trail: _Trail, row: tuple, resource: str, ns: str, name: str, obj: dict | None,
