@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
-
-from engine.errors import BadRequest
-
 from .hub import current_runtime
-from .views import json_errors
+from .views import ui_blueprint
 
-controlplane_bp = json_errors(Blueprint("controlplane", __name__))
+controlplane_bp = ui_blueprint("controlplane")
 
 
 @controlplane_bp.get("/ui/control-plane")
 def control_plane() -> dict[str, Any]:
-    if request.args:
-        raise BadRequest(f'unknown query parameter "{sorted(request.args)[0]}" for {request.path}: supported: none')
     runtime = current_runtime()
     return runtime.call(lambda: without_hidden(runtime.cluster.component_states(), runtime.hidden_refs()))
 

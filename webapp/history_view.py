@@ -7,23 +7,16 @@ errors as the other /ui endpoints (webapp.views): an unknown parameter or a bad 
 """
 from __future__ import annotations
 
-from flask import Blueprint, request
-
-from engine.errors import BadRequest
-
 from .hub import current_runtime
 from .kube_api.common import q_float
-from .views import json_errors
+from .views import ui_blueprint
 
-history_bp = json_errors(Blueprint("history", __name__))
+history_bp = ui_blueprint("history", {"history": {"since"}})
 
 
 @history_bp.get("/ui/history")
 def history() -> dict:
     """``{"now", "started", "series": [{key, title, kind, live, t, a, b}], "markers": [{n, t, kind, what, who}]}``."""
-    unknown = sorted(set(request.args) - {"since"})
-    if unknown:
-        raise BadRequest(f'unknown query parameter "{unknown[0]}" for /ui/history: supported: "since"')
     since = q_float("since", None)   # finite and >= 0, else a 400 naming it
     runtime = current_runtime()
     # ``started`` tells one cluster from the next (a reset): the page then loads the new one whole.

@@ -14,28 +14,17 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, request
+from flask import request
 
 from engine.apiserver.validation.common import dns1123_label_errors, dns1123_subdomain_errors
 from engine.errors import BadRequest, Cause, NotFound
 
 from .hub import current_runtime
-from .views import json_errors
+from .views import ui_blueprint
 
-bp = json_errors(Blueprint("network_view", __name__))
-
-_PARAMS = {"network_view.trace": {"from", "to"}, "network_view.proxy_rules": {"node", "service"}}
+bp = ui_blueprint("network_view", {"trace": {"from", "to"}, "proxy_rules": {"node", "service"}})
 # A host (name or IPv4) with an optional numeric port: what the tracer can follow.
 _TARGET = re.compile(r"^(?P<host>[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9.])?)(:(?P<port>[0-9]{1,5}))?$")
-
-
-@bp.before_request
-def _known_params() -> None:
-    allowed = _PARAMS.get(request.endpoint or "", set())
-    unknown = sorted(set(request.args) - allowed)
-    if unknown:
-        supported = ", ".join(f'"{p}"' for p in sorted(allowed))
-        raise _bad(unknown[0], f"unknown query parameter for {request.path}: supported: {supported}")
 
 
 def _bad(param: str, why: str) -> BadRequest:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import BadRequest, InternalError, NotFound, StatusError
+from engine.errors import BadRequest, Cause, InternalError, NotFound, StatusError
 
 from .drills import catalogue, report_chart
 from .hub import current_runtime, request_cluster
@@ -20,30 +20,30 @@ from .policy import CONTROL, allowed, current_principal, why_not
 from .kube_api.common import q_float
 from .kube_api.errors import http_error_response, status_response
 
-bp = Blueprint("views", __name__)
 log = logging.getLogger(__name__)
 
 
-# The query parameters each /ui endpoint reads; any other is refused by name rather than ignored.
-_UI_PARAMS = {"views.traffic": {"since"}}
-
-
-@bp.before_request
-def _known_params() -> None:
-    if not request.path.startswith("/ui/"):
-        return
-    allowed = _UI_PARAMS.get(request.endpoint or "", set())
-    unknown = sorted(set(request.args) - allowed)
-    if unknown:
-        supported = ", ".join(f'"{p}"' for p in sorted(allowed)) or "none"
-        raise BadRequest(f'unknown query parameter "{unknown[0]}" for {request.path}: supported: {supported}')
-
-
-def json_errors(blueprint: Blueprint) -> Blueprint:
-    """Make ``blueprint`` answer JSON for every error: a ``Status`` for ours and for HTTP errors, and a
-    JSON 500 ``InternalError`` for bugs (the dashboard's fetch() reads JSON, never an HTML error page)."""
+def ui_blueprint(name: str, params: Mapping[str, set[str]] | None = None) -> Blueprint:
+    """A blueprint of ``/ui`` endpoints, each answering JSON for every error: a ``Status`` for ours and for
+    HTTP errors, a JSON 500 ``InternalError`` for bugs (the dashboard's fetch() reads JSON, never an HTML
+    error page). ``params`` names the query parameters each endpoint (by function name) reads; any other
+    is refused by name rather than ignored."""
+    blueprint = Blueprint(name, __name__)
     blueprint.register_error_handler(StatusError, status_response)
     blueprint.register_error_handler(Exception, _unexpected)
+    known = dict(params or {})
+
+    @blueprint.before_request
+    def _known_params() -> None:
+        if not request.path.startswith("/ui/"):
+            return
+        allowed = known.get((request.endpoint or "").rpartition(".")[2], set())
+        unknown = sorted(set(request.args) - allowed)
+        if unknown:
+            supported = ", ".join(f'"{p}"' for p in sorted(allowed)) or "none"
+            why = f"unknown query parameter for {request.path}: supported: {supported}"
+            raise BadRequest(f'unknown query parameter "{unknown[0]}" for {request.path}: supported: {supported}',
+                             causes=[Cause(unknown[0], why)])
     return blueprint
 
 
@@ -54,7 +54,7 @@ def _unexpected(err: Exception) -> Response:
     return status_response(InternalError(f"Internal error occurred: {type(err).__name__}: {err}"))
 
 
-json_errors(bp)
+bp = ui_blueprint("views", {"traffic": {"since"}})
 
 
 @bp.get("/")

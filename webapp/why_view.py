@@ -7,17 +7,16 @@ store nor in the trail is a 404. Bad parameters are a 400 ``Status`` naming them
 """
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import request
 
 from engine.apiserver.resources import find_plural
 from engine.apiserver.validation.common import dns1123_label_errors, dns1123_subdomain_errors
 from engine.errors import BadRequest, Cause, NotFound
 
 from .hub import current_runtime
-from .views import json_errors
+from .views import ui_blueprint
 
-why_bp = json_errors(Blueprint("why", __name__))
-_PARAMS = {"resource", "namespace", "name"}
+why_bp = ui_blueprint("why", {"why": {"resource", "namespace", "name"}})
 
 
 def _bad(param: str, why: str) -> BadRequest:
@@ -26,9 +25,6 @@ def _bad(param: str, why: str) -> BadRequest:
 
 @why_bp.get("/ui/why")
 def why() -> dict:
-    unknown = sorted(set(request.args) - _PARAMS)
-    if unknown:
-        raise _bad(unknown[0], 'unknown query parameter: supported: "name", "namespace", "resource"')
     resource = request.args.get("resource", "")
     rt = find_plural(resource) if resource else None
     if rt is None:
