@@ -1,6 +1,6 @@
 """Audit every Kubernetes API request once, where ``routes.dispatch`` routes it (engine/apiserver/audit.py).
 
-The engine calls a request makes run with the engine's own auditing suppressed (``common.call``),
+The engine calls a request makes are not audited again (``common.call`` serves them as the client),
 so a ``kubectl apply`` is the one ``patch`` kubectl sent, however many calls the handler made.
 """
 from __future__ import annotations
@@ -48,14 +48,11 @@ def record(target: "Target | None", verb: str | None, response: Response | None,
     stage = "ResponseStarted" if verb == "watch" and error is None else "ResponseComplete"
     uri = request.path + (f"?{request.query_string.decode('latin-1')}" if request.query_string else "")
     identity = client_identity()
+    ref = (None, "", "", "") if target is None else (target.rt, target.namespace or "", target.name or "",
+                                                      target.sub or "")
     with rt.lock:
         cluster = rt.cluster
-        if target is None:
-            cluster.api.audit.record(cluster.clock.now, verb, None, "", "", "", code, rv, error, actor=identity,
-                                     uri=uri, stage=stage)
-        else:
-            cluster.api.audit.record(cluster.clock.now, verb, target.rt, target.namespace or "", target.name or "",
-                                     target.sub or "", code, rv, error, actor=identity, uri=uri, stage=stage)
+        cluster.api.audit.record(cluster.clock.now, verb, *ref, code, rv, error, actor=identity, uri=uri, stage=stage)
 
 
 def http_error(err: HTTPException) -> StatusError:
