@@ -6,7 +6,7 @@ Who records what:
   ``AuditedClient`` the component was built with (``api.as_user(...)``). Components read from the
   store, as informers read their cache: those reads are no API requests and are not audited;
 * a request of the HTTP API (kubectl) is recorded once, by the web layer, with its URI, status code
-  and user agent; the engine calls it makes are part of that one request (``suppressed``);
+  and user agent; the engine calls it makes are part of that one request (``serving``);
 * a write nobody claimed (a dashboard action, a drill step, a test) is the cluster admin's.
 
 Entries are kept as tuples and become dicts only when read: recording must stay cheap, since the
@@ -186,22 +186,19 @@ class AuditLog:
         finally:
             self.behalf = saved
 
-    @contextmanager
-    def serving(self, identity: Identity) -> Iterator[None]:
+    def serving(self, identity: Identity):
         """An HTTP request of ``identity``, audited once by the web layer: its engine calls are not
         recorded again, but what they cause (a chart marker) is still ``identity``'s doing."""
-        saved = self.actor, self.initiator, self.depth
-        self.actor, self.initiator, self.depth = identity, identity, self.depth + 1
-        try:
-            yield
-        finally:
-            self.actor, self.initiator, self.depth = saved
+        return self._as(identity, self.depth + 1)
+
+    def acting(self, identity: Identity):
+        """Writes made inside are ``identity``'s own requests (a dashboard user's action)."""
+        return self._as(identity, 0)
 
     @contextmanager
-    def acting(self, identity: Identity) -> Iterator[None]:
-        """Writes made inside are ``identity``'s own requests (a dashboard user's action)."""
+    def _as(self, identity: Identity, depth: int) -> Iterator[None]:
         saved = self.actor, self.initiator, self.depth
-        self.actor, self.initiator, self.depth = identity, identity, 0
+        self.actor, self.initiator, self.depth = identity, identity, depth
         try:
             yield
         finally:
@@ -254,7 +251,6 @@ def audited(verb: str, target: Callable[[tuple, dict, Any], tuple], code: int = 
             try:
                 result = fn(self, *args, **kwargs)
             except StatusError as err:
-                log.depth = 0
                 rt, ns, name, sub = target(args, kwargs, None)
                 log.record(self.clock.now, verb, rt, ns, name, sub, err.code, error=err)
                 raise
