@@ -3,10 +3,9 @@
 import { toast } from "./ui/toast.js";
 
 let live = null;
-let state = null;
 
-/** Bind the runner to the live connection and state (called once by main.js). */
-export function bindActions(liveConn, clusterState) { live = liveConn; state = clusterState; }
+/** Bind the runner to the live connection (called once by main.js). */
+export function bindActions(liveConn) { live = liveConn; }
 
 /** Format a metav1.Status error into {message, causes[]} for display. */
 export function describeError(error) {

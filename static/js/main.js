@@ -151,7 +151,7 @@ function main() {
     },
     onDrill: (d) => setDrillStatus(d),
   });
-  bindActions(live, state);
+  bindActions(live);
   initApply($("#apply-dialog"), $("#open-apply"));
   initDrills(scheduleRender);
   state.subscribe(scheduleRender);
