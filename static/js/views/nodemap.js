@@ -344,8 +344,6 @@ class NodeMap {
     if (stopped.length) extra += ` · stopped by ${stopped.join(", ")}`;
     setAttr(el, "data-stopped", stopped.length ? "1" : null);
     setText(el.__status, `${text}${extra}`);
-    const title = `${pod.metadata.name}: ${text}${extra}`;
-    if (el.title !== title) el.title = title;   // what a crowded node's short chip leaves out
     if (el.__reason) setText(el.__reason, unschedulableReason(pod) || (pod.spec?.nodeName ? `node ${pod.spec.nodeName} not found` : "waiting for the scheduler"));
     const stopNote = stopped.length ? `, stopped by ${stopped.join(", ")}` : "";
     if (el.__rv === pod.metadata.resourceVersion && el.__ownerKey === owner.key && el.__stopNote === stopNote && el.__rv !== undefined) return;
